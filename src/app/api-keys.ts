@@ -1,0 +1,127 @@
+/**
+ * Orgs and API keys: bootstrapping an empty database, authenticating a bearer secret, and
+ * issuing keys. Secrets look like `prq_test_<32 base62>` / `prq_live_…`; only their SHA-256
+ * hex digest is stored.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { DomainError } from '../domain/errors.js';
+import { type Grant, grantCovers } from '../domain/grants.js';
+import { newId } from '../domain/ids.js';
+import type { Mode } from '../domain/payment-request.js';
+import { type ApiKey, findApiKeyByHash, findFirstOrgId, insertApiKey, insertOrg } from '../db/api-key.repository.js';
+import { findAccount } from '../db/account.repository.js';
+import { findParty } from '../db/party.repository.js';
+import type { Tx } from '../db/store.js';
+import type { Deps, Principal } from './deps.js';
+
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+const SECRET = /^prq_(live|test)_[0-9A-Za-z]{16,128}$/;
+
+/** The SHA-256 hex digest of a secret, as stored. */
+export function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+/** A new secret for `mode`: `prq_<mode>_` and 32 base62 characters (≈190 bits). */
+export function generateSecret(mode: Mode): string {
+  const bytes = randomBytes(32);
+  let body = '';
+  for (const b of bytes) body += BASE62[b % 62];
+  return `prq_${mode}_${body}`;
+}
+
+/** The mode a secret belongs to, or undefined when it is not a Payreq secret. */
+export function modeOfSecret(secret: string): Mode | undefined {
+  const match = SECRET.exec(secret);
+  return match ? (match[1] as Mode) : undefined;
+}
+
+async function storeKey(tx: Tx, key: ApiKey, secret: string): Promise<void> {
+  await insertApiKey(tx, key, hashSecret(secret));
+}
+
+/**
+ * On an empty database, creates one org and its admin key (DESIGN.md §1).
+ * @param bootstrapSecret - `PAYREQ_BOOTSTRAP_API_KEY`: becomes the admin key in its mode; when
+ *   absent, a test-mode admin key is generated.
+ * @returns the org id, and the generated secret when one was made (to print once).
+ * @throws DomainError `validation_failed` when the bootstrap secret is not `prq_test_…`/`prq_live_…`.
+ */
+export async function bootstrap(deps: Pick<Deps, 'store' | 'clock'>, bootstrapSecret: string | undefined): Promise<{ orgId: string; generatedSecret?: string; created: boolean }> {
+  if (bootstrapSecret !== undefined && modeOfSecret(bootstrapSecret) === undefined) {
+    throw new DomainError('validation_failed', 'PAYREQ_BOOTSTRAP_API_KEY must be prq_test_ or prq_live_ followed by 16 to 128 letters and digits');
+  }
+  return deps.store.transaction(async (tx) => {
+    const now = deps.clock();
+    const existing = await findFirstOrgId(tx);
+    if (existing !== undefined) {
+      if (bootstrapSecret !== undefined && !(await findApiKeyByHash(tx, hashSecret(bootstrapSecret)))) {
+        await storeKey(tx, adminKey(existing, bootstrapSecret, now), bootstrapSecret);
+      }
+      return { orgId: existing, created: false };
+    }
+    const orgId = newId();
+    await insertOrg(tx, { id: orgId, name: 'default', createdAt: now });
+    const secret = bootstrapSecret ?? generateSecret('test');
+    await storeKey(tx, adminKey(orgId, secret, now), secret);
+    return bootstrapSecret === undefined ? { orgId, generatedSecret: secret, created: true } : { orgId, created: true };
+  });
+}
+
+function adminKey(orgId: string, secret: string, now: number): ApiKey {
+  return { id: newId(), orgId, mode: modeOfSecret(secret) as Mode, name: 'admin', prefix: secret.slice(0, 14), grants: [{ permission: 'admin' }], createdBy: null, createdAt: now, revokedAt: null };
+}
+
+/**
+ * Resolves a bearer secret to the calling principal.
+ * @throws DomainError `unauthenticated` when the secret is malformed, unknown or revoked.
+ */
+export async function authenticate(deps: Pick<Deps, 'store'>, secret: string): Promise<Principal> {
+  if (modeOfSecret(secret) === undefined) throw new DomainError('unauthenticated', 'the API key is malformed');
+  const key = await findApiKeyByHash(deps.store, hashSecret(secret));
+  if (!key) throw new DomainError('unauthenticated', 'the API key is not valid');
+  return { keyId: key.id, orgId: key.orgId, mode: key.mode, grants: key.grants };
+}
+
+/**
+ * Issues a key in the caller's org and mode. The caller needs `api_keys:manage` (or `admin`)
+ * and may only hand out grants it holds itself; scoped grants must name an account or party
+ * of this org and mode.
+ * @returns the key and its secret (shown once, never stored).
+ * @throws DomainError `forbidden`, `invalid_grant`.
+ */
+export async function createApiKey(deps: Deps, principal: Principal, input: { name?: string | undefined; grants: Grant[] }): Promise<{ key: ApiKey; secret: string }> {
+  if (!principal.grants.some((g) => (g.permission === 'api_keys:manage' || g.permission === 'admin') && g.accountId === undefined && g.partyId === undefined)) {
+    throw new DomainError('forbidden', 'this API key may not create API keys (needs api_keys:manage)');
+  }
+  return deps.store.transaction(async (tx) => {
+    for (const [i, grant] of input.grants.entries()) {
+      if (grant.accountId !== undefined && grant.partyId !== undefined) {
+        throw new DomainError('invalid_grant', 'a grant names an account or a party, not both', { errors: [{ path: `grants.${i}`, message: 'name accountId or partyId, not both' }] });
+      }
+      if (!grantCovers(principal.grants, grant)) {
+        throw new DomainError('invalid_grant', `this API key cannot grant ${grant.permission} it does not hold`, { errors: [{ path: `grants.${i}.permission`, message: 'not held by the calling key' }] });
+      }
+      if (grant.accountId !== undefined && !(await findAccount(tx, principal.orgId, principal.mode, grant.accountId))) {
+        throw new DomainError('invalid_grant', `account ${grant.accountId} does not exist`, { errors: [{ path: `grants.${i}.accountId`, message: 'no such account' }] });
+      }
+      if (grant.partyId !== undefined && !(await findParty(tx, principal.orgId, principal.mode, { id: grant.partyId }))) {
+        throw new DomainError('invalid_grant', `party ${grant.partyId} does not exist`, { errors: [{ path: `grants.${i}.partyId`, message: 'no such party' }] });
+      }
+    }
+    const secret = generateSecret(principal.mode);
+    const key: ApiKey = {
+      id: newId(),
+      orgId: principal.orgId,
+      mode: principal.mode,
+      name: input.name ?? null,
+      prefix: secret.slice(0, 14),
+      grants: input.grants.map((g) => ({ permission: g.permission, ...(g.accountId === undefined ? {} : { accountId: g.accountId }), ...(g.partyId === undefined ? {} : { partyId: g.partyId }) })),
+      createdBy: principal.keyId,
+      createdAt: deps.clock(),
+      revokedAt: null,
+    };
+    await storeKey(tx, key, secret);
+    return { key, secret };
+  });
+}

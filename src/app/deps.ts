@@ -1,0 +1,63 @@
+/**
+ * What every use case needs, passed in (never imported as globals): the store, the currency
+ * registry, the rate table, the clock and the settings.
+ */
+import { DomainError } from '../domain/errors.js';
+import type { CurrencyRegistry } from '../domain/currency.js';
+import type { Grant } from '../domain/grants.js';
+import { parseRate, type Rate } from '../domain/money.js';
+import type { Mode } from '../domain/payment-request.js';
+import type { Store } from '../db/store.js';
+
+/** Settings the use cases read. Durations are in seconds. */
+export interface Settings {
+  /** Shortest lifetime a payment request may have (default 60 s). */
+  minExpirySeconds: number;
+  /** Longest lifetime a payment request may have (default 90 days). */
+  maxExpirySeconds: number;
+  /** How long after `paidAt` refunds are accepted (default 30 days). */
+  refundWindowSeconds: number;
+  /** The base URL of this server as payers reach it; `paymentLink` is `${publicUrl}/pay/${code}`. */
+  publicUrl: string;
+}
+
+/** Exchange rates: `get(from, to)` is how many units of `to` one unit of `from` buys, exactly. */
+export class RateTable {
+  private readonly rates = new Map<string, { text: string; rate: Rate }>();
+
+  /**
+   * @param rates - `{"USD/EUR": "0.92"}`: one USD buys 0.92 EUR. Pairs are one-way; the
+   *   reverse must be configured on its own (no inexact inversion).
+   * @throws DomainError `validation_failed` for a malformed pair or rate.
+   */
+  constructor(rates: Record<string, string>) {
+    for (const [pair, text] of Object.entries(rates)) {
+      const [from, to, extra] = pair.split('/');
+      if (!from || !to || extra !== undefined) throw new DomainError('validation_failed', `rate pair "${pair}" must be FROM/TO`);
+      this.rates.set(`${from}/${to}`, { text, rate: parseRate(text) });
+    }
+  }
+
+  /** The rate from `from` to `to` with its decimal text, identity for the same currency, or undefined. */
+  get(from: string, to: string): { text: string; rate: Rate } | undefined {
+    if (from === to) return { text: '1', rate: { numerator: 1n, denominator: 1n } };
+    return this.rates.get(`${from}/${to}`);
+  }
+}
+
+/** The use cases' dependencies. `clock()` returns epoch milliseconds. */
+export interface Deps {
+  store: Store;
+  currencies: CurrencyRegistry;
+  rates: RateTable;
+  settings: Settings;
+  clock: () => number;
+}
+
+/** Who is calling: the authenticated API key, its org, mode and grants. */
+export interface Principal {
+  keyId: string;
+  orgId: string;
+  mode: Mode;
+  grants: Grant[];
+}

@@ -1,0 +1,630 @@
+/**
+ * Payment request use cases: create, read, list, approve (ledger settlement), decline, cancel,
+ * record an external payment, refund, expire. Each command runs in one transaction: load, the
+ * pure `transition()`, a compare-and-set write, and the events in the same transaction.
+ * A write that loses a race is retried from a fresh read (and then usually answers
+ * `invalid_transition`). DESIGN.md §2–§4.
+ */
+import { DomainError, fieldError, isDomainError } from '../domain/errors.js';
+import { allows, canSee, paymentRequestVisibility, type Permission, type Scope } from '../domain/grants.js';
+import { isUuid, newCode, newId, newSalt, paymentReference } from '../domain/ids.js';
+import { convertAmount, parseAmount, prorate } from '../domain/money.js';
+import {
+  type Command,
+  type DomainEvent,
+  isDue,
+  isRepeat,
+  type LineItem,
+  type PaymentOption,
+  type PaymentRequest,
+  type PaymentRequestStatus,
+  recordUnappliedPayment,
+  transition,
+  type TransitionResult,
+} from '../domain/payment-request.js';
+import { type Account, findAccount, systemAccount } from '../db/account.repository.js';
+import { isUniqueViolation } from '../db/errors.js';
+import { insertEvents, listEventsOfPaymentRequest, type StoredEvent } from '../db/event.repository.js';
+import { findParty, type Party } from '../db/party.repository.js';
+import { findPaymentByReference, insertPayment, insertRefund, listPayments, type Payment, type Refund, setPaymentRefunded } from '../db/payment.repository.js';
+import {
+  compareAndSetPaymentRequest,
+  findDuePaymentRequests,
+  findPaymentRequest,
+  insertPaymentRequest,
+  listPaymentRequests as listRows,
+  type PaymentRequestFilter,
+} from '../db/payment-request.repository.js';
+import type { Tx } from '../db/store.js';
+import { movementPostings, type Posting, transfer } from '../rails/ledger.js';
+import { canSeeAccount } from './accounts.js';
+import type { Deps, Principal } from './deps.js';
+import { canSeeParty, normalizePhone } from './parties.js';
+import { presentPayment, presentPaymentRequest, presentRefund } from './present.js';
+
+/** Who the request is addressed to; without one the request is open: whoever holds its link pays. */
+export type PayerInput = { accountId: string } | { partyId: string } | { username: string } | { phone: string };
+
+/** Input for {@link createPaymentRequest}; amounts are decimal strings in `currency`. Exactly one of `expiresIn` (seconds) and `expiresAt` (RFC 3339). */
+export interface CreatePaymentRequestInput {
+  amount: string;
+  currency: string;
+  payee: { accountId: string };
+  payer?: PayerInput | undefined;
+  expiresIn?: number | undefined;
+  expiresAt?: string | undefined;
+  description?: string | undefined;
+  metadata?: Record<string, unknown> | undefined;
+  externalId?: string | undefined;
+  lineItems?: { name: string; sku: string; qty: string; price: string }[] | undefined;
+  customer?: { email?: string | undefined; reference?: string | undefined } | undefined;
+  redirectUrls?: { store?: string | undefined; success?: string | undefined; failed?: string | undefined } | undefined;
+  paymentOptions?: { currency: string }[] | undefined;
+  patronCodeId?: string | undefined;
+  transactionType?: string | undefined;
+  tillId?: string | undefined;
+}
+
+/** Thrown when a compare-and-set lost a race; the command is retried from a fresh read. */
+class StaleWrite extends Error {}
+/** Thrown when a command finds its request due for expiry; the expiry is persisted first, then the command retried. */
+class DueForExpiry extends Error {}
+
+const MAX_ATTEMPTS = 20;
+
+function notFound(id: string): DomainError {
+  return new DomainError('payment_request_not_found', `payment request ${id} does not exist`);
+}
+
+function scopeOf(pr: PaymentRequest, side: 'payee' | 'payer' | 'both'): Scope {
+  const payee = side !== 'payer';
+  const payer = side !== 'payee';
+  return {
+    accountIds: [payee ? pr.payeeAccountId : null, payer ? pr.payerAccountId : null],
+    partyIds: [payee ? pr.payeePartyId : null, payer ? pr.payerPartyId : null],
+  };
+}
+
+/** Throws 404 when the key cannot see the request at all, 403 when it sees it but lacks `permission` on `side`. */
+function authorize(principal: Principal, pr: PaymentRequest, permission: Permission, side: 'payee' | 'payer'): void {
+  if (allows(principal.grants, permission, scopeOf(pr, side))) return;
+  if (canSee(principal.grants, scopeOf(pr, 'both'))) {
+    throw new DomainError('forbidden', `this API key may not do this on the payment request (needs ${permission})`);
+  }
+  throw notFound(pr.id);
+}
+
+function eventsToStore(deps: Deps, pr: PaymentRequest, events: DomainEvent[], extras: Record<string, unknown>, now: number): StoredEvent[] {
+  const snapshot = presentPaymentRequest(pr, deps.currencies, deps.settings.publicUrl, now);
+  return events.map((e) => {
+    const data: Record<string, unknown> = { paymentRequest: snapshot };
+    if (e.type === 'payment.received') data['payment'] = extras['payment'];
+    if (e.type === 'refund.created') data['refund'] = extras['refund'];
+    if (e.type === 'payment_request.failed') data['reason'] = pr.failureReason;
+    return { id: newId(), orgId: pr.orgId, mode: pr.mode, paymentRequestId: pr.id, type: e.type, sequence: e.sequence, data, createdAt: now };
+  });
+}
+
+/** Compare-and-set `result` over `prev` and write its events. */
+async function save(tx: Tx, deps: Deps, prev: PaymentRequest, result: TransitionResult, now: number, extras: Record<string, unknown> = {}): Promise<PaymentRequest> {
+  if (!(await compareAndSetPaymentRequest(tx, prev, result.request))) throw new StaleWrite();
+  await insertEvents(tx, eventsToStore(deps, result.request, result.events, extras, now));
+  return result.request;
+}
+
+async function expireNow(deps: Deps, orgId: string, mode: Principal['mode'], id: string): Promise<boolean> {
+  return deps.store.transaction(async (tx) => {
+    const pr = await findPaymentRequest(tx, orgId, mode, id);
+    const now = deps.clock();
+    if (!pr || !isDue(pr, now)) return false;
+    await save(tx, deps, pr, transition(pr, { type: 'expire' }, now, null), now);
+    return true;
+  });
+}
+
+/**
+ * Runs `body` on the request in one transaction, retrying from a fresh read when a
+ * compare-and-set loses a race, and persisting a due expiry first (so that the command then
+ * sees `expired`).
+ */
+async function runCommand<T>(deps: Deps, principal: Principal, id: string, body: (tx: Tx, pr: PaymentRequest, now: number) => Promise<T>): Promise<T> {
+  if (!isUuid(id)) throw notFound(id);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await deps.store.transaction(async (tx) => {
+        const pr = await findPaymentRequest(tx, principal.orgId, principal.mode, id);
+        if (!pr) throw notFound(id);
+        const now = deps.clock();
+        if (isDue(pr, now)) throw new DueForExpiry();
+        return body(tx, pr, now);
+      });
+    } catch (err) {
+      if (err instanceof DueForExpiry) {
+        await retryStale(() => expireNow(deps, principal.orgId, principal.mode, id));
+        continue;
+      }
+      if (err instanceof StaleWrite && attempt < MAX_ATTEMPTS) continue;
+      throw err;
+    }
+  }
+}
+
+async function retryStale<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof StaleWrite && attempt < MAX_ATTEMPTS) continue;
+      throw err;
+    }
+  }
+}
+
+function computeExpiry(deps: Deps, input: CreatePaymentRequestInput, now: number): number {
+  const { minExpirySeconds: min, maxExpirySeconds: max } = deps.settings;
+  let expiresAt: number;
+  let path: string;
+  if (input.expiresIn !== undefined && input.expiresAt !== undefined) {
+    throw fieldError('expiresIn', 'give exactly one of expiresIn and expiresAt, not both', 'invalid_expiry');
+  } else if (input.expiresIn !== undefined) {
+    expiresAt = now + input.expiresIn * 1000;
+    path = 'expiresIn';
+  } else if (input.expiresAt !== undefined) {
+    expiresAt = Date.parse(input.expiresAt);
+    path = 'expiresAt';
+    if (Number.isNaN(expiresAt)) throw fieldError(path, 'expiresAt must be an RFC 3339 date-time', 'invalid_expiry');
+  } else {
+    throw fieldError('expiresIn', 'give exactly one of expiresIn (seconds) and expiresAt (RFC 3339)', 'invalid_expiry');
+  }
+  const lifetime = (expiresAt - now) / 1000;
+  if (lifetime < min) throw fieldError(path, `the lifetime must be at least ${min} seconds`, 'invalid_expiry');
+  if (lifetime > max) throw fieldError(path, `the lifetime must be at most ${max} seconds`, 'invalid_expiry');
+  return expiresAt;
+}
+
+function parseLineItems(deps: Deps, input: CreatePaymentRequestInput, exponent: number, amount: bigint): LineItem[] | null {
+  if (input.lineItems === undefined) return null;
+  const items = input.lineItems.map((li, i) => {
+    if (!/^(0|[1-9][0-9]*)(\.[0-9]+)?$/.test(li.qty) || /^0(\.0+)?$/.test(li.qty)) {
+      throw fieldError(`lineItems.${i}.qty`, 'qty must be a positive decimal string');
+    }
+    return { name: li.name, sku: li.sku, qty: li.qty, price: parseAmount(li.price, exponent, { allowNegative: true, allowZero: true, path: `lineItems.${i}.price` }) };
+  });
+  const sum = items.reduce((acc, li) => acc + li.price, 0n);
+  if (sum !== amount) {
+    throw fieldError('lineItems', `line item prices sum to ${sum} minor units, not the amount's ${amount}`, 'line_items_mismatch');
+  }
+  void deps;
+  return items;
+}
+
+function quotePaymentOptions(deps: Deps, input: CreatePaymentRequestInput, amount: bigint): PaymentOption[] {
+  const invoice = deps.currencies.get(input.currency);
+  const options: PaymentOption[] = [{ currency: invoice.code, amount, rate: '1' }];
+  for (const [i, requested] of (input.paymentOptions ?? []).entries()) {
+    const path = `paymentOptions.${i}.currency`;
+    const currency = deps.currencies.get(requested.currency, path);
+    if (options.some((o) => o.currency === currency.code)) {
+      if (currency.code === invoice.code) continue;
+      throw fieldError(path, `${currency.code} is listed twice`);
+    }
+    const quote = deps.rates.get(invoice.code, currency.code);
+    if (!quote) throw fieldError(path, `no exchange rate is available from ${invoice.code} to ${currency.code}`, 'rate_unavailable');
+    // Rounded up: the payee never receives less than the invoice amount.
+    options.push({ currency: currency.code, amount: convertAmount(amount, invoice.exponent, currency.exponent, quote.rate, 'up'), rate: quote.text });
+  }
+  return options;
+}
+
+async function resolvePayer(tx: Tx, principal: Principal, payer: PayerInput | undefined): Promise<{ accountId: string | null; partyId: string | null }> {
+  if (payer === undefined) return { accountId: null, partyId: null };
+  const missing = (path: string, what: string) => fieldError(`payer.${path}`, `no payer ${what}`, 'payer_not_found');
+  if ('accountId' in payer) {
+    const account = await findAccount(tx, principal.orgId, principal.mode, payer.accountId);
+    if (!account || account.systemPurpose !== null) throw missing('accountId', `account ${payer.accountId}`);
+    return { accountId: account.id, partyId: account.partyId };
+  }
+  let party: Party | undefined;
+  if ('partyId' in payer) party = await findParty(tx, principal.orgId, principal.mode, { id: payer.partyId });
+  else if ('username' in payer) party = await findParty(tx, principal.orgId, principal.mode, { username: payer.username });
+  else party = await findParty(tx, principal.orgId, principal.mode, { phone: normalizePhone(payer.phone, 'payer.phone') });
+  if (!party) throw missing(Object.keys(payer)[0] ?? 'partyId', 'matches');
+  return { accountId: null, partyId: party.id };
+}
+
+/**
+ * Creates a payment request in `pending`, with its `payment_request.created` event.
+ * Needs `payment_requests:create` over the payee account or its party.
+ * @throws DomainError `unknown_currency`, `invalid_amount`, `invalid_expiry`, `line_items_mismatch`,
+ *   `rate_unavailable`, `account_not_found` (payee), `currency_mismatch` (payee account in another
+ *   currency), `account_closed`, `payer_not_found`, `invalid_phone`, `account_not_allowed` (payer =
+ *   payee account), `forbidden`, `external_id_conflict`.
+ */
+export async function createPaymentRequest(deps: Deps, principal: Principal, input: CreatePaymentRequestInput): Promise<PaymentRequest> {
+  const currency = deps.currencies.get(input.currency);
+  const amount = parseAmount(input.amount, currency.exponent);
+  const now = deps.clock();
+  const expiresAt = computeExpiry(deps, input, now);
+  const lineItems = parseLineItems(deps, input, currency.exponent, amount);
+  const paymentOptions = quotePaymentOptions(deps, input, amount);
+
+  return deps.store.transaction(async (tx) => {
+    const payee = await findAccount(tx, principal.orgId, principal.mode, input.payee.accountId);
+    if (!payee || payee.systemPurpose !== null || !payee.partyId) {
+      throw fieldError('payee.accountId', `account ${input.payee.accountId} does not exist`, 'account_not_found');
+    }
+    if (!allows(principal.grants, 'payment_requests:create', { accountIds: [payee.id], partyIds: [payee.partyId] })) {
+      if (canSeeAccount(principal, payee)) throw new DomainError('forbidden', 'this API key may not request payments into this account (needs payment_requests:create)');
+      throw fieldError('payee.accountId', `account ${input.payee.accountId} does not exist`, 'account_not_found');
+    }
+    if (payee.currency !== currency.code) {
+      throw fieldError('currency', `the payee account holds ${payee.currency}, not ${currency.code}`, 'currency_mismatch');
+    }
+    if (payee.status === 'closed') throw fieldError('payee.accountId', 'the payee account is closed', 'account_closed');
+    const payer = await resolvePayer(tx, principal, input.payer);
+    if (payer.accountId === payee.id) throw fieldError('payer.accountId', 'the payer account cannot be the payee account', 'account_not_allowed');
+    const payeeParty = await findParty(tx, principal.orgId, principal.mode, { id: payee.partyId });
+    const merchant = payeeParty?.type === 'legal_entity' ? { id: payeeParty.id, name: payeeParty.name, ...(payeeParty.merchant ?? {}) } : null;
+
+    const id = newId();
+    const salt = newSalt();
+    const pr: PaymentRequest = {
+      id,
+      orgId: principal.orgId,
+      mode: principal.mode,
+      status: 'pending',
+      amount,
+      currency: currency.code,
+      payeeAccountId: payee.id,
+      payeePartyId: payee.partyId,
+      payerAccountId: payer.accountId,
+      payerPartyId: payer.partyId,
+      paymentOptions,
+      expiresAt,
+      description: input.description ?? null,
+      metadata: input.metadata ?? null,
+      externalId: input.externalId ?? null,
+      lineItems,
+      customer: input.customer ?? null,
+      redirectUrls: input.redirectUrls ?? null,
+      merchant,
+      patronCodeId: input.patronCodeId ?? null,
+      transactionType: input.transactionType ?? null,
+      tillId: input.tillId ?? null,
+      amountPaid: 0n,
+      amountRefunded: 0n,
+      paidAt: null,
+      failureReason: null,
+      code: newCode(),
+      paymentReference: paymentReference(id, salt, payee.id),
+      salt,
+      sequence: 1,
+      statusCause: null,
+      statusActor: principal.keyId,
+      createdAt: now,
+      updatedAt: now,
+    };
+    try {
+      await insertPaymentRequest(tx, pr);
+    } catch (err) {
+      if (isUniqueViolation(err, 'external_id')) {
+        throw fieldError('externalId', `a payment request with externalId "${pr.externalId}" already exists`, 'external_id_conflict');
+      }
+      throw err;
+    }
+    await insertEvents(tx, eventsToStore(deps, pr, [{ type: 'payment_request.created', sequence: 1 }], {}, now));
+    return pr;
+  });
+}
+
+/**
+ * Reads a payment request the key may see. A pending request past its expiry is expired
+ * (persisted, with its event) before it is returned.
+ * @throws DomainError `payment_request_not_found`.
+ */
+export async function getPaymentRequest(deps: Deps, principal: Principal, id: string): Promise<PaymentRequest> {
+  if (!isUuid(id)) throw notFound(id);
+  let pr = await findPaymentRequest(deps.store, principal.orgId, principal.mode, id);
+  if (!pr || !canSee(principal.grants, scopeOf(pr, 'both'))) throw notFound(id);
+  if (isDue(pr, deps.clock())) {
+    await retryStale(() => expireNow(deps, principal.orgId, principal.mode, id));
+    pr = await findPaymentRequest(deps.store, principal.orgId, principal.mode, id);
+    if (!pr) throw notFound(id);
+  }
+  return pr;
+}
+
+/** A page of results, most recent first. `nextCursor` is the id to pass as `cursor` for the next page. */
+export interface Page<T> {
+  data: T[];
+  hasMore: boolean;
+  nextCursor: string | null;
+}
+
+/**
+ * Lists the payment requests the key may see, most recent first.
+ * @param page - `limit` 1–100; `cursor` is a `nextCursor` from an earlier page.
+ * @throws DomainError `invalid_cursor`.
+ */
+export async function listPaymentRequests(deps: Deps, principal: Principal, filter: PaymentRequestFilter, page: { limit: number; cursor?: string | undefined }): Promise<Page<PaymentRequest>> {
+  if (page.cursor !== undefined && !isUuid(page.cursor)) throw fieldError('cursor', 'cursor must be a nextCursor from an earlier page', 'invalid_cursor');
+  const rows = await listRows(deps.store, principal.orgId, principal.mode, filter, paymentRequestVisibility(principal.grants), page, deps.clock());
+  const hasMore = rows.length > page.limit;
+  const data = rows.slice(0, page.limit);
+  return { data, hasMore, nextCursor: hasMore ? (data[data.length - 1]?.id ?? null) : null };
+}
+
+/**
+ * A party's incoming (the party pays) or outgoing (the party is paid) requests: DeltaPay's
+ * incoming/outgoing lists, Pismo's `to`/`from`.
+ * @throws DomainError `party_not_found`, `invalid_cursor`.
+ */
+export async function listPartyPaymentRequests(
+  deps: Deps,
+  principal: Principal,
+  partyId: string,
+  direction: 'incoming' | 'outgoing',
+  status: PaymentRequestStatus | undefined,
+  page: { limit: number; cursor?: string | undefined },
+): Promise<Page<PaymentRequest>> {
+  const party = isUuid(partyId) ? await findParty(deps.store, principal.orgId, principal.mode, { id: partyId }) : undefined;
+  const visible = party && (canSeeParty(principal, party.id) || paymentRequestVisibility(principal.grants) === 'all' || canSee(principal.grants, { accountIds: [], partyIds: [party.id] }));
+  if (!party || !visible) throw new DomainError('party_not_found', `party ${partyId} does not exist`);
+  return listPaymentRequests(deps, principal, { party: { id: party.id, direction }, status }, page);
+}
+
+/**
+ * A request's events in `sequence` order.
+ * @throws DomainError `payment_request_not_found`.
+ */
+export async function listPaymentRequestEvents(deps: Deps, principal: Principal, id: string): Promise<StoredEvent[]> {
+  const pr = await getPaymentRequest(deps, principal, id);
+  return listEventsOfPaymentRequest(deps.store, pr.id);
+}
+
+async function simpleCommand(deps: Deps, principal: Principal, id: string, command: Command & { type: 'cancel' | 'decline' }, permission: Permission, side: 'payee' | 'payer'): Promise<PaymentRequest> {
+  return runCommand(deps, principal, id, async (tx, pr, now) => {
+    authorize(principal, pr, permission, side);
+    if (isRepeat(pr, command.type, principal.keyId)) return pr;
+    return save(tx, deps, pr, transition(pr, command, now, principal.keyId), now);
+  });
+}
+
+/**
+ * The payee cancels a pending request. A repeat by the same key answers the request unchanged.
+ * Needs `payment_requests:cancel` over the payee side.
+ * @throws DomainError `invalid_transition` (details `{status}`), `forbidden`, `payment_request_not_found`.
+ */
+export function cancelPaymentRequest(deps: Deps, principal: Principal, id: string): Promise<PaymentRequest> {
+  return simpleCommand(deps, principal, id, { type: 'cancel' }, 'payment_requests:cancel', 'payee');
+}
+
+/**
+ * The payer declines a pending request (DeltaPay's reject). Needs `payment_requests:pay` over
+ * the payer side (generally, for an open request).
+ * @throws DomainError `invalid_transition`, `forbidden`, `payment_request_not_found`.
+ */
+export function declinePaymentRequest(deps: Deps, principal: Principal, id: string): Promise<PaymentRequest> {
+  return simpleCommand(deps, principal, id, { type: 'decline' }, 'payment_requests:pay', 'payer');
+}
+
+type SettlementOutcome = { payment: Payment } | { reason: 'insufficient_funds' | 'currency_not_accepted' | 'account_closed' };
+
+async function settleFromLedger(tx: Tx, deps: Deps, pr: PaymentRequest, payer: Account, now: number): Promise<SettlementOutcome> {
+  const remaining = pr.amount - pr.amountPaid;
+  const option = pr.paymentOptions.find((o) => o.currency === payer.currency);
+  if (!option) return { reason: 'currency_not_accepted' };
+  // The payer pays the option's share of what is still owed, rounded up (the payee never gets less).
+  const payAmount = payer.currency === pr.currency ? remaining : prorate(remaining, pr.amount, option.amount, 'up');
+  let transferId: string;
+  try {
+    const postings = await movementPostings(
+      tx,
+      pr.orgId,
+      pr.mode,
+      { accountId: payer.id, currency: payer.currency, amount: payAmount },
+      { accountId: pr.payeeAccountId, currency: pr.currency, amount: remaining },
+      now,
+    );
+    transferId = await transfer(tx, { orgId: pr.orgId, mode: pr.mode, kind: 'payment', paymentRequestId: pr.id, postings, now });
+  } catch (err) {
+    if (isDomainError(err, 'insufficient_funds')) return { reason: 'insufficient_funds' };
+    if (isDomainError(err, 'account_closed')) return { reason: 'account_closed' };
+    throw err;
+  }
+  const payment: Payment = {
+    id: newId(),
+    orgId: pr.orgId,
+    mode: pr.mode,
+    paymentRequestId: pr.id,
+    rail: 'ledger',
+    currency: payer.currency,
+    amount: payAmount,
+    appliedAmount: remaining,
+    amountRefunded: 0n,
+    reference: transferId,
+    payerAccountId: payer.id,
+    status: 'applied',
+    createdAt: now,
+  };
+  await insertPayment(tx, payment);
+  return { payment };
+}
+
+/**
+ * The payer approves and pays from a ledger account: `pending → processing`, then in the same
+ * transaction the transfer payer → payee and `processing → paid`, or `processing → failed`
+ * with `failureReason` (`insufficient_funds`, `currency_not_accepted`, `account_closed`). An
+ * account in a payment option's currency pays the quoted amount through the system FX
+ * accounts. A repeat by the same key answers the request unchanged.
+ * Needs `payment_requests:pay` over the paying account or its party.
+ * @throws DomainError `invalid_transition`, `account_not_found`, `account_not_allowed` (not the
+ *   request's payer), `forbidden`, `payment_request_not_found`.
+ */
+export function approvePaymentRequest(deps: Deps, principal: Principal, id: string, input: { accountId: string }): Promise<PaymentRequest> {
+  return runCommand(deps, principal, id, async (tx, pr, now) => {
+    const visible = canSee(principal.grants, scopeOf(pr, 'both'));
+    const account = await findAccount(tx, principal.orgId, principal.mode, input.accountId);
+    const accountScope = account && { accountIds: [account.id], partyIds: [account.partyId] };
+    if (!account || account.systemPurpose !== null || !accountScope || !allows(principal.grants, 'payment_requests:pay', accountScope)) {
+      if (!visible && !(account && canSeeAccount(principal, account))) throw notFound(id);
+      if (account && account.systemPurpose === null && canSeeAccount(principal, account)) {
+        throw new DomainError('forbidden', 'this API key may not pay from this account (needs payment_requests:pay)');
+      }
+      throw fieldError('accountId', `account ${input.accountId} does not exist`, 'account_not_found');
+    }
+    if (isRepeat(pr, 'approve', principal.keyId)) return pr;
+    const wrongPayer =
+      account.id === pr.payeeAccountId ||
+      (pr.payerAccountId !== null && pr.payerAccountId !== account.id) ||
+      (pr.payerPartyId !== null && pr.payerPartyId !== account.partyId);
+    if (wrongPayer) {
+      if (!visible) throw notFound(id);
+      throw fieldError('accountId', 'this account is not the payer of the payment request', 'account_not_allowed');
+    }
+    const processing = await save(tx, deps, pr, transition(pr, { type: 'approve' }, now, principal.keyId), now);
+    const outcome = await settleFromLedger(tx, deps, processing, account, now);
+    if ('reason' in outcome) {
+      return save(tx, deps, processing, transition(processing, { type: 'fail', reason: outcome.reason }, now, principal.keyId), now);
+    }
+    const extras = { payment: presentPayment(outcome.payment, pr.currency, deps.currencies) };
+    const settled = transition(processing, { type: 'settle', payment: { id: outcome.payment.id, appliedAmount: outcome.payment.appliedAmount } }, now, principal.keyId);
+    return save(tx, deps, processing, settled, now, extras);
+  });
+}
+
+/** Input for {@link recordPayment}: `amount` is a decimal string in `currency` (default: the request's). */
+export interface RecordPaymentInput {
+  amount: string;
+  reference: string;
+  currency?: string | undefined;
+}
+
+/**
+ * Records money received outside the ledger (the external rail; test mode's simulated
+ * payment). Idempotent by `reference`: the same reference for the same request and amount
+ * answers the first payment. Partial payments accumulate in `amountPaid`; the request is
+ * `paid` once fully paid. The payee account is credited from the system `external` account.
+ * A payment for a request no longer payable is recorded with status `requires_refund` and
+ * moves no money (DESIGN.md §3).
+ * Needs `payments:record` over the payee side.
+ * @returns the payment, its request after the change, and whether it was already recorded.
+ * @throws DomainError `payment_reference_conflict`, `currency_mismatch`, `invalid_amount`, `forbidden`, `payment_request_not_found`.
+ */
+export function recordPayment(deps: Deps, principal: Principal, id: string, input: RecordPaymentInput): Promise<{ payment: Payment; paymentRequest: PaymentRequest; replayed: boolean }> {
+  return runCommand(deps, principal, id, async (tx, pr, now) => {
+    authorize(principal, pr, 'payments:record', 'payee');
+    const currencyCode = input.currency ?? pr.currency;
+    const option = pr.paymentOptions.find((o) => o.currency === currencyCode);
+    if (!option) throw fieldError('currency', `${currencyCode} is not a payment option of this request`, 'currency_mismatch');
+    const amount = parseAmount(input.amount, deps.currencies.get(currencyCode).exponent);
+    const existing = await findPaymentByReference(tx, pr.orgId, pr.mode, 'external', input.reference);
+    if (existing) {
+      if (existing.paymentRequestId === pr.id && existing.amount === amount && existing.currency === currencyCode) {
+        return { payment: existing, paymentRequest: pr, replayed: true };
+      }
+      throw fieldError('reference', `reference "${input.reference}" was already recorded for another payment`, 'payment_reference_conflict');
+    }
+    // A payment in an option's currency counts for its share of the invoice, rounded down.
+    const applied = currencyCode === pr.currency ? amount : prorate(amount, option.amount, pr.amount, 'down');
+    const payable = pr.status === 'pending';
+    if (payable && applied === 0n) throw fieldError('amount', 'the amount is too small to count towards the request', 'invalid_amount');
+    const payment: Payment = {
+      id: newId(),
+      orgId: pr.orgId,
+      mode: pr.mode,
+      paymentRequestId: pr.id,
+      rail: 'external',
+      currency: currencyCode,
+      amount,
+      appliedAmount: payable ? applied : 0n,
+      amountRefunded: 0n,
+      reference: input.reference,
+      payerAccountId: null,
+      status: payable ? 'applied' : 'requires_refund',
+      createdAt: now,
+    };
+    await insertPayment(tx, payment);
+    const extras = { payment: presentPayment(payment, pr.currency, deps.currencies) };
+    if (!payable) {
+      const next = await save(tx, deps, pr, recordUnappliedPayment(pr, payment.id, now), now, extras);
+      return { payment, paymentRequest: next, replayed: false };
+    }
+    const external = await systemAccount(tx, pr.orgId, pr.mode, currencyCode, 'external', now);
+    const postings = await movementPostings(
+      tx,
+      pr.orgId,
+      pr.mode,
+      { accountId: external.id, currency: currencyCode, amount },
+      { accountId: pr.payeeAccountId, currency: pr.currency, amount: applied },
+      now,
+    );
+    await transfer(tx, { orgId: pr.orgId, mode: pr.mode, kind: 'external_payment', paymentRequestId: pr.id, postings, now });
+    const result = transition(pr, { type: 'receive_payment', payment: { id: payment.id, appliedAmount: applied } }, now, principal.keyId);
+    const next = await save(tx, deps, pr, result, now, extras);
+    return { payment, paymentRequest: next, replayed: false };
+  });
+}
+
+/**
+ * Refunds `amount` (decimal string in the request's currency) of a paid request, within the
+ * refund window after `paidAt`. The refund is taken from the payee account and allocated to
+ * the payments newest first: a ledger payment's share goes back to its payer account (through
+ * FX at the original quote, rounded down, when it was paid in another currency); an external
+ * payment's share goes to the system `external` account, for the operator to send out.
+ * A full refund moves the request to `refunded`.
+ * Needs `refunds:create` over the payee side.
+ * @throws DomainError `invalid_amount`, `refund_exceeds_paid`, `refund_window_closed`,
+ *   `invalid_transition`, `insufficient_funds` (the payee account holds too little), `forbidden`,
+ *   `payment_request_not_found`.
+ */
+export function refundPaymentRequest(deps: Deps, principal: Principal, id: string, input: { amount: string; reason?: string | undefined }): Promise<{ refund: Refund; paymentRequest: PaymentRequest }> {
+  return runCommand(deps, principal, id, async (tx, pr, now) => {
+    authorize(principal, pr, 'refunds:create', 'payee');
+    const amount = parseAmount(input.amount, deps.currencies.get(pr.currency).exponent);
+    const refund: Refund = { id: newId(), orgId: pr.orgId, mode: pr.mode, paymentRequestId: pr.id, amount, reason: input.reason ?? null, createdBy: principal.keyId, createdAt: now };
+    const result = transition(pr, { type: 'refund', refund: { id: refund.id, amount }, refundWindowMs: deps.settings.refundWindowSeconds * 1000 }, now, principal.keyId);
+
+    const postings: Posting[] = [];
+    let left = amount;
+    const payments = (await listPayments(tx, pr.id)).filter((p) => p.status === 'applied').reverse();
+    for (const p of payments) {
+      if (left === 0n) break;
+      const share = p.appliedAmount - p.amountRefunded < left ? p.appliedAmount - p.amountRefunded : left;
+      if (share <= 0n) continue;
+      left -= share;
+      await setPaymentRefunded(tx, p.id, p.amountRefunded + share);
+      const from = { accountId: pr.payeeAccountId, currency: pr.currency, amount: share };
+      if (p.rail === 'ledger' && p.payerAccountId !== null) {
+        const back = p.currency === pr.currency ? share : prorate(share, p.appliedAmount, p.amount, 'down');
+        postings.push(...(await movementPostings(tx, pr.orgId, pr.mode, from, { accountId: p.payerAccountId, currency: p.currency, amount: back }, now)));
+      } else {
+        const external = await systemAccount(tx, pr.orgId, pr.mode, pr.currency, 'external', now);
+        postings.push(...(await movementPostings(tx, pr.orgId, pr.mode, from, { accountId: external.id, currency: pr.currency, amount: share }, now)));
+      }
+    }
+    if (left !== 0n) throw new Error(`refund allocation left ${left} minor units unallocated`);
+    await transfer(tx, { orgId: pr.orgId, mode: pr.mode, kind: 'refund', paymentRequestId: pr.id, postings, now });
+    await insertRefund(tx, refund);
+    const next = await save(tx, deps, pr, result, now, { refund: presentRefund(refund, pr.currency, deps.currencies) });
+    return { refund, paymentRequest: next };
+  });
+}
+
+/**
+ * Expires up to `limit` due requests (the sweeper's work), each in its own transaction with
+ * its `payment_request.expired` event; a request another writer changed first is skipped.
+ * @returns how many this call expired.
+ */
+export async function expireDuePaymentRequests(deps: Deps, limit: number): Promise<number> {
+  const due = await findDuePaymentRequests(deps.store, deps.clock(), limit);
+  let expired = 0;
+  for (const { id, orgId, mode } of due) {
+    try {
+      if (await expireNow(deps, orgId, mode, id)) expired += 1;
+    } catch (err) {
+      if (!(err instanceof StaleWrite)) throw err;
+    }
+  }
+  return expired;
+}

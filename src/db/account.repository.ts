@@ -1,0 +1,121 @@
+/**
+ * Ledger accounts and entries. Balances are minor units stored as decimal strings; system
+ * accounts (`system_purpose` set, no party) hold the other side of every movement and may be
+ * negative, so each currency sums to zero over all accounts.
+ */
+import { newId } from '../domain/ids.js';
+import type { Mode } from '../domain/payment-request.js';
+import type { AccountRow } from './schema.js';
+import type { Tx } from './store.js';
+
+/** Why a system account exists: minting test money, currency exchange, or money that moved outside the ledger. */
+export type SystemPurpose = 'funding' | 'fx' | 'external';
+
+/** An account as the use cases see it. `balance` is in minor units of `currency`. */
+export interface Account {
+  id: string;
+  orgId: string;
+  mode: Mode;
+  partyId: string | null;
+  currency: string;
+  balance: bigint;
+  status: 'open' | 'closed';
+  systemPurpose: SystemPurpose | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** Maps a row to an {@link Account}. */
+export function rowToAccount(row: AccountRow): Account {
+  return {
+    id: row.id,
+    orgId: row.org_id,
+    mode: row.mode as Mode,
+    partyId: row.party_id,
+    currency: row.currency,
+    balance: BigInt(row.balance),
+    status: row.status as Account['status'],
+    systemPurpose: row.system_purpose as SystemPurpose | null,
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
+
+/** Inserts an account. */
+export async function insertAccount(tx: Tx, account: Account): Promise<void> {
+  await tx.db
+    .insertInto('accounts')
+    .values({
+      id: account.id,
+      org_id: account.orgId,
+      mode: account.mode,
+      party_id: account.partyId,
+      currency: account.currency,
+      balance: account.balance.toString(),
+      status: account.status,
+      system_purpose: account.systemPurpose,
+      created_at: account.createdAt,
+      updated_at: account.updatedAt,
+    })
+    .execute();
+}
+
+/** The account with this id in this org and mode. With `lock`, the row is locked for update on PostgreSQL. */
+export async function findAccount(tx: Tx, orgId: string, mode: Mode, id: string, lock = false): Promise<Account | undefined> {
+  const row = await tx.db
+    .selectFrom('accounts')
+    .selectAll()
+    .where('id', '=', id)
+    .where('org_id', '=', orgId)
+    .where('mode', '=', mode)
+    .$if(lock && tx.engine === 'postgres', (q) => q.forUpdate())
+    .executeTakeFirst();
+  return row && rowToAccount(row);
+}
+
+/** The ids of a party's accounts. */
+export async function findAccountIdsOfParty(tx: Tx, partyId: string): Promise<string[]> {
+  const rows = await tx.db.selectFrom('accounts').select('id').where('party_id', '=', partyId).execute();
+  return rows.map((r) => r.id);
+}
+
+/** The system account for a purpose and currency, created on first use (idempotent under races). */
+export async function systemAccount(tx: Tx, orgId: string, mode: Mode, currency: string, purpose: SystemPurpose, now: number): Promise<Account> {
+  const find = () =>
+    tx.db
+      .selectFrom('accounts')
+      .selectAll()
+      .where('org_id', '=', orgId)
+      .where('mode', '=', mode)
+      .where('currency', '=', currency)
+      .where('system_purpose', '=', purpose)
+      .executeTakeFirst();
+  const existing = await find();
+  if (existing) return rowToAccount(existing);
+  await tx.db
+    .insertInto('accounts')
+    .values({ id: newId(), org_id: orgId, mode, party_id: null, currency, balance: '0', status: 'open', system_purpose: purpose, created_at: now, updated_at: now })
+    .onConflict((oc) => oc.columns(['org_id', 'mode', 'currency', 'system_purpose']).where('system_purpose', 'is not', null).doNothing())
+    .execute();
+  const row = await find();
+  if (!row) throw new Error(`system account ${purpose}/${currency} could not be created`);
+  return rowToAccount(row);
+}
+
+/** Sets an account's balance (the ledger computes it in code and has the row locked). */
+export async function setAccountBalance(tx: Tx, id: string, balance: bigint, now: number): Promise<void> {
+  await tx.db.updateTable('accounts').set({ balance: balance.toString(), updated_at: now }).where('id', '=', id).execute();
+}
+
+/** Sets an account's status. */
+export async function setAccountStatus(tx: Tx, id: string, status: Account['status'], now: number): Promise<void> {
+  await tx.db.updateTable('accounts').set({ status, updated_at: now }).where('id', '=', id).execute();
+}
+
+/** Sums of all balances per currency in an org and mode (the ledger invariant says each is zero). */
+export async function balanceSumsByCurrency(tx: Tx, orgId: string, mode: Mode): Promise<Map<string, bigint>> {
+  const rows = await tx.db.selectFrom('accounts').select(['currency', 'balance']).where('org_id', '=', orgId).where('mode', '=', mode).execute();
+  const sums = new Map<string, bigint>();
+  for (const r of rows) sums.set(r.currency, (sums.get(r.currency) ?? 0n) + BigInt(r.balance));
+  return sums;
+}

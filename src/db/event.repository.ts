@@ -1,0 +1,56 @@
+/** The event log: immutable rows written in the same transaction as the change they record. */
+import type { EventType, Mode } from '../domain/payment-request.js';
+import type { EventRow } from './schema.js';
+import type { Tx } from './store.js';
+
+/** A stored event. `data` is the JSON payload: the payment request as the API shows it, plus extras. `createdAt` is epoch ms. */
+export interface StoredEvent {
+  id: string;
+  orgId: string;
+  mode: Mode;
+  paymentRequestId: string;
+  type: EventType;
+  sequence: number;
+  data: Record<string, unknown>;
+  createdAt: number;
+}
+
+/** Maps a row to a {@link StoredEvent}. */
+export function rowToEvent(row: EventRow): StoredEvent {
+  return {
+    id: row.id,
+    orgId: row.org_id,
+    mode: row.mode as Mode,
+    paymentRequestId: row.payment_request_id,
+    type: row.type as EventType,
+    sequence: Number(row.sequence),
+    data: JSON.parse(row.data) as Record<string, unknown>,
+    createdAt: Number(row.created_at),
+  };
+}
+
+/** Inserts events; `(payment_request_id, sequence)` is unique, so an event can never be written twice. */
+export async function insertEvents(tx: Tx, events: StoredEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await tx.db
+    .insertInto('events')
+    .values(
+      events.map((e) => ({
+        id: e.id,
+        org_id: e.orgId,
+        mode: e.mode,
+        payment_request_id: e.paymentRequestId,
+        type: e.type,
+        sequence: e.sequence,
+        data: JSON.stringify(e.data),
+        created_at: e.createdAt,
+      })),
+    )
+    .execute();
+}
+
+/** A payment request's events in sequence order. */
+export async function listEventsOfPaymentRequest(tx: Tx, paymentRequestId: string): Promise<StoredEvent[]> {
+  const rows = await tx.db.selectFrom('events').selectAll().where('payment_request_id', '=', paymentRequestId).orderBy('sequence').execute();
+  return rows.map(rowToEvent);
+}

@@ -1,0 +1,68 @@
+/** Parties (users and legal entities): rows, mappers and look-ups. */
+import type { Mode } from '../domain/payment-request.js';
+import type { PartyRow } from './schema.js';
+import type { Tx } from './store.js';
+
+/** A party as the use cases see it. `phone` is E.164; `merchant` is free-form merchant configuration. */
+export interface Party {
+  id: string;
+  orgId: string;
+  mode: Mode;
+  type: 'user' | 'legal_entity';
+  username: string | null;
+  phone: string | null;
+  email: string | null;
+  name: string | null;
+  merchant: Record<string, unknown> | null;
+  createdAt: number;
+}
+
+/** Maps a row to a {@link Party}. */
+export function rowToParty(row: PartyRow): Party {
+  return {
+    id: row.id,
+    orgId: row.org_id,
+    mode: row.mode as Mode,
+    type: row.type as Party['type'],
+    username: row.username,
+    phone: row.phone,
+    email: row.email,
+    name: row.name,
+    merchant: row.merchant === null ? null : (JSON.parse(row.merchant) as Record<string, unknown>),
+    createdAt: Number(row.created_at),
+  };
+}
+
+/** Inserts a party; a duplicate username or phone in the org and mode violates a unique index. */
+export async function insertParty(tx: Tx, party: Party): Promise<void> {
+  await tx.db
+    .insertInto('parties')
+    .values({
+      id: party.id,
+      org_id: party.orgId,
+      mode: party.mode,
+      type: party.type,
+      username: party.username,
+      phone: party.phone,
+      email: party.email,
+      name: party.name,
+      merchant: party.merchant === null ? null : JSON.stringify(party.merchant),
+      created_at: party.createdAt,
+    })
+    .execute();
+}
+
+/** Finds a party in an org and mode by one unique key. */
+export async function findParty(
+  tx: Tx,
+  orgId: string,
+  mode: Mode,
+  by: { id: string } | { username: string } | { phone: string },
+): Promise<Party | undefined> {
+  let query = tx.db.selectFrom('parties').selectAll().where('org_id', '=', orgId).where('mode', '=', mode);
+  if ('id' in by) query = query.where('id', '=', by.id);
+  else if ('username' in by) query = query.where('username', '=', by.username);
+  else query = query.where('phone', '=', by.phone);
+  const row = await query.executeTakeFirst();
+  return row && rowToParty(row);
+}

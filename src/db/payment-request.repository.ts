@@ -1,0 +1,221 @@
+/**
+ * Payment request rows: mappers between rows and the domain, inserts, compare-and-set updates,
+ * and the list queries. Amounts cross as decimal strings of minor units; JSON columns as text.
+ */
+import { type ExpressionBuilder, type SqlBool, sql } from 'kysely';
+import type { CommandType, FailureReason, LineItem, Mode, PaymentOption, PaymentRequest, PaymentRequestStatus } from '../domain/payment-request.js';
+import type { Database, NewPaymentRequestRow, PaymentRequestRow } from './schema.js';
+import type { Tx } from './store.js';
+
+function parseJson<T>(text: string | null): T | null {
+  return text === null ? null : (JSON.parse(text) as T);
+}
+
+function jsonOrNull(value: unknown): string | null {
+  return value === null || value === undefined ? null : JSON.stringify(value);
+}
+
+interface StoredOption {
+  currency: string;
+  amount: string;
+  rate: string;
+}
+interface StoredLineItem {
+  name: string;
+  sku: string;
+  qty: string;
+  price: string;
+}
+
+/** Maps a row to the domain's {@link PaymentRequest}. */
+export function rowToPaymentRequest(row: PaymentRequestRow): PaymentRequest {
+  return {
+    id: row.id,
+    orgId: row.org_id,
+    mode: row.mode as Mode,
+    status: row.status as PaymentRequestStatus,
+    amount: BigInt(row.amount),
+    currency: row.currency,
+    payeeAccountId: row.payee_account_id,
+    payeePartyId: row.payee_party_id,
+    payerAccountId: row.payer_account_id,
+    payerPartyId: row.payer_party_id,
+    paymentOptions: (parseJson<StoredOption[]>(row.payment_options) ?? []).map((o) => ({ currency: o.currency, amount: BigInt(o.amount), rate: o.rate })),
+    expiresAt: Number(row.expires_at),
+    description: row.description,
+    metadata: parseJson(row.metadata),
+    externalId: row.external_id,
+    lineItems: parseJson<StoredLineItem[]>(row.line_items)?.map((li) => ({ ...li, price: BigInt(li.price) })) ?? null,
+    customer: parseJson(row.customer),
+    redirectUrls: parseJson(row.redirect_urls),
+    merchant: parseJson(row.merchant),
+    patronCodeId: row.patron_code_id,
+    transactionType: row.transaction_type,
+    tillId: row.till_id,
+    amountPaid: BigInt(row.amount_paid),
+    amountRefunded: BigInt(row.amount_refunded),
+    paidAt: row.paid_at === null ? null : Number(row.paid_at),
+    failureReason: row.failure_reason as FailureReason | null,
+    code: row.code,
+    paymentReference: row.payment_reference,
+    salt: row.salt,
+    sequence: Number(row.sequence),
+    statusCause: row.status_cause as CommandType | null,
+    statusActor: row.status_actor,
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
+
+/** Maps the domain's {@link PaymentRequest} to a row. */
+export function paymentRequestToRow(pr: PaymentRequest): NewPaymentRequestRow {
+  return {
+    id: pr.id,
+    org_id: pr.orgId,
+    mode: pr.mode,
+    status: pr.status,
+    amount: pr.amount.toString(),
+    currency: pr.currency,
+    payee_account_id: pr.payeeAccountId,
+    payee_party_id: pr.payeePartyId,
+    payer_account_id: pr.payerAccountId,
+    payer_party_id: pr.payerPartyId,
+    payment_options: JSON.stringify(pr.paymentOptions.map((o: PaymentOption) => ({ currency: o.currency, amount: o.amount.toString(), rate: o.rate }))),
+    expires_at: pr.expiresAt,
+    description: pr.description,
+    metadata: jsonOrNull(pr.metadata),
+    external_id: pr.externalId,
+    line_items: pr.lineItems === null ? null : JSON.stringify(pr.lineItems.map((li: LineItem) => ({ ...li, price: li.price.toString() }))),
+    customer: jsonOrNull(pr.customer),
+    redirect_urls: jsonOrNull(pr.redirectUrls),
+    merchant: jsonOrNull(pr.merchant),
+    patron_code_id: pr.patronCodeId,
+    transaction_type: pr.transactionType,
+    till_id: pr.tillId,
+    amount_paid: pr.amountPaid.toString(),
+    amount_refunded: pr.amountRefunded.toString(),
+    paid_at: pr.paidAt,
+    failure_reason: pr.failureReason,
+    code: pr.code,
+    payment_reference: pr.paymentReference,
+    salt: pr.salt,
+    sequence: pr.sequence,
+    status_cause: pr.statusCause,
+    status_actor: pr.statusActor,
+    created_at: pr.createdAt,
+    updated_at: pr.updatedAt,
+  };
+}
+
+/** Inserts a new payment request. Throws the driver's unique-violation error on a duplicate `external_id` or `code`. */
+export async function insertPaymentRequest(tx: Tx, pr: PaymentRequest): Promise<void> {
+  await tx.db.insertInto('payment_requests').values(paymentRequestToRow(pr)).execute();
+}
+
+/** The payment request with this id in this org and mode, or undefined. */
+export async function findPaymentRequest(tx: Tx, orgId: string, mode: Mode, id: string): Promise<PaymentRequest | undefined> {
+  const row = await tx.db.selectFrom('payment_requests').selectAll().where('id', '=', id).where('org_id', '=', orgId).where('mode', '=', mode).executeTakeFirst();
+  return row && rowToPaymentRequest(row);
+}
+
+/**
+ * Writes `next` over `prev` only if the row still has `prev`'s status and sequence
+ * (compare-and-set, DESIGN.md §3).
+ * @returns false when another writer got there first (nothing was written).
+ */
+export async function compareAndSetPaymentRequest(tx: Tx, prev: PaymentRequest, next: PaymentRequest): Promise<boolean> {
+  const { id: _id, org_id: _org, mode: _mode, created_at: _created, ...changes } = paymentRequestToRow(next);
+  const result = await tx.db
+    .updateTable('payment_requests')
+    .set(changes)
+    .where('id', '=', prev.id)
+    .where('status', '=', prev.status)
+    .where('sequence', '=', prev.sequence)
+    .executeTakeFirst();
+  return result.numUpdatedRows === 1n;
+}
+
+/** Filters for {@link listPaymentRequests}; every field is optional and they combine with AND. */
+export interface PaymentRequestFilter {
+  status?: PaymentRequestStatus | undefined;
+  externalId?: string | undefined;
+  code?: string | undefined;
+  payeeAccountId?: string | undefined;
+  payerPartyId?: string | undefined;
+  payeePartyId?: string | undefined;
+  /** For a party's list: `incoming` (the party is the payer) or `outgoing` (the payee). */
+  party?: { id: string; direction: 'incoming' | 'outgoing' } | undefined;
+  metadata?: Record<string, string> | undefined;
+}
+
+/** What the caller may see: everything, or requests touching these accounts or parties. */
+export type Visibility = 'all' | { accountIds: string[]; partyIds: string[] };
+
+/**
+ * Lists payment requests most recent first (UUIDv7 ids sort by creation time), after the
+ * `cursor` id when given, at most `limit` + 1 rows (the extra row tells `hasMore`).
+ *
+ * Statuses are read as of `now`: `pending` excludes requests already past `expiresAt`, and
+ * `expired` includes them (DESIGN.md §3: a due request reads as expired at once).
+ */
+export async function listPaymentRequests(
+  tx: Tx,
+  orgId: string,
+  mode: Mode,
+  filter: PaymentRequestFilter,
+  visibility: Visibility,
+  page: { limit: number; cursor?: string | undefined },
+  now: number,
+): Promise<PaymentRequest[]> {
+  let query = tx.db.selectFrom('payment_requests').selectAll().where('org_id', '=', orgId).where('mode', '=', mode);
+  if (filter.status === 'pending') {
+    query = query.where('status', '=', 'pending').where('expires_at', '>', now);
+  } else if (filter.status === 'expired') {
+    query = query.where((eb) => eb.or([eb('status', '=', 'expired'), eb.and([eb('status', '=', 'pending'), eb('expires_at', '<=', now)])]));
+  } else if (filter.status !== undefined) {
+    query = query.where('status', '=', filter.status);
+  }
+  if (filter.externalId !== undefined) query = query.where('external_id', '=', filter.externalId);
+  if (filter.code !== undefined) query = query.where('code', '=', filter.code);
+  if (filter.payeeAccountId !== undefined) query = query.where('payee_account_id', '=', filter.payeeAccountId);
+  if (filter.payerPartyId !== undefined) query = query.where('payer_party_id', '=', filter.payerPartyId);
+  if (filter.payeePartyId !== undefined) query = query.where('payee_party_id', '=', filter.payeePartyId);
+  if (filter.party !== undefined) {
+    query = query.where(filter.party.direction === 'incoming' ? 'payer_party_id' : 'payee_party_id', '=', filter.party.id);
+  }
+  for (const [key, value] of Object.entries(filter.metadata ?? {})) {
+    const path = `$."${key}"`;
+    query =
+      tx.engine === 'postgres'
+        ? query.where(sql<string>`(metadata::jsonb ->> ${key})`, '=', value)
+        : query.where(sql<string>`json_extract(metadata, ${path})`, '=', value);
+  }
+  if (visibility !== 'all') {
+    query = query.where((eb: ExpressionBuilder<Database, 'payment_requests'>) => {
+      const ors = [];
+      if (visibility.accountIds.length > 0) {
+        ors.push(eb('payee_account_id', 'in', visibility.accountIds), eb('payer_account_id', 'in', visibility.accountIds));
+      }
+      if (visibility.partyIds.length > 0) {
+        ors.push(eb('payee_party_id', 'in', visibility.partyIds), eb('payer_party_id', 'in', visibility.partyIds));
+      }
+      return ors.length === 0 ? sql<SqlBool>`1 = 0` : eb.or(ors);
+    });
+  }
+  if (page.cursor !== undefined) query = query.where('id', '<', page.cursor);
+  const rows = await query.orderBy('id', 'desc').limit(page.limit + 1).execute();
+  return rows.map(rowToPaymentRequest);
+}
+
+/** Ids of pending requests due at `now`, oldest expiry first, at most `limit`. */
+export async function findDuePaymentRequests(tx: Tx, now: number, limit: number): Promise<{ id: string; orgId: string; mode: Mode }[]> {
+  const rows = await tx.db
+    .selectFrom('payment_requests')
+    .select(['id', 'org_id', 'mode'])
+    .where('status', '=', 'pending')
+    .where('expires_at', '<=', now)
+    .orderBy('expires_at')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({ id: r.id, orgId: r.org_id, mode: r.mode as Mode }));
+}

@@ -1,0 +1,142 @@
+/** Payments received and refunds made against payment requests. Amounts are minor units. */
+import type { Mode } from '../domain/payment-request.js';
+import type { PaymentRow, RefundRow } from './schema.js';
+import type { Tx } from './store.js';
+
+/** How money arrived: the internal ledger, an EVM chain, or recorded from outside. */
+export type Rail = 'ledger' | 'evm' | 'external';
+
+/**
+ * A payment. `amount` is in minor units of `currency` (the invoice currency or a payment
+ * option's); `appliedAmount` is what it counts for in the request's currency. `status` is
+ * `requires_refund` when it arrived for a request no longer payable (recorded, never lost).
+ */
+export interface Payment {
+  id: string;
+  orgId: string;
+  mode: Mode;
+  paymentRequestId: string;
+  rail: Rail;
+  currency: string;
+  amount: bigint;
+  appliedAmount: bigint;
+  amountRefunded: bigint;
+  reference: string;
+  payerAccountId: string | null;
+  status: 'applied' | 'requires_refund';
+  createdAt: number;
+}
+
+/** A refund in minor units of the request's currency. */
+export interface Refund {
+  id: string;
+  orgId: string;
+  mode: Mode;
+  paymentRequestId: string;
+  amount: bigint;
+  reason: string | null;
+  createdBy: string | null;
+  createdAt: number;
+}
+
+/** Maps a row to a {@link Payment}. */
+export function rowToPayment(row: PaymentRow): Payment {
+  return {
+    id: row.id,
+    orgId: row.org_id,
+    mode: row.mode as Mode,
+    paymentRequestId: row.payment_request_id,
+    rail: row.rail as Rail,
+    currency: row.currency,
+    amount: BigInt(row.amount),
+    appliedAmount: BigInt(row.applied_amount),
+    amountRefunded: BigInt(row.amount_refunded),
+    reference: row.reference,
+    payerAccountId: row.payer_account_id,
+    status: row.status as Payment['status'],
+    createdAt: Number(row.created_at),
+  };
+}
+
+/** Maps a row to a {@link Refund}. */
+export function rowToRefund(row: RefundRow): Refund {
+  return {
+    id: row.id,
+    orgId: row.org_id,
+    mode: row.mode as Mode,
+    paymentRequestId: row.payment_request_id,
+    amount: BigInt(row.amount),
+    reason: row.reason,
+    createdBy: row.created_by,
+    createdAt: Number(row.created_at),
+  };
+}
+
+/** Inserts a payment; `(org, mode, rail, reference)` is unique. */
+export async function insertPayment(tx: Tx, p: Payment): Promise<void> {
+  await tx.db
+    .insertInto('payments')
+    .values({
+      id: p.id,
+      org_id: p.orgId,
+      mode: p.mode,
+      payment_request_id: p.paymentRequestId,
+      rail: p.rail,
+      currency: p.currency,
+      amount: p.amount.toString(),
+      applied_amount: p.appliedAmount.toString(),
+      amount_refunded: p.amountRefunded.toString(),
+      reference: p.reference,
+      payer_account_id: p.payerAccountId,
+      status: p.status,
+      created_at: p.createdAt,
+    })
+    .execute();
+}
+
+/** The payment on a rail with this reference, or undefined. */
+export async function findPaymentByReference(tx: Tx, orgId: string, mode: Mode, rail: Rail, reference: string): Promise<Payment | undefined> {
+  const row = await tx.db
+    .selectFrom('payments')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('mode', '=', mode)
+    .where('rail', '=', rail)
+    .where('reference', '=', reference)
+    .executeTakeFirst();
+  return row && rowToPayment(row);
+}
+
+/** A request's payments, oldest first. */
+export async function listPayments(tx: Tx, paymentRequestId: string): Promise<Payment[]> {
+  const rows = await tx.db.selectFrom('payments').selectAll().where('payment_request_id', '=', paymentRequestId).orderBy('id').execute();
+  return rows.map(rowToPayment);
+}
+
+/** Sets how much of a payment has been refunded. */
+export async function setPaymentRefunded(tx: Tx, id: string, amountRefunded: bigint): Promise<void> {
+  await tx.db.updateTable('payments').set({ amount_refunded: amountRefunded.toString() }).where('id', '=', id).execute();
+}
+
+/** Inserts a refund. */
+export async function insertRefund(tx: Tx, r: Refund): Promise<void> {
+  await tx.db
+    .insertInto('refunds')
+    .values({
+      id: r.id,
+      org_id: r.orgId,
+      mode: r.mode,
+      payment_request_id: r.paymentRequestId,
+      amount: r.amount.toString(),
+      reason: r.reason,
+      created_by: r.createdBy,
+      created_at: r.createdAt,
+    })
+    .execute();
+}
+
+/** A request's refunds, oldest first. */
+export async function listRefunds(tx: Tx, paymentRequestId: string): Promise<Refund[]> {
+  const rows = await tx.db.selectFrom('refunds').selectAll().where('payment_request_id', '=', paymentRequestId).orderBy('id').execute();
+  return rows.map(rowToRefund);
+}

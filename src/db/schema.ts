@@ -1,0 +1,193 @@
+/**
+ * Row types for every table (STYLE.md §5): `*Table` interfaces with `Generated<>` where the
+ * database fills a column, and `Selectable`/`Insertable` aliases. Amount columns hold decimal
+ * strings of minor units (`TEXT` on SQLite, `NUMERIC(78,0)` on PostgreSQL); times are epoch
+ * milliseconds; JSON columns hold serialized text.
+ */
+import type { Insertable, Selectable } from 'kysely';
+
+/** The tenant. */
+export interface OrgTable {
+  id: string;
+  name: string;
+  created_at: number;
+}
+
+/** An API key: only the SHA-256 of the secret is stored. `grants` is JSON `Grant[]`. */
+export interface ApiKeyTable {
+  id: string;
+  org_id: string;
+  mode: string;
+  name: string | null;
+  prefix: string;
+  secret_hash: string;
+  grants: string;
+  created_by: string | null;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+/** A party: `type` is `user` or `legal_entity`. `merchant` is JSON. */
+export interface PartyTable {
+  id: string;
+  org_id: string;
+  mode: string;
+  type: string;
+  username: string | null;
+  phone: string | null;
+  email: string | null;
+  name: string | null;
+  merchant: string | null;
+  created_at: number;
+}
+
+/** A ledger account. `system_purpose` is set for system accounts (which may go negative). */
+export interface AccountTable {
+  id: string;
+  org_id: string;
+  mode: string;
+  party_id: string | null;
+  currency: string;
+  balance: string;
+  status: string;
+  system_purpose: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** One balanced movement of money: the entries that share its id sum to zero per currency. */
+export interface LedgerTransferTable {
+  id: string;
+  org_id: string;
+  mode: string;
+  kind: string;
+  payment_request_id: string | null;
+  created_at: number;
+}
+
+/** One leg of a transfer: `amount` is signed minor units (credit positive). */
+export interface LedgerEntryTable {
+  id: string;
+  transfer_id: string;
+  org_id: string;
+  mode: string;
+  account_id: string;
+  currency: string;
+  amount: string;
+  created_at: number;
+}
+
+/** The payment request row. JSON columns: payment_options, metadata, line_items, customer, redirect_urls, merchant. */
+export interface PaymentRequestTable {
+  id: string;
+  org_id: string;
+  mode: string;
+  status: string;
+  amount: string;
+  currency: string;
+  payee_account_id: string;
+  payee_party_id: string;
+  payer_account_id: string | null;
+  payer_party_id: string | null;
+  payment_options: string;
+  expires_at: number;
+  description: string | null;
+  metadata: string | null;
+  external_id: string | null;
+  line_items: string | null;
+  customer: string | null;
+  redirect_urls: string | null;
+  merchant: string | null;
+  patron_code_id: string | null;
+  transaction_type: string | null;
+  till_id: string | null;
+  amount_paid: string;
+  amount_refunded: string;
+  paid_at: number | null;
+  failure_reason: string | null;
+  code: string;
+  payment_reference: string;
+  salt: string;
+  sequence: number;
+  status_cause: string | null;
+  status_actor: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Money received against a request. `applied_amount` is in the request's currency; `status` is `applied` or `requires_refund`. */
+export interface PaymentTable {
+  id: string;
+  org_id: string;
+  mode: string;
+  payment_request_id: string;
+  rail: string;
+  currency: string;
+  amount: string;
+  applied_amount: string;
+  amount_refunded: string;
+  reference: string;
+  payer_account_id: string | null;
+  status: string;
+  created_at: number;
+}
+
+/** Money returned against a paid request, in the request's currency. */
+export interface RefundTable {
+  id: string;
+  org_id: string;
+  mode: string;
+  payment_request_id: string;
+  amount: string;
+  reason: string | null;
+  created_by: string | null;
+  created_at: number;
+}
+
+/** An immutable event, written in the same transaction as the change it records. `data` is JSON. */
+export interface EventTable {
+  id: string;
+  org_id: string;
+  mode: string;
+  payment_request_id: string;
+  type: string;
+  sequence: number;
+  data: string;
+  created_at: number;
+}
+
+/** A stored response for an `Idempotency-Key` (`state` is `in_progress` or `done`). */
+export interface IdempotencyKeyTable {
+  org_id: string;
+  mode: string;
+  key: string;
+  request_hash: string;
+  state: string;
+  response_status: number | null;
+  response_body: string | null;
+  created_at: number;
+}
+
+/** The whole database as Kysely sees it. */
+export interface Database {
+  orgs: OrgTable;
+  api_keys: ApiKeyTable;
+  parties: PartyTable;
+  accounts: AccountTable;
+  ledger_transfers: LedgerTransferTable;
+  ledger_entries: LedgerEntryTable;
+  payment_requests: PaymentRequestTable;
+  payments: PaymentTable;
+  refunds: RefundTable;
+  events: EventTable;
+  idempotency_keys: IdempotencyKeyTable;
+}
+
+export type PaymentRequestRow = Selectable<PaymentRequestTable>;
+export type NewPaymentRequestRow = Insertable<PaymentRequestTable>;
+export type AccountRow = Selectable<AccountTable>;
+export type PartyRow = Selectable<PartyTable>;
+export type ApiKeyRow = Selectable<ApiKeyTable>;
+export type EventRow = Selectable<EventTable>;
+export type PaymentRow = Selectable<PaymentTable>;
+export type RefundRow = Selectable<RefundTable>;

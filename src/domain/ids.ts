@@ -1,0 +1,51 @@
+/**
+ * Identifiers: UUIDv7 for rows (time-ordered, so "most recent first" is `ORDER BY id DESC`),
+ * short shareable codes (Pismo's `code`), and Request Network payment references.
+ */
+import { randomBytes } from 'node:crypto';
+import { keccak_256 } from '@noble/hashes/sha3.js';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
+import { v7 as uuidv7 } from 'uuid';
+
+/** A new UUIDv7 string, monotonic within this process. */
+export function newId(): string {
+  return uuidv7();
+}
+
+/** True when `value` is a UUID in canonical lower-case text form. */
+export function isUuid(value: string): boolean {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(value);
+}
+
+// Crockford base32 without I, L, O, U: unambiguous when read aloud or typed from a screen.
+const CODE_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/**
+ * A short shareable token for a payment request (Pismo's `code`): 12 characters of Crockford
+ * base32 (60 random bits), grouped `XXXX-XXXX-XXXX`.
+ */
+export function newCode(): string {
+  const bytes = randomBytes(12);
+  let out = '';
+  for (let i = 0; i < 12; i++) {
+    out += CODE_ALPHABET[(bytes[i] ?? 0) & 31];
+    if (i === 3 || i === 7) out += '-';
+  }
+  return out;
+}
+
+/** A random 8-byte hex salt, as Request Network uses for payment references. */
+export function newSalt(): string {
+  return randomBytes(8).toString('hex');
+}
+
+/**
+ * The Request Network payment reference: the last 16 hex characters of
+ * `keccak256(utf8(lowercase(requestId + salt + payeeAddress)))` (DESIGN.md §4; Request
+ * Network's `getPaymentReference`). For ledger-only payees the payee account id stands in
+ * for the address.
+ */
+export function paymentReference(requestId: string, salt: string, payeeAddress: string): string {
+  const hash = bytesToHex(keccak_256(utf8ToBytes(`${requestId}${salt}${payeeAddress}`.toLowerCase())));
+  return hash.slice(-16);
+}

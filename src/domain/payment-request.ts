@@ -1,0 +1,323 @@
+/**
+ * The payment request and its state machine (DESIGN.md §3).
+ *
+ * One transition table ({@link TRANSITIONS}) and one pure function {@link transition} that
+ * every writer goes through. It returns the next state and the events the change produces,
+ * each with the request's next `sequence`; persistence then does a compare-and-set on the
+ * previous status and sequence, so two racing commands never both win.
+ *
+ * ```
+ * pending ──cancel (payee)──────► cancelled
+ * pending ──decline (payer)─────► declined
+ * pending ──expire──────────────► expired
+ * pending ──approve (payer)─────► processing ──settle──► paid
+ * pending ──receive_payment─────► paid        (or stays pending while partially paid)
+ * processing ──fail─────────────► failed
+ * paid ──refund (full)──────────► refunded    (partial refunds keep it paid)
+ * ```
+ */
+import { DomainError } from './errors.js';
+
+/** Every status a payment request can be in. */
+export const PAYMENT_REQUEST_STATUSES = ['pending', 'processing', 'paid', 'failed', 'cancelled', 'declined', 'expired', 'refunded'] as const;
+/** A payment request's status. */
+export type PaymentRequestStatus = (typeof PAYMENT_REQUEST_STATUSES)[number];
+
+/** Statuses no command leaves. */
+export const TERMINAL_STATUSES: ReadonlySet<PaymentRequestStatus> = new Set(['cancelled', 'declined', 'expired', 'failed', 'refunded']);
+
+/** `live` or `test` (Centrapay's liveness main/test, Stripe's test mode). */
+export type Mode = 'live' | 'test';
+
+/** Why a ledger settlement failed (DESIGN.md §4). */
+export type FailureReason = 'insufficient_funds' | 'currency_not_accepted' | 'account_closed';
+
+/** What the payer may pay with: `amount` in minor units of `currency`, fixed at creation from `rate`. */
+export interface PaymentOption {
+  currency: string;
+  amount: bigint;
+  /** Decimal string: 1 unit of the invoice currency buys `rate` units of `currency`. */
+  rate: string;
+}
+
+/** One order line (Centrapay's line item). `price` is in minor units of the request's currency and may be negative (a discount). */
+export interface LineItem {
+  name: string;
+  sku: string;
+  /** Quantity as a decimal string (Centrapay's BigNumber): item count, weight, volume… */
+  qty: string;
+  price: bigint;
+}
+
+/** The payment request as the domain sees it. Amounts are minor units of `currency`; times are epoch milliseconds. */
+export interface PaymentRequest {
+  id: string;
+  orgId: string;
+  mode: Mode;
+  status: PaymentRequestStatus;
+  amount: bigint;
+  currency: string;
+  payeeAccountId: string;
+  payeePartyId: string;
+  payerAccountId: string | null;
+  payerPartyId: string | null;
+  paymentOptions: PaymentOption[];
+  expiresAt: number;
+  description: string | null;
+  metadata: Record<string, unknown> | null;
+  externalId: string | null;
+  lineItems: LineItem[] | null;
+  customer: { email?: string | undefined; reference?: string | undefined } | null;
+  redirectUrls: { store?: string | undefined; success?: string | undefined; failed?: string | undefined } | null;
+  merchant: Record<string, unknown> | null;
+  patronCodeId: string | null;
+  transactionType: string | null;
+  tillId: string | null;
+  amountPaid: bigint;
+  amountRefunded: bigint;
+  paidAt: number | null;
+  failureReason: FailureReason | null;
+  code: string;
+  paymentReference: string;
+  salt: string;
+  /** The sequence of the last event written for this request; also the row's version. */
+  sequence: number;
+  /** The command that set the current status and the API key that issued it: lets a repeat answer 200. */
+  statusCause: CommandType | null;
+  statusActor: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** Every event type Payreq writes. */
+export const EVENT_TYPES = [
+  'payment_request.created',
+  'payment_request.processing',
+  'payment_request.paid',
+  'payment_request.failed',
+  'payment_request.cancelled',
+  'payment_request.declined',
+  'payment_request.expired',
+  'payment_request.refunded',
+  'payment.received',
+  'refund.created',
+] as const;
+/** An event type such as `payment_request.paid`. */
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** An event the transition produced; the use case adds ids and the request snapshot. */
+export interface DomainEvent {
+  type: EventType;
+  sequence: number;
+  /** Extra payload: the payment for `payment.received`, the refund for `refund.created`. */
+  data?: Record<string, unknown>;
+}
+
+/** A payment as the state machine needs it: `appliedAmount` is in minor units of the request's currency. */
+export interface PaymentFact {
+  id: string;
+  appliedAmount: bigint;
+}
+
+/** A refund as the state machine needs it: `amount` is in minor units of the request's currency. */
+export interface RefundFact {
+  id: string;
+  amount: bigint;
+}
+
+/** A command to the state machine. */
+export type Command =
+  | { type: 'approve' }
+  | { type: 'settle'; payment: PaymentFact }
+  | { type: 'fail'; reason: FailureReason }
+  | { type: 'cancel' }
+  | { type: 'decline' }
+  | { type: 'expire' }
+  | { type: 'receive_payment'; payment: PaymentFact }
+  | { type: 'refund'; refund: RefundFact; refundWindowMs: number };
+
+/** The type of a {@link Command}. */
+export type CommandType = Command['type'];
+
+/**
+ * The transition table: for each command, the statuses it may start from. Anything else is
+ * `invalid_transition`. The target is decided by {@link transition} (a payment or a refund
+ * may leave the status as it is).
+ */
+export const TRANSITIONS: Readonly<Record<CommandType, readonly PaymentRequestStatus[]>> = {
+  approve: ['pending'],
+  settle: ['processing'],
+  fail: ['processing'],
+  cancel: ['pending'],
+  decline: ['pending'],
+  expire: ['pending'],
+  receive_payment: ['pending'],
+  refund: ['paid'],
+};
+
+/** The status a command leads to when it has taken effect; a repeat of it answers with the request unchanged. */
+export const COMMAND_OUTCOMES: Readonly<Record<CommandType, readonly PaymentRequestStatus[]>> = {
+  approve: ['processing', 'paid', 'failed'],
+  settle: ['paid'],
+  fail: ['failed'],
+  cancel: ['cancelled'],
+  decline: ['declined'],
+  expire: ['expired'],
+  receive_payment: ['pending', 'paid'],
+  refund: ['paid', 'refunded'],
+};
+
+/** The result of a transition: the next request state and the events to write with it. */
+export interface TransitionResult {
+  request: PaymentRequest;
+  events: DomainEvent[];
+}
+
+/** True when a pending request's expiry time has passed at `now` (epoch ms). */
+export function isDue(request: Pick<PaymentRequest, 'status' | 'expiresAt'>, now: number): boolean {
+  return request.status === 'pending' && request.expiresAt <= now;
+}
+
+/**
+ * The status a reader sees at `now`: a pending request past `expiresAt` reads as `expired`
+ * at once, before the sweeper has persisted the transition.
+ */
+export function effectiveStatus(request: Pick<PaymentRequest, 'status' | 'expiresAt'>, now: number): PaymentRequestStatus {
+  return isDue(request, now) ? 'expired' : request.status;
+}
+
+function invalid(request: PaymentRequest, command: CommandType, message?: string): DomainError {
+  return new DomainError('invalid_transition', message ?? `cannot ${command.replace('_', ' ')} a payment request that is ${request.status}`, {
+    details: { status: request.status, command },
+  });
+}
+
+/**
+ * Applies `command` to `request` at `now` (epoch ms), as `actor` (an API key id, or null for
+ * the system). Pure: it returns a new object and never touches its input.
+ *
+ * @returns the next state and its events, each with the next `sequence`.
+ * @throws DomainError `invalid_transition` (details `{status, command}`) when the table
+ *   forbids the command from the current status, when a pending request is already due
+ *   (only `expire` applies then); `refund_window_closed` when a refund comes after the window;
+ *   `refund_exceeds_paid` when a refund would take the refunded total above what was paid.
+ */
+export function transition(request: PaymentRequest, command: Command, now: number, actor: string | null = null): TransitionResult {
+  if (!TRANSITIONS[command.type].includes(request.status)) throw invalid(request, command.type);
+  if (command.type !== 'expire' && isDue(request, now)) {
+    throw new DomainError('invalid_transition', `cannot ${command.type.replace('_', ' ')} a payment request that is expired`, {
+      details: { status: 'expired', command: command.type },
+    });
+  }
+
+  let sequence = request.sequence;
+  const events: DomainEvent[] = [];
+  const emit = (type: EventType, data?: Record<string, unknown>): void => {
+    sequence += 1;
+    events.push(data === undefined ? { type, sequence } : { type, sequence, data });
+  };
+  const next: PaymentRequest = { ...request, updatedAt: now };
+  const setStatus = (status: PaymentRequestStatus): void => {
+    next.status = status;
+    next.statusCause = command.type;
+    next.statusActor = actor;
+  };
+
+  switch (command.type) {
+    case 'approve':
+      setStatus('processing');
+      emit('payment_request.processing');
+      break;
+    case 'settle':
+    case 'receive_payment': {
+      if (command.payment.appliedAmount <= 0n) throw new DomainError('invalid_amount', 'a payment must apply a positive amount');
+      next.amountPaid = request.amountPaid + command.payment.appliedAmount;
+      emit('payment.received', { paymentId: command.payment.id });
+      if (next.amountPaid >= next.amount || command.type === 'settle') {
+        setStatus('paid');
+        next.paidAt = now;
+        emit('payment_request.paid');
+      } else if (command.type === 'receive_payment') {
+        // A partial payment keeps the request pending; it records who moved it last.
+        next.statusCause = command.type;
+        next.statusActor = actor;
+      }
+      break;
+    }
+    case 'fail':
+      setStatus('failed');
+      next.failureReason = command.reason;
+      emit('payment_request.failed', { reason: command.reason });
+      break;
+    case 'cancel':
+      setStatus('cancelled');
+      emit('payment_request.cancelled');
+      break;
+    case 'decline':
+      setStatus('declined');
+      emit('payment_request.declined');
+      break;
+    case 'expire':
+      if (!isDue(request, now)) throw invalid(request, 'expire', 'the payment request has not reached its expiry time');
+      setStatus('expired');
+      emit('payment_request.expired');
+      break;
+    case 'refund': {
+      const { refund, refundWindowMs } = command;
+      if (refund.amount <= 0n) throw new DomainError('invalid_amount', 'a refund must be positive');
+      if (request.paidAt !== null && now > request.paidAt + refundWindowMs) {
+        throw new DomainError('refund_window_closed', 'the refund window of this payment request has closed', {
+          details: { paidAt: new Date(request.paidAt).toISOString(), refundWindowSeconds: refundWindowMs / 1000 },
+        });
+      }
+      const refunded = request.amountRefunded + refund.amount;
+      if (refunded > request.amountPaid) {
+        throw new DomainError('refund_exceeds_paid', 'the refunds would exceed what was paid', {
+          details: { amountPaid: request.amountPaid.toString(), amountRefunded: request.amountRefunded.toString() },
+          errors: [{ path: 'amount', message: 'the refunds would exceed what was paid' }],
+        });
+      }
+      next.amountRefunded = refunded;
+      emit('refund.created', { refundId: refund.id });
+      if (refunded === request.amountPaid) {
+        setStatus('refunded');
+        emit('payment_request.refunded');
+      }
+      break;
+    }
+  }
+  next.sequence = sequence;
+  return { request: next, events };
+}
+
+/**
+ * Records a payment that arrived for a request no longer payable (DESIGN.md §3: "still
+ * recorded, never lost, and flagged for refund"): the status stays, the sequence moves on and
+ * a `payment.received` event says `requiresRefund: true`.
+ * @throws DomainError `invalid_transition` when the request is still payable (apply the payment instead).
+ */
+export function recordUnappliedPayment(request: PaymentRequest, paymentId: string, now: number): TransitionResult {
+  if (request.status === 'pending' && !isDue(request, now)) {
+    throw new DomainError('invalid_transition', 'a payable request applies its payments', { details: { status: request.status, command: 'receive_payment' } });
+  }
+  const sequence = request.sequence + 1;
+  return {
+    request: { ...request, sequence, updatedAt: now },
+    events: [{ type: 'payment.received', sequence, data: { paymentId, requiresRefund: true } }],
+  };
+}
+
+/**
+ * True when `command` by `actor` is a repeat of the command that already set the request's
+ * current status: the API answers it with the request unchanged (200) instead of 409.
+ * Only the same actor's repeat counts, so in a race between callers exactly one wins and the
+ * others get `invalid_transition`.
+ */
+export function isRepeat(request: PaymentRequest, command: CommandType, actor: string | null): boolean {
+  return (
+    request.statusCause === command &&
+    request.statusActor === actor &&
+    COMMAND_OUTCOMES[command].includes(request.status) &&
+    !TRANSITIONS[command].includes(request.status)
+  );
+}
