@@ -219,3 +219,9 @@ export async function findDuePaymentRequests(tx: Tx, now: number, limit: number)
     .execute();
   return rows.map((r) => ({ id: r.id, orgId: r.org_id, mode: r.mode as Mode }));
 }
+
+/** The payment request with this shareable code, in any org (codes are globally unique), or undefined. */
+export async function findPaymentRequestByCode(tx: Tx, code: string): Promise<PaymentRequest | undefined> {
+  const row = await tx.db.selectFrom('payment_requests').selectAll().where('code', '=', code).executeTakeFirst();
+  return row && rowToPaymentRequest(row);
+}

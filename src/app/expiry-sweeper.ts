@@ -1,0 +1,46 @@
+/**
+ * The expiry sweeper: a background loop in the server process that persists the expiry of
+ * due pending requests (with their `payment_request.expired` events). Readers already see a
+ * due request as expired; the sweeper makes the transition and its event durable.
+ */
+import type { Deps } from './deps.js';
+import { expireDuePaymentRequests } from './payment-requests.js';
+
+/** A running background worker. `stop()` resolves once the current pass has finished. */
+export interface Worker {
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts sweeping every `intervalMs` milliseconds, `batchSize` requests per pass; a full pass
+ * runs again at once. Errors are reported to `onError` and the loop goes on.
+ */
+export function startExpirySweeper(deps: Deps, options: { intervalMs: number; batchSize?: number; onError: (err: unknown) => void }): Worker {
+  const batchSize = options.batchSize ?? 500;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let current: Promise<void> = Promise.resolve();
+
+  const pass = async (): Promise<void> => {
+    try {
+      while (!stopped && (await expireDuePaymentRequests(deps, batchSize)) === batchSize) {
+        // A full batch: there may be more due right now.
+      }
+    } catch (err) {
+      options.onError(err);
+    }
+    if (!stopped) timer = setTimeout(tick, options.intervalMs);
+  };
+  const tick = (): void => {
+    current = pass();
+  };
+  timer = setTimeout(tick, options.intervalMs);
+
+  return {
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await current;
+    },
+  };
+}

@@ -1,0 +1,81 @@
+/**
+ * Configuration from environment variables, validated with zod. Every variable is documented
+ * in the README's configuration table.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import type { Token } from './domain/currency.js';
+import defaultTokens from './data/tokens.json' with { type: 'json' };
+
+const DAY = 86_400;
+
+const envSchema = z.object({
+  PAYREQ_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  PAYREQ_HOST: z.string().default('127.0.0.1'),
+  PAYREQ_DATABASE_URL: z.string().default('sqlite:./data/payreq.db'),
+  PAYREQ_BOOTSTRAP_API_KEY: z.string().optional(),
+  PAYREQ_PUBLIC_URL: z.url().optional(),
+  PAYREQ_MIN_EXPIRY_SECONDS: z.coerce.number().int().min(1).default(60),
+  PAYREQ_MAX_EXPIRY_SECONDS: z.coerce.number().int().min(1).default(90 * DAY),
+  PAYREQ_REFUND_WINDOW_SECONDS: z.coerce.number().int().min(0).default(30 * DAY),
+  PAYREQ_EXPIRY_SWEEP_INTERVAL_MS: z.coerce.number().int().min(10).default(1000),
+  PAYREQ_FX_RATES: z.string().default('{}'),
+  PAYREQ_TOKEN_LIST: z.string().optional(),
+  PAYREQ_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+/** The server's configuration. Durations: `*Seconds` in seconds, `*Ms` in milliseconds. */
+export interface Config {
+  port: number;
+  host: string;
+  databaseUrl: string;
+  bootstrapApiKey: string | undefined;
+  /** Base URL for payment links; defaults to `http://{host}:{port}`. */
+  publicUrl: string | undefined;
+  minExpirySeconds: number;
+  maxExpirySeconds: number;
+  refundWindowSeconds: number;
+  expirySweepIntervalMs: number;
+  /** `{"USD/EUR": "0.92"}`: one USD buys 0.92 EUR. */
+  fxRates: Record<string, string>;
+  tokens: Token[];
+  logLevel: string;
+}
+
+/**
+ * Reads the configuration from `env`.
+ * @throws Error naming every invalid variable.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new Error(`invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  const e = parsed.data;
+  if (e.PAYREQ_MIN_EXPIRY_SECONDS > e.PAYREQ_MAX_EXPIRY_SECONDS) throw new Error('invalid configuration: PAYREQ_MIN_EXPIRY_SECONDS exceeds PAYREQ_MAX_EXPIRY_SECONDS');
+  const rates = z.record(z.string(), z.string()).safeParse(safeJson(e.PAYREQ_FX_RATES));
+  if (!rates.success) throw new Error('invalid configuration: PAYREQ_FX_RATES must be a JSON object such as {"USD/EUR": "0.92"}');
+  const tokens = e.PAYREQ_TOKEN_LIST === undefined ? (defaultTokens as Token[]) : (JSON.parse(readFileSync(e.PAYREQ_TOKEN_LIST, 'utf8')) as Token[]);
+  return {
+    port: e.PAYREQ_PORT,
+    host: e.PAYREQ_HOST,
+    databaseUrl: e.PAYREQ_DATABASE_URL,
+    bootstrapApiKey: e.PAYREQ_BOOTSTRAP_API_KEY,
+    publicUrl: e.PAYREQ_PUBLIC_URL,
+    minExpirySeconds: e.PAYREQ_MIN_EXPIRY_SECONDS,
+    maxExpirySeconds: e.PAYREQ_MAX_EXPIRY_SECONDS,
+    refundWindowSeconds: e.PAYREQ_REFUND_WINDOW_SECONDS,
+    expirySweepIntervalMs: e.PAYREQ_EXPIRY_SWEEP_INTERVAL_MS,
+    fxRates: rates.data,
+    tokens,
+    logLevel: e.PAYREQ_LOG_LEVEL,
+  };
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

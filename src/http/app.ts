@@ -1,0 +1,84 @@
+/**
+ * `buildApp(deps)` assembles the Fastify application and never listens (`server.ts` does).
+ * Routes: `/v1/*` (bearer auth, idempotency keys), `/healthz`, `/openapi.json`, `/docs`,
+ * `/pay/:code`.
+ */
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { Deps } from '../app/deps.js';
+import { DomainError } from '../domain/errors.js';
+import { authHook } from './auth.js';
+import { routeNotFound, sendError } from './errors.js';
+import { idempotencyOnSend, idempotencyPreHandler } from './idempotency.js';
+import { payPageRoute } from './pay-page.js';
+import { partyRoutes } from './routes/parties.routes.js';
+import { paymentRequestRoutes } from './routes/payment-requests.routes.js';
+
+/** Options for {@link buildApp}. */
+export interface AppOptions {
+  /** pino log level (`info` by default; tests use `silent`). */
+  logLevel?: string;
+  /** Largest accepted request body in bytes (default 1 MiB). */
+  bodyLimit?: number;
+}
+
+/** Builds the application. Call `ready()` (or `listen()`) before use. */
+export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: { level: options.logLevel ?? 'info' },
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : `req_${randomUUID()}`;
+    },
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.decorateRequest('principal', undefined);
+  app.decorateRequest('idempotencyKey', undefined);
+  app.setErrorHandler((err, request, reply) => sendError(err, request, reply));
+  app.setNotFoundHandler((request) => routeNotFound(request));
+  app.addHook('onSend', async (request, reply, payload) => {
+    void reply.header('x-request-id', request.id);
+    return payload;
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Payreq API',
+        version: '1',
+        description: 'Payment requests from creation to settlement. Amounts are decimal strings; errors are RFC 9457 problem documents.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'prq_test_… or prq_live_…' } } },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.get('/healthz', { schema: { hide: true } }, async (_request, reply) => {
+    if (!(await deps.store.ping())) throw new DomainError('service_unavailable', 'the database is not reachable');
+    return reply.send({ status: 'ok' });
+  });
+  app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
+  payPageRoute(app, deps);
+
+  await app.register(
+    (v1, _opts, done) => {
+      v1.addHook('onRequest', authHook(deps));
+      v1.addHook('preHandler', idempotencyPreHandler(deps));
+      v1.addHook('onSend', idempotencyOnSend(deps));
+      paymentRequestRoutes(v1, deps);
+      partyRoutes(v1, deps);
+      done();
+    },
+    { prefix: '/v1' },
+  );
+  return app;
+}

@@ -1,0 +1,137 @@
+/**
+ * `/v1/payment-requests` routes. Thin: parse, call the use case, present.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Deps } from '../../app/deps.js';
+import {
+  approvePaymentRequest,
+  cancelPaymentRequest,
+  createPaymentRequest,
+  declinePaymentRequest,
+  getPaymentRequest,
+  listPaymentRequestEvents,
+  listPaymentRequests,
+  recordPayment,
+  refundPaymentRequest,
+} from '../../app/payment-requests.js';
+import { presentEvent, presentPayment, presentPaymentRequest, presentRefund } from '../../app/present.js';
+import { DomainError } from '../../domain/errors.js';
+import type { PaymentRequest } from '../../domain/payment-request.js';
+import { principalOf } from '../auth.js';
+import {
+  approveBody,
+  createPaymentRequestBody,
+  eventResponse,
+  idParams,
+  listQuery,
+  listResponse,
+  paymentRequestResponse,
+  paymentResponse,
+  recordPaymentBody,
+  refundBody,
+  refundResponse,
+} from '../schemas.js';
+
+const KNOWN_QUERY = new Set(['limit', 'cursor', 'status', 'externalId', 'code', 'payeeAccountId', 'payerPartyId', 'payeePartyId']);
+const METADATA_QUERY = /^metadata\[([A-Za-z0-9_.:-]{1,40})\]$/;
+
+/** Splits `metadata[key]=value` pairs out of a query; any other unknown parameter is a 422. */
+export function metadataFilter(query: Record<string, unknown>): Record<string, string> | undefined {
+  const filter: Record<string, string> = {};
+  for (const [name, value] of Object.entries(query)) {
+    if (KNOWN_QUERY.has(name)) continue;
+    const match = METADATA_QUERY.exec(name);
+    if (!match?.[1] || typeof value !== 'string') {
+      throw new DomainError('validation_failed', `unknown query parameter "${name}"`, { errors: [{ path: `querystring.${name}`, message: 'unknown query parameter' }] });
+    }
+    filter[match[1]] = value;
+  }
+  return Object.keys(filter).length === 0 ? undefined : filter;
+}
+
+const tags = ['payment requests'];
+const security = [{ bearer: [] }];
+
+/** Registers the payment request routes on a `/v1` scope. */
+export function paymentRequestRoutes(app: FastifyInstance, deps: Deps): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const show = (pr: PaymentRequest) => presentPaymentRequest(pr, deps.currencies, deps.settings.publicUrl, deps.clock());
+
+  r.post('/payment-requests', {
+    schema: { tags, security, summary: 'Create a payment request', body: createPaymentRequestBody, response: { 201: paymentRequestResponse } },
+  }, async (request, reply) => {
+    const pr = await createPaymentRequest(deps, principalOf(request), request.body);
+    return reply.code(201).send(show(pr));
+  });
+
+  r.get('/payment-requests', {
+    schema: {
+      tags,
+      security,
+      summary: 'List payment requests, most recent first',
+      description: 'Filters combine with AND; `metadata[key]=value` matches a metadata member (repeatable).',
+      querystring: listQuery,
+      response: { 200: listResponse(paymentRequestResponse) },
+    },
+  }, async (request) => {
+    const { limit, cursor, status, externalId, code, payeeAccountId, payerPartyId, payeePartyId } = request.query;
+    const metadata = metadataFilter(request.query);
+    const page = await listPaymentRequests(deps, principalOf(request), { status, externalId, code, payeeAccountId, payerPartyId, payeePartyId, metadata }, { limit, cursor });
+    return { object: 'list' as const, data: page.data.map(show), hasMore: page.hasMore, nextCursor: page.nextCursor };
+  });
+
+  r.get('/payment-requests/:id', {
+    schema: { tags, security, summary: 'Get a payment request', params: idParams, response: { 200: paymentRequestResponse } },
+  }, async (request) => show(await getPaymentRequest(deps, principalOf(request), request.params.id)));
+
+  r.get('/payment-requests/:id/events', {
+    schema: { tags, security, summary: 'A payment request\'s events, in sequence order', params: idParams, response: { 200: listResponse(eventResponse) } },
+  }, async (request) => {
+    const events = await listPaymentRequestEvents(deps, principalOf(request), request.params.id);
+    return { object: 'list' as const, data: events.map(presentEvent), hasMore: false, nextCursor: null };
+  });
+
+  r.post('/payment-requests/:id/approve', {
+    schema: {
+      tags,
+      security,
+      summary: 'Approve and pay from a ledger account (payer)',
+      description: 'Moves pending → processing → paid in one transaction, or → failed with failureReason.',
+      params: idParams,
+      body: approveBody,
+      response: { 200: paymentRequestResponse },
+    },
+  }, async (request) => show(await approvePaymentRequest(deps, principalOf(request), request.params.id, request.body)));
+
+  r.post('/payment-requests/:id/decline', {
+    schema: { tags, security, summary: 'Decline a payment request (payer)', params: idParams, body: z.strictObject({}).nullish(), response: { 200: paymentRequestResponse } },
+  }, async (request) => show(await declinePaymentRequest(deps, principalOf(request), request.params.id)));
+
+  r.post('/payment-requests/:id/cancel', {
+    schema: { tags, security, summary: 'Cancel a payment request (payee)', params: idParams, body: z.strictObject({}).nullish(), response: { 200: paymentRequestResponse } },
+  }, async (request) => show(await cancelPaymentRequest(deps, principalOf(request), request.params.id)));
+
+  r.post('/payment-requests/:id/payments', {
+    schema: {
+      tags,
+      security,
+      summary: 'Record a payment received outside the ledger',
+      description: 'Idempotent by `reference`: 201 the first time, 200 with the same payment after.',
+      params: idParams,
+      body: recordPaymentBody,
+      response: { 200: paymentResponse, 201: paymentResponse },
+    },
+  }, async (request, reply) => {
+    const { payment, paymentRequest, replayed } = await recordPayment(deps, principalOf(request), request.params.id, request.body);
+    return reply.code(replayed ? 200 : 201).send({ ...presentPayment(payment, paymentRequest.currency, deps.currencies), paymentRequest: show(paymentRequest) });
+  });
+
+  r.post('/payment-requests/:id/refunds', {
+    schema: { tags, security, summary: 'Refund a paid request, partly or fully', params: idParams, body: refundBody, response: { 201: refundResponse } },
+  }, async (request, reply) => {
+    const { refund, paymentRequest } = await refundPaymentRequest(deps, principalOf(request), request.params.id, request.body);
+    return reply.code(201).send({ ...presentRefund(refund, paymentRequest.currency, deps.currencies), paymentRequest: show(paymentRequest) });
+  });
+}

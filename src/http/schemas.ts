@@ -1,0 +1,260 @@
+/**
+ * The zod schemas of every request and response body. The TypeScript types are inferred from
+ * them and the OpenAPI document is generated from them (STYLE.md §6). Request objects are
+ * strict: an unknown field is a 422. Amounts are decimal strings; their per-currency rules
+ * (decimals, bounds) are checked by `domain/money.ts`.
+ */
+import { z } from 'zod';
+import { PERMISSIONS } from '../domain/grants.js';
+import { EVENT_TYPES, PAYMENT_REQUEST_STATUSES } from '../domain/payment-request.js';
+
+/** A decimal-string amount as it appears on the wire. */
+export const amountString = z
+  .string({ error: 'must be a decimal string such as "10.50" (amounts are never JSON numbers)' })
+  .max(100)
+  .describe('Decimal string in the currency, e.g. "100.50"');
+
+const uuid = z.string().max(64).describe('UUID');
+const shortText = z.string().min(1).max(255);
+
+const MAX_METADATA_KEYS = 50;
+const MAX_METADATA_BYTES = 8 * 1024;
+
+/** Free-form JSON object: at most 50 keys of at most 40 characters, 8 KiB serialized. */
+export const metadataSchema = z
+  .record(z.string().min(1).max(40), z.unknown())
+  .refine((m) => Object.keys(m).length <= MAX_METADATA_KEYS, `metadata may have at most ${MAX_METADATA_KEYS} keys`)
+  .refine((m) => JSON.stringify(m).length <= MAX_METADATA_BYTES, `metadata may be at most ${MAX_METADATA_BYTES} bytes of JSON`);
+
+const httpsUrl = z
+  .url({ protocol: /^https$/, error: 'must be an https URL' })
+  .max(255);
+
+/** `payer` on create: exactly one way of naming who pays. */
+export const payerSchema = z.union([
+  z.strictObject({ accountId: uuid }),
+  z.strictObject({ partyId: uuid }),
+  z.strictObject({ username: z.string().min(1).max(64) }),
+  z.strictObject({ phone: z.string().min(3).max(32) }),
+]);
+
+/** `POST /v1/payment-requests` body. */
+export const createPaymentRequestBody = z.strictObject({
+  amount: amountString,
+  currency: z.string().min(1).max(64),
+  payee: z.strictObject({ accountId: uuid }),
+  payer: payerSchema.optional(),
+  expiresIn: z.number().int().positive().optional().describe('Lifetime in seconds'),
+  expiresAt: z.iso.datetime({ offset: true }).optional().describe('RFC 3339 date-time'),
+  description: z.string().max(255).optional(),
+  metadata: metadataSchema.optional(),
+  externalId: shortText.optional(),
+  lineItems: z
+    .array(z.strictObject({ name: shortText, sku: z.string().max(255), qty: z.string().max(40), price: amountString.describe('May be negative: a discount') }))
+    .min(1)
+    .max(100)
+    .optional(),
+  customer: z.strictObject({ email: z.email().max(255).optional(), reference: shortText.optional() }).optional(),
+  redirectUrls: z.strictObject({ store: httpsUrl.optional(), success: httpsUrl.optional(), failed: httpsUrl.optional() }).optional(),
+  paymentOptions: z.array(z.strictObject({ currency: z.string().min(1).max(64) })).max(20).optional(),
+  patronCodeId: shortText.optional(),
+  transactionType: shortText.optional(),
+  tillId: shortText.optional(),
+});
+
+/** `POST /v1/payment-requests/{id}/approve` body. */
+export const approveBody = z.strictObject({ accountId: uuid.describe('The ledger account the payer pays from') });
+
+/** `POST /v1/payment-requests/{id}/payments` body. */
+export const recordPaymentBody = z.strictObject({
+  amount: amountString,
+  reference: shortText.describe('The payment processor\'s own reference; the payment is idempotent by it'),
+  currency: z.string().min(1).max(64).optional().describe('Defaults to the request\'s currency; may be a payment option\'s'),
+});
+
+/** `POST /v1/payment-requests/{id}/refunds` body. */
+export const refundBody = z.strictObject({ amount: amountString, reason: z.string().max(255).optional() });
+
+/** `POST /v1/parties` body. */
+export const createPartyBody = z.strictObject({
+  type: z.enum(['user', 'legal_entity']),
+  username: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only, at most 64').optional(),
+  phone: z.string().min(3).max(32).optional().describe('International form with +, stored as E.164'),
+  email: z.email().max(255).optional(),
+  name: shortText.optional(),
+  merchant: metadataSchema.optional().describe('Merchant configuration of a legal entity'),
+});
+
+/** `POST /v1/accounts` body. */
+export const createAccountBody = z.strictObject({ partyId: uuid, currency: z.string().min(1).max(64) });
+
+/** `POST /v1/test-helpers/accounts/{id}/fund` body. */
+export const fundBody = z.strictObject({ amount: amountString });
+
+/** One grant. */
+export const grantSchema = z.strictObject({ permission: z.enum(PERMISSIONS), accountId: uuid.optional(), partyId: uuid.optional() });
+
+/** `POST /v1/api-keys` body. */
+export const createApiKeyBody = z.strictObject({ name: shortText.optional(), grants: z.array(grantSchema).min(1).max(50) });
+
+/** `{id}` path parameter. */
+export const idParams = z.strictObject({ id: z.string().max(64) });
+
+const limit = z.coerce.number().int().min(1).max(100).default(20);
+
+/** `GET /v1/payment-requests` query (plus `metadata[key]=value` pairs, checked by the route). */
+export const listQuery = z
+  .object({
+    limit,
+    cursor: z.string().max(64).optional(),
+    status: z.enum(PAYMENT_REQUEST_STATUSES).optional(),
+    externalId: z.string().max(255).optional(),
+    code: z.string().max(32).optional(),
+    payeeAccountId: uuid.optional(),
+    payerPartyId: uuid.optional(),
+    payeePartyId: uuid.optional(),
+  })
+  .catchall(z.string().max(500));
+
+/** `GET /v1/parties/{id}/payment-requests` query. */
+export const partyListQuery = z.strictObject({
+  direction: z.enum(['incoming', 'outgoing']),
+  status: z.enum(PAYMENT_REQUEST_STATUSES).optional(),
+  limit,
+  cursor: z.string().max(64).optional(),
+});
+
+// ---- responses ----
+
+const nullableString = z.string().nullable();
+
+/** A payment request as returned. */
+export const paymentRequestResponse = z.object({
+  id: z.string(),
+  object: z.literal('payment_request'),
+  mode: z.enum(['live', 'test']),
+  status: z.enum(PAYMENT_REQUEST_STATUSES),
+  amount: z.string(),
+  currency: z.string(),
+  payee: z.object({ accountId: z.string(), partyId: z.string() }),
+  payer: z.object({ accountId: nullableString, partyId: nullableString }).nullable(),
+  paymentOptions: z.array(z.object({ currency: z.string(), amount: z.string(), rate: z.string(), network: nullableString })),
+  expiresAt: z.string(),
+  description: nullableString,
+  metadata: z.record(z.string(), z.unknown()).nullable(),
+  externalId: nullableString,
+  lineItems: z.array(z.object({ name: z.string(), sku: z.string(), qty: z.string(), price: z.string() })).nullable(),
+  customer: z.object({ email: z.string().optional(), reference: z.string().optional() }).nullable(),
+  redirectUrls: z.object({ store: z.string().optional(), success: z.string().optional(), failed: z.string().optional() }).nullable(),
+  merchant: z.record(z.string(), z.unknown()).nullable(),
+  patronCodeId: nullableString,
+  transactionType: nullableString,
+  tillId: nullableString,
+  amountPaid: z.string(),
+  amountRefunded: z.string(),
+  paidAt: nullableString,
+  failureReason: nullableString,
+  code: z.string(),
+  paymentLink: z.string(),
+  paymentReference: z.string(),
+  sequence: z.number().int(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+
+/** A payment as returned. */
+export const paymentResponse = z.object({
+  id: z.string(),
+  object: z.literal('payment'),
+  paymentRequestId: z.string(),
+  rail: z.enum(['ledger', 'evm', 'external']),
+  amount: z.string(),
+  currency: z.string(),
+  appliedAmount: z.string(),
+  amountRefunded: z.string(),
+  reference: z.string(),
+  payerAccountId: nullableString,
+  status: z.enum(['applied', 'requires_refund']),
+  createdAt: z.string(),
+  paymentRequest: paymentRequestResponse,
+});
+
+/** A refund as returned. */
+export const refundResponse = z.object({
+  id: z.string(),
+  object: z.literal('refund'),
+  paymentRequestId: z.string(),
+  amount: z.string(),
+  currency: z.string(),
+  reason: nullableString,
+  createdAt: z.string(),
+  paymentRequest: paymentRequestResponse,
+});
+
+/** An event as returned. */
+export const eventResponse = z.object({
+  id: z.string(),
+  object: z.literal('event'),
+  type: z.enum(EVENT_TYPES),
+  sequence: z.number().int(),
+  paymentRequestId: z.string(),
+  createdAt: z.string(),
+  data: z.record(z.string(), z.unknown()),
+});
+
+/** A page of a list. */
+export function listResponse<T extends z.ZodType>(item: T) {
+  return z.object({ object: z.literal('list'), data: z.array(item), hasMore: z.boolean(), nextCursor: z.string().nullable() });
+}
+
+/** A party as returned. */
+export const partyResponse = z.object({
+  id: z.string(),
+  object: z.literal('party'),
+  mode: z.enum(['live', 'test']),
+  type: z.enum(['user', 'legal_entity']),
+  username: nullableString,
+  phone: nullableString,
+  email: nullableString,
+  name: nullableString,
+  merchant: z.record(z.string(), z.unknown()).nullable(),
+  createdAt: z.string(),
+});
+
+/** An account as returned, with its balance (decimal string). */
+export const accountResponse = z.object({
+  id: z.string(),
+  object: z.literal('account'),
+  mode: z.enum(['live', 'test']),
+  partyId: nullableString,
+  currency: z.string(),
+  balance: z.string(),
+  status: z.enum(['open', 'closed']),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+
+/** An API key as returned; `secret` only at creation. */
+export const apiKeyResponse = z.object({
+  id: z.string(),
+  object: z.literal('api_key'),
+  mode: z.enum(['live', 'test']),
+  name: nullableString,
+  prefix: z.string(),
+  grants: z.array(z.object({ permission: z.enum(PERMISSIONS), accountId: z.string().optional(), partyId: z.string().optional() })),
+  createdAt: z.string(),
+  secret: z.string().optional().describe('Shown once, at creation'),
+});
+
+/** An RFC 9457 problem document. */
+export const problemResponse = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    code: z.string(),
+    requestId: z.string(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .loose();

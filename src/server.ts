@@ -1,0 +1,77 @@
+/**
+ * Starting and stopping a Payreq server: open and migrate the database, bootstrap an empty
+ * one, build the app, start the background workers, listen. `close()` stops accepting
+ * connections, lets in-flight requests finish, stops the workers and closes the database.
+ */
+import type { FastifyInstance } from 'fastify';
+import { bootstrap } from './app/api-keys.js';
+import { RateTable, type Deps } from './app/deps.js';
+import { startExpirySweeper, type Worker } from './app/expiry-sweeper.js';
+import type { Config } from './config.js';
+import { CurrencyRegistry } from './domain/currency.js';
+import { openStore, type Store } from './db/store.js';
+import { buildApp } from './http/app.js';
+
+/** A listening server. `url` is its base URL (`http://127.0.0.1:3000`). */
+export interface RunningServer {
+  app: FastifyInstance;
+  deps: Deps;
+  url: string;
+  orgId: string;
+  /** The admin key generated for an empty database without `PAYREQ_BOOTSTRAP_API_KEY`, else undefined. */
+  generatedApiKey: string | undefined;
+  close(): Promise<void>;
+}
+
+/** Builds the dependencies for a config and an open store. `clock` defaults to `Date.now`. */
+export function makeDeps(config: Config, store: Store, publicUrl: string, clock: () => number = Date.now): Deps {
+  return {
+    store,
+    currencies: new CurrencyRegistry(config.tokens),
+    rates: new RateTable(config.fxRates),
+    settings: {
+      minExpirySeconds: config.minExpirySeconds,
+      maxExpirySeconds: config.maxExpirySeconds,
+      refundWindowSeconds: config.refundWindowSeconds,
+      publicUrl,
+    },
+    clock,
+  };
+}
+
+/**
+ * Starts a server for `config`.
+ * @throws Error when the database cannot be opened or migrated, or the port cannot be bound.
+ */
+export async function startServer(config: Config, options: { clock?: () => number } = {}): Promise<RunningServer> {
+  const store = openStore({ url: config.databaseUrl });
+  await store.migrate();
+  const deps = makeDeps(config, store, config.publicUrl ?? '', options.clock);
+  const { orgId, generatedSecret } = await bootstrap(deps, config.bootstrapApiKey);
+  const app = await buildApp(deps, { logLevel: config.logLevel });
+  await app.listen({ port: config.port, host: config.host });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  if (config.publicUrl === undefined) deps.settings.publicUrl = url;
+
+  const workers: Worker[] = [
+    startExpirySweeper(deps, { intervalMs: config.expirySweepIntervalMs, onError: (err) => app.log.error({ err }, 'expiry sweeper failed') }),
+  ];
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    deps,
+    url,
+    orgId,
+    generatedApiKey: generatedSecret,
+    close() {
+      closing ??= (async () => {
+        await app.close();
+        await Promise.all(workers.map((w) => w.stop()));
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}

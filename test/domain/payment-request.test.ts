@@ -1,0 +1,187 @@
+import { describe, expect, it } from 'vitest';
+import { DomainError, isDomainError } from '../../src/domain/errors.js';
+import {
+  type Command,
+  type CommandType,
+  effectiveStatus,
+  isRepeat,
+  PAYMENT_REQUEST_STATUSES,
+  type PaymentRequest,
+  type PaymentRequestStatus,
+  recordUnappliedPayment,
+  transition,
+  TRANSITIONS,
+} from '../../src/domain/payment-request.js';
+
+const NOW = Date.parse('2026-01-01T00:00:00Z');
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+function request(status: PaymentRequestStatus, fields: Partial<PaymentRequest> = {}): PaymentRequest {
+  const paid = status === 'paid' || status === 'refunded';
+  return {
+    id: 'pr_1', orgId: 'org', mode: 'test', status, amount: 1000n, currency: 'USD',
+    payeeAccountId: 'acc_payee', payeePartyId: 'party_payee', payerAccountId: null, payerPartyId: null,
+    paymentOptions: [{ currency: 'USD', amount: 1000n, rate: '1' }], expiresAt: NOW + HOUR,
+    description: null, metadata: null, externalId: null, lineItems: null, customer: null, redirectUrls: null, merchant: null,
+    patronCodeId: null, transactionType: null, tillId: null,
+    amountPaid: paid ? 1000n : 0n, amountRefunded: status === 'refunded' ? 1000n : 0n, paidAt: paid ? NOW - HOUR : null,
+    failureReason: null, code: 'CODE', paymentReference: 'ref', salt: 'salt', sequence: 3, statusCause: null, statusActor: null,
+    createdAt: NOW - 2 * HOUR, updatedAt: NOW - 2 * HOUR,
+    ...fields,
+  };
+}
+
+const COMMANDS: Record<CommandType, Command> = {
+  approve: { type: 'approve' },
+  settle: { type: 'settle', payment: { id: 'pay_1', appliedAmount: 1000n } },
+  fail: { type: 'fail', reason: 'insufficient_funds' },
+  cancel: { type: 'cancel' },
+  decline: { type: 'decline' },
+  expire: { type: 'expire' },
+  receive_payment: { type: 'receive_payment', payment: { id: 'pay_1', appliedAmount: 1000n } },
+  refund: { type: 'refund', refund: { id: 'ref_1', amount: 1000n }, refundWindowMs: 30 * DAY },
+};
+
+/** The status each allowed command leads to from its source (full payment / full refund). */
+const TARGET: Record<CommandType, PaymentRequestStatus> = {
+  approve: 'processing', settle: 'paid', fail: 'failed', cancel: 'cancelled', decline: 'declined',
+  expire: 'expired', receive_payment: 'paid', refund: 'refunded',
+};
+
+function timeFor(command: CommandType, pr: PaymentRequest): number {
+  return command === 'expire' ? pr.expiresAt : NOW;
+}
+
+describe('transition table', () => {
+  for (const command of Object.keys(COMMANDS) as CommandType[]) {
+    for (const status of PAYMENT_REQUEST_STATUSES) {
+      const allowed = TRANSITIONS[command].includes(status);
+      it(`${allowed ? 'allows' : 'forbids'} ${command} from ${status}`, () => {
+        const pr = request(status);
+        if (allowed) {
+          const result = transition(pr, COMMANDS[command], timeFor(command, pr), 'key_1');
+          expect(result.request.status).toBe(TARGET[command]);
+          expect(result.events.length).toBeGreaterThan(0);
+          expect(result.events.map((e) => e.sequence)).toEqual(result.events.map((_, i) => pr.sequence + 1 + i));
+          expect(result.request.sequence).toBe(pr.sequence + result.events.length);
+          expect(pr.status).toBe(status); // the input is untouched
+        } else {
+          let error: unknown;
+          try {
+            transition(pr, COMMANDS[command], timeFor(command, pr), 'key_1');
+          } catch (err) {
+            error = err;
+          }
+          expect(isDomainError(error, 'invalid_transition')).toBe(true);
+          expect((error as DomainError).details['status']).toBe(status);
+        }
+      });
+    }
+  }
+
+  it('has exactly the transitions of DESIGN.md §3', () => {
+    expect(TRANSITIONS).toEqual({
+      approve: ['pending'], settle: ['processing'], fail: ['processing'], cancel: ['pending'], decline: ['pending'],
+      expire: ['pending'], receive_payment: ['pending'], refund: ['paid'],
+    });
+  });
+});
+
+describe('events', () => {
+  it('emits payment.received then payment_request.paid on settlement', () => {
+    const { events } = transition(request('processing'), COMMANDS.settle, NOW);
+    expect(events.map((e) => e.type)).toEqual(['payment.received', 'payment_request.paid']);
+  });
+
+  it('emits refund.created then payment_request.refunded on a full refund', () => {
+    const { events } = transition(request('paid'), COMMANDS.refund, NOW);
+    expect(events.map((e) => e.type)).toEqual(['refund.created', 'payment_request.refunded']);
+  });
+
+  it('records the failure reason', () => {
+    const { request: next, events } = transition(request('processing'), COMMANDS.fail, NOW);
+    expect(next.failureReason).toBe('insufficient_funds');
+    expect(events[0]?.data).toEqual({ reason: 'insufficient_funds' });
+  });
+});
+
+describe('partial payments and refunds', () => {
+  it('keeps a partially paid request pending and pays it when the rest arrives', () => {
+    const first = transition(request('pending'), { type: 'receive_payment', payment: { id: 'p1', appliedAmount: 400n } }, NOW);
+    expect(first.request).toMatchObject({ status: 'pending', amountPaid: 400n, paidAt: null });
+    expect(first.events.map((e) => e.type)).toEqual(['payment.received']);
+    const second = transition(first.request, { type: 'receive_payment', payment: { id: 'p2', appliedAmount: 600n } }, NOW);
+    expect(second.request).toMatchObject({ status: 'paid', amountPaid: 1000n, paidAt: NOW });
+  });
+
+  it('keeps a partially refunded request paid', () => {
+    const { request: next } = transition(request('paid'), { type: 'refund', refund: { id: 'r', amount: 300n }, refundWindowMs: DAY }, NOW);
+    expect(next).toMatchObject({ status: 'paid', amountRefunded: 300n });
+  });
+
+  it('rejects refunds beyond what was paid', () => {
+    expect(() => transition(request('paid', { amountRefunded: 800n }), { type: 'refund', refund: { id: 'r', amount: 201n }, refundWindowMs: DAY }, NOW)).toThrow(
+      expect.objectContaining({ code: 'refund_exceeds_paid' }),
+    );
+  });
+
+  it('rejects refunds after the window', () => {
+    expect(() => transition(request('paid', { paidAt: NOW - 2 * DAY }), { type: 'refund', refund: { id: 'r', amount: 1n }, refundWindowMs: DAY }, NOW)).toThrow(
+      expect.objectContaining({ code: 'refund_window_closed' }),
+    );
+  });
+
+  it('rejects non-positive payments and refunds', () => {
+    expect(() => transition(request('pending'), { type: 'receive_payment', payment: { id: 'p', appliedAmount: 0n } }, NOW)).toThrow(expect.objectContaining({ code: 'invalid_amount' }));
+    expect(() => transition(request('paid'), { type: 'refund', refund: { id: 'r', amount: 0n }, refundWindowMs: DAY }, NOW)).toThrow(expect.objectContaining({ code: 'invalid_amount' }));
+  });
+});
+
+describe('expiry', () => {
+  it('reads a pending request past expiresAt as expired', () => {
+    const pr = request('pending');
+    expect(effectiveStatus(pr, pr.expiresAt - 1)).toBe('pending');
+    expect(effectiveStatus(pr, pr.expiresAt)).toBe('expired');
+    expect(effectiveStatus(request('paid'), pr.expiresAt + DAY)).toBe('paid');
+  });
+
+  it('refuses to expire before the expiry time', () => {
+    const pr = request('pending');
+    expect(() => transition(pr, COMMANDS.expire, pr.expiresAt - 1)).toThrow(expect.objectContaining({ code: 'invalid_transition' }));
+  });
+
+  it('answers every other command on a due request as expired', () => {
+    const pr = request('pending');
+    for (const command of ['approve', 'cancel', 'decline', 'receive_payment'] as const) {
+      expect(() => transition(pr, COMMANDS[command], pr.expiresAt + 1)).toThrow(expect.objectContaining({ details: expect.objectContaining({ status: 'expired' }) }));
+    }
+  });
+});
+
+describe('isRepeat', () => {
+  it('recognizes the same actor repeating the command that set the status', () => {
+    const { request: cancelled } = transition(request('pending'), COMMANDS.cancel, NOW, 'key_1');
+    expect(isRepeat(cancelled, 'cancel', 'key_1')).toBe(true);
+    expect(isRepeat(cancelled, 'cancel', 'key_2')).toBe(false);
+    expect(isRepeat(cancelled, 'decline', 'key_1')).toBe(false);
+  });
+
+  it('never treats a command that can still apply as a repeat', () => {
+    expect(isRepeat(request('pending', { statusCause: 'receive_payment', statusActor: 'k' }), 'receive_payment', 'k')).toBe(false);
+  });
+});
+
+describe('recordUnappliedPayment', () => {
+  it('moves the sequence on and flags the payment for refund without changing the status', () => {
+    const pr = request('cancelled');
+    const { request: next, events } = recordUnappliedPayment(pr, 'pay_9', NOW);
+    expect(next.status).toBe('cancelled');
+    expect(next.sequence).toBe(pr.sequence + 1);
+    expect(events).toEqual([{ type: 'payment.received', sequence: pr.sequence + 1, data: { paymentId: 'pay_9', requiresRefund: true } }]);
+  });
+
+  it('refuses a payable request', () => {
+    expect(() => recordUnappliedPayment(request('pending'), 'p', NOW)).toThrow(DomainError);
+  });
+});

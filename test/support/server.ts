@@ -1,0 +1,66 @@
+/**
+ * A real Payreq server for tests: in-process, on a real port (0 = any free one), over a real
+ * SQLite file in a fresh temporary directory, with a controllable clock.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateSecret } from '../../src/app/api-keys.js';
+import { type Config, loadConfig } from '../../src/config.js';
+import { type RunningServer, startServer } from '../../src/server.js';
+import { Client } from './client.js';
+
+/** A clock tests can move: `now()` is epoch ms, `advance(ms)` moves it forward. */
+export interface TestClock {
+  now(): number;
+  advance(ms: number): void;
+}
+
+/** A clock that follows real time plus whatever the test advanced it by. */
+export function testClock(): TestClock {
+  let offset = 0;
+  return { now: () => Date.now() + offset, advance: (ms) => void (offset += ms) };
+}
+
+/** A running test server with an admin client. */
+export interface TestServer {
+  server: RunningServer;
+  url: string;
+  adminKey: string;
+  admin: Client;
+  clock: TestClock;
+  dir: string;
+  /** A client for another key. */
+  client(key: string): Client;
+  close(): Promise<void>;
+}
+
+/** Starts a server; `overrides` replace config values (e.g. `fxRates`, `refundWindowSeconds`). */
+export async function startTestServer(overrides: Partial<Config> = {}): Promise<TestServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'payreq-test-'));
+  const adminKey = generateSecret('test');
+  const config: Config = {
+    ...loadConfig({}),
+    port: 0,
+    databaseUrl: `sqlite:${join(dir, 'payreq.db')}`,
+    bootstrapApiKey: adminKey,
+    logLevel: 'silent',
+    expirySweepIntervalMs: 50,
+    ...overrides,
+  };
+  const clock = testClock();
+  const server = await startServer(config, { clock: clock.now });
+  return {
+    server,
+    url: server.url,
+    adminKey,
+    admin: new Client(server.url, adminKey),
+    clock,
+    dir,
+    client: (key) => new Client(server.url, key),
+    async close() {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
