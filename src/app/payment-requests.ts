@@ -393,7 +393,7 @@ async function simpleCommand(deps: Deps, principal: Principal, id: string, comma
 /**
  * The payee cancels a pending request. A repeat by the same key answers the request unchanged.
  * Needs `payment_requests:cancel` over the payee side.
- * @throws DomainError `invalid_transition` (details `{status}`), `forbidden`, `payment_request_not_found`.
+ * @throws DomainError `invalid_transition` (details `{currentStatus}`), `forbidden`, `payment_request_not_found`.
  */
 export function cancelPaymentRequest(deps: Deps, principal: Principal, id: string): Promise<PaymentRequest> {
   return simpleCommand(deps, principal, id, { type: 'cancel' }, 'payment_requests:cancel', 'payee');

@@ -188,7 +188,7 @@ export function effectiveStatus(request: Pick<PaymentRequest, 'status' | 'expire
 
 function invalid(request: PaymentRequest, command: CommandType, message?: string): DomainError {
   return new DomainError('invalid_transition', message ?? `cannot ${command.replace('_', ' ')} a payment request that is ${request.status}`, {
-    details: { status: request.status, command },
+    details: { currentStatus: request.status, command },
   });
 }
 
@@ -197,7 +197,7 @@ function invalid(request: PaymentRequest, command: CommandType, message?: string
  * the system). Pure: it returns a new object and never touches its input.
  *
  * @returns the next state and its events, each with the next `sequence`.
- * @throws DomainError `invalid_transition` (details `{status, command}`) when the table
+ * @throws DomainError `invalid_transition` (details `{currentStatus, command}`) when the table
  *   forbids the command from the current status, when a pending request is already due
  *   (only `expire` applies then); `refund_window_closed` when a refund comes after the window;
  *   `refund_exceeds_paid` when a refund would take the refunded total above what was paid.
@@ -206,7 +206,7 @@ export function transition(request: PaymentRequest, command: Command, now: numbe
   if (!TRANSITIONS[command.type].includes(request.status)) throw invalid(request, command.type);
   if (command.type !== 'expire' && isDue(request, now)) {
     throw new DomainError('invalid_transition', `cannot ${command.type.replace('_', ' ')} a payment request that is expired`, {
-      details: { status: 'expired', command: command.type },
+      details: { currentStatus: 'expired', command: command.type },
     });
   }
 
@@ -219,6 +219,9 @@ export function transition(request: PaymentRequest, command: Command, now: numbe
   const next: PaymentRequest = { ...request, updatedAt: now };
   const setStatus = (status: PaymentRequestStatus): void => {
     next.status = status;
+    // Settlement and failure complete the approve that started processing: the cause stays
+    // the approve, so that the approver's repeat is recognized (isRepeat).
+    if (command.type === 'settle' || command.type === 'fail') return;
     next.statusCause = command.type;
     next.statusActor = actor;
   };
@@ -298,7 +301,7 @@ export function transition(request: PaymentRequest, command: Command, now: numbe
  */
 export function recordUnappliedPayment(request: PaymentRequest, paymentId: string, now: number): TransitionResult {
   if (request.status === 'pending' && !isDue(request, now)) {
-    throw new DomainError('invalid_transition', 'a payable request applies its payments', { details: { status: request.status, command: 'receive_payment' } });
+    throw new DomainError('invalid_transition', 'a payable request applies its payments', { details: { currentStatus: request.status, command: 'receive_payment' } });
   }
   const sequence = request.sequence + 1;
   return {

@@ -74,7 +74,7 @@ describe('transition table', () => {
             error = err;
           }
           expect(isDomainError(error, 'invalid_transition')).toBe(true);
-          expect((error as DomainError).details['status']).toBe(status);
+          expect((error as DomainError).details['currentStatus']).toBe(status);
         }
       });
     }
@@ -154,7 +154,7 @@ describe('expiry', () => {
   it('answers every other command on a due request as expired', () => {
     const pr = request('pending');
     for (const command of ['approve', 'cancel', 'decline', 'receive_payment'] as const) {
-      expect(() => transition(pr, COMMANDS[command], pr.expiresAt + 1)).toThrow(expect.objectContaining({ details: expect.objectContaining({ status: 'expired' }) }));
+      expect(() => transition(pr, COMMANDS[command], pr.expiresAt + 1)).toThrow(expect.objectContaining({ details: expect.objectContaining({ currentStatus: 'expired' }) }));
     }
   });
 });

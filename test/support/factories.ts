@@ -43,7 +43,8 @@ export async function createUserWithAccount(api: Client, currency = 'USD', balan
 
 /** Creates a payment request (default: 10 USD, one hour); returns the response body. */
 export async function createRequest(api: Client, payeeAccountId: string, fields: Record<string, unknown> = {}) {
-  const res = await api.post('/v1/payment-requests', { amount: '10.00', currency: 'USD', payee: { accountId: payeeAccountId }, expiresIn: 3600, ...fields });
+  const lifetime = 'expiresAt' in fields ? {} : { expiresIn: 3600 };
+  const res = await api.post('/v1/payment-requests', { amount: '10.00', currency: 'USD', payee: { accountId: payeeAccountId }, ...lifetime, ...fields });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   return res.body;
 }
