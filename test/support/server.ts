@@ -12,8 +12,8 @@ import { Client } from './client.js';
 
 /** A clock tests can move: `now()` is epoch ms, `advance(ms)` moves it forward. */
 export interface TestClock {
-  now(): number;
-  advance(ms: number): void;
+  now: () => number;
+  advance: (ms: number) => void;
 }
 
 /** A clock that follows real time plus whatever the test advanced it by. */

@@ -1,0 +1,59 @@
+/** `Idempotency-Key` (Stripe's idempotent requests): same key and body → first response; different body → 422. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createUserWithAccount } from '../support/factories.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+
+let t: TestServer;
+let payee: string;
+beforeAll(async () => {
+  t = await startTestServer();
+  payee = (await createUserWithAccount(t.admin)).accountId;
+});
+afterAll(() => t.close());
+
+const body = () => ({ amount: '10.00', currency: 'USD', payee: { accountId: payee }, expiresIn: 600 });
+
+describe('Idempotency-Key', () => {
+  it('returns the first response for the same key and body, creating one request', async () => {
+    const headers = { 'idempotency-key': 'order-1001' };
+    const first = await t.admin.post('/v1/payment-requests', body(), headers);
+    const second = await t.admin.post('/v1/payment-requests', body(), headers);
+    expect(first.status).toBe(201);
+    expect(second.status).toBe(201);
+    expect(second.body).toEqual(first.body);
+    expect(second.headers.get('idempotent-replayed')).toBe('true');
+    const list = await t.admin.get(`/v1/payment-requests?payeeAccountId=${payee}`);
+    expect(list.body.data.filter((r: { id: string }) => r.id === first.body.id)).toHaveLength(1);
+    expect(list.body.data).toHaveLength(1);
+  });
+
+  it('answers 422 idempotency_key_reused for the same key with a different body', async () => {
+    const headers = { 'idempotency-key': 'order-1002' };
+    expect((await t.admin.post('/v1/payment-requests', body(), headers)).status).toBe(201);
+    const res = await t.admin.post('/v1/payment-requests', { ...body(), amount: '11.00' }, headers);
+    expect(res.status).toBe(422);
+    expect(res.body.code).toBe('idempotency_key_reused');
+  });
+
+  it('replays a stored 4xx too, and keeps keys apart per mode and org', async () => {
+    const headers = { 'idempotency-key': 'bad-1' };
+    const first = await t.admin.post('/v1/payment-requests', { ...body(), amount: '0' }, headers);
+    const second = await t.admin.post('/v1/payment-requests', { ...body(), amount: '0' }, headers);
+    expect(first.status).toBe(422);
+    expect(second.status).toBe(422);
+    expect(second.headers.get('idempotent-replayed')).toBe('true');
+    expect(second.headers.get('content-type')).toMatch(/problem\+json/);
+    expect(second.body.code).toBe('invalid_amount');
+  });
+
+  it('makes one state change for concurrent retries of one command', async () => {
+    const payer = await createUserWithAccount(t.admin, 'USD', '100');
+    const pr = (await t.admin.post('/v1/payment-requests', { ...body(), payer: { accountId: payer.accountId } })).body;
+    const headers = { 'idempotency-key': `pay-${pr.id}` };
+    const results = await Promise.all(Array.from({ length: 10 }, () => t.admin.post(`/v1/payment-requests/${pr.id}/approve`, { accountId: payer.accountId }, headers)));
+    for (const r of results) expect([200, 409]).toContain(r.status);
+    expect(results.some((r) => r.status === 200 && r.body.status === 'paid')).toBe(true);
+    for (const r of results.filter((x) => x.status === 409)) expect(r.body.code).toBe('idempotency_key_in_use');
+    expect((await t.admin.get(`/v1/accounts/${payer.accountId}`)).body.balance).toBe('90');
+  });
+});
