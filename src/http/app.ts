@@ -43,8 +43,16 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   app.decorateRequest('idempotencyKey', undefined);
   app.setErrorHandler((err, request, reply) => sendError(err, request, reply));
   app.setNotFoundHandler((request) => routeNotFound(request));
+  // Once shutdown starts, answers close their connection, so that a keep-alive connection
+  // whose request was in flight does not hold the shutdown open after it is answered.
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
   app.addHook('onSend', async (request, reply, payload) => {
     void reply.header('x-request-id', request.id);
+    if (closing) void reply.header('connection', 'close');
     return payload;
   });
 
