@@ -30,7 +30,8 @@ async function serve(): Promise<void> {
 }
 
 async function migrate(): Promise<void> {
-  const store = openStore({ url: loadConfig().databaseUrl });
+  const config = loadConfig();
+  const store = openStore({ url: config.databaseUrl, poolSize: 1 });
   try {
     const applied = await store.migrate();
     process.stdout.write(applied.length === 0 ? 'nothing to migrate\n' : `applied: ${applied.join(', ')}\n`);

@@ -13,6 +13,7 @@ const envSchema = z.object({
   PAYREQ_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   PAYREQ_HOST: z.string().default('127.0.0.1'),
   PAYREQ_DATABASE_URL: z.string().default('sqlite:./data/payreq.db'),
+  PAYREQ_DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(10),
   PAYREQ_BOOTSTRAP_API_KEY: z.string().optional(),
   PAYREQ_PUBLIC_URL: z.url().optional(),
   PAYREQ_MIN_EXPIRY_SECONDS: z.coerce.number().int().min(1).default(60),
@@ -29,6 +30,8 @@ export interface Config {
   port: number;
   host: string;
   databaseUrl: string;
+  /** Largest number of PostgreSQL connections per process. */
+  databasePoolSize: number;
   bootstrapApiKey: string | undefined;
   /** Base URL for payment links; defaults to `http://{host}:{port}`. */
   publicUrl: string | undefined;
@@ -60,6 +63,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: e.PAYREQ_PORT,
     host: e.PAYREQ_HOST,
     databaseUrl: e.PAYREQ_DATABASE_URL,
+    databasePoolSize: e.PAYREQ_DATABASE_POOL_SIZE,
     bootstrapApiKey: e.PAYREQ_BOOTSTRAP_API_KEY,
     publicUrl: e.PAYREQ_PUBLIC_URL,
     minExpirySeconds: e.PAYREQ_MIN_EXPIRY_SECONDS,

@@ -1,10 +1,7 @@
 /**
- * Ledger invariants on a real SQLite file (DESIGN.md §4): each currency sums to zero over all
+ * Ledger invariants on a real database of the run's engine (DESIGN.md §4): each currency sums to zero over all
  * accounts, a party's balance never goes negative, a failed transfer writes nothing.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Account, balanceSumsByCurrency, findAccount, insertAccount, systemAccount } from '../src/db/account.repository.js';
 import { insertOrg } from '../src/db/api-key.repository.js';
@@ -13,15 +10,16 @@ import { openStore, type Store } from '../src/db/store.js';
 import { isDomainError } from '../src/domain/errors.js';
 import { newId } from '../src/domain/ids.js';
 import { movementPostings, transfer } from '../src/rails/ledger.js';
+import { type TestDatabase, testDatabase } from './support/database.js';
 
-let dir: string;
+let database: TestDatabase;
 let store: Store;
 const orgId = newId();
 const accounts: Account[] = [];
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'payreq-ledger-'));
-  store = openStore({ url: `sqlite:${join(dir, 'ledger.db')}` });
+  database = testDatabase();
+  store = openStore({ url: database.url });
   await store.migrate();
   await insertOrg(store, { id: orgId, name: 'ledger', createdAt: 0 });
   const partyId = newId();
@@ -34,7 +32,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await store.close();
-  rmSync(dir, { recursive: true, force: true });
+  await database.drop();
 });
 
 async function balance(id: string): Promise<bigint> {

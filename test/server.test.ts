@@ -2,21 +2,26 @@
  * The server as a user runs it: `payreq serve` on an empty database creates an org and prints
  * a test-mode admin key; `payreq migrate` migrates once; SIGTERM lets in-flight requests finish.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateSecret } from '../src/app/api-keys.js';
 import { freePort, spawnPayreq, waitForHealthy } from '../scripts/lib/process.js';
+import { type TestDatabase, testDatabase } from './support/database.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'payreq-proc-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const databases: TestDatabase[] = [];
+function freshUrl(): string {
+  const database = testDatabase();
+  databases.push(database);
+  return database.url;
+}
+afterAll(async () => {
+  for (const database of databases) await database.drop();
+});
 
 describe('payreq serve', () => {
   it('creates an org on an empty database and prints its test-mode admin key once', async () => {
     const port = await freePort();
-    const env = { PAYREQ_PORT: String(port), PAYREQ_DATABASE_URL: `sqlite:${join(dir, 'fresh.db')}` };
+    const env = { PAYREQ_PORT: String(port), PAYREQ_DATABASE_URL: freshUrl() };
     const proc = spawnPayreq(['serve'], env);
     const url = `http://127.0.0.1:${port}`;
     try {
@@ -43,7 +48,7 @@ describe('payreq serve', () => {
   it('finishes an in-flight request after SIGTERM, then exits 0', async () => {
     const port = await freePort();
     const key = generateSecret('test');
-    const proc = spawnPayreq(['serve'], { PAYREQ_PORT: String(port), PAYREQ_DATABASE_URL: `sqlite:${join(dir, 'graceful.db')}`, PAYREQ_BOOTSTRAP_API_KEY: key });
+    const proc = spawnPayreq(['serve'], { PAYREQ_PORT: String(port), PAYREQ_DATABASE_URL: freshUrl(), PAYREQ_BOOTSTRAP_API_KEY: key });
     await waitForHealthy(`http://127.0.0.1:${port}`, proc);
     const body = JSON.stringify({ type: 'user', username: 'in-flight' });
     const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
@@ -68,7 +73,7 @@ describe('payreq serve', () => {
 
 describe('payreq migrate', () => {
   it('applies the migrations once', async () => {
-    const env = { PAYREQ_DATABASE_URL: `sqlite:${join(dir, 'migrate.db')}` };
+    const env = { PAYREQ_DATABASE_URL: freshUrl() };
     const first = spawnPayreq(['migrate'], env);
     expect(await first.exited).toBe(0);
     expect(first.output()).toMatch(/applied: 0001_initial/);

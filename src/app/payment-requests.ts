@@ -29,7 +29,7 @@ import { findParty, type Party } from '../db/party.repository.js';
 import { findPaymentByReference, insertPayment, insertRefund, listPayments, type Payment, type Refund, setPaymentRefunded } from '../db/payment.repository.js';
 import {
   compareAndSetPaymentRequest,
-  findDuePaymentRequests,
+  claimDuePaymentRequests,
   findPaymentRequest,
   insertPaymentRequest,
   listPaymentRequests as listRows,
@@ -612,19 +612,21 @@ export function refundPaymentRequest(deps: Deps, principal: Principal, id: strin
 }
 
 /**
- * Expires up to `limit` due requests (the sweeper's work), each in its own transaction with
- * its `payment_request.expired` event; a request another writer changed first is skipped.
+ * Expires up to `limit` due requests in one transaction (the sweeper's work), each with its
+ * `payment_request.expired` event. On PostgreSQL the batch is claimed with `FOR UPDATE SKIP
+ * LOCKED`, so several processes sweep disjoint batches and each request expires once.
  * @returns how many this call expired.
  */
-export async function expireDuePaymentRequests(deps: Deps, limit: number): Promise<number> {
-  const due = await findDuePaymentRequests(deps.store, deps.clock(), limit);
-  let expired = 0;
-  for (const { id, orgId, mode } of due) {
-    try {
-      if (await expireNow(deps, orgId, mode, id)) expired += 1;
-    } catch (err) {
-      if (!(err instanceof StaleWrite)) throw err;
-    }
-  }
-  return expired;
+export function expireDuePaymentRequests(deps: Deps, limit: number): Promise<number> {
+  return retryStale(() =>
+    deps.store.transaction(async (tx) => {
+      const now = deps.clock();
+      let expired = 0;
+      for (const pr of await claimDuePaymentRequests(tx, now, limit)) {
+        await save(tx, deps, pr, transition(pr, { type: 'expire' }, now, null), now);
+        expired += 1;
+      }
+      return expired;
+    }),
+  );
 }

@@ -210,11 +210,14 @@ export function migrations(engine: Engine): Record<string, Migration> {
 
 /**
  * Runs every pending migration.
+ * @param schema - on PostgreSQL, the schema that holds Payreq's tables (default `public`); the
+ *   migration bookkeeping lives there too, so that databases with several Payreq schemas keep
+ *   their histories apart.
  * @throws Error with the failing migration's cause when one fails (nothing after it runs).
  */
-export async function migrateToLatest(db: Kysely<unknown>, engine: Engine): Promise<string[]> {
+export async function migrateToLatest(db: Kysely<unknown>, engine: Engine, schema?: string): Promise<string[]> {
   const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations(engine)) };
-  const migrator = new Migrator({ db, provider });
+  const migrator = new Migrator({ db, provider, ...(engine === 'postgres' ? { migrationTableSchema: schema ?? 'public' } : {}) });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw new Error('migration failed', { cause: error });
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);

@@ -207,17 +207,23 @@ export async function listPaymentRequests(
   return rows.map(rowToPaymentRequest);
 }
 
-/** Ids of pending requests due at `now`, oldest expiry first, at most `limit`. */
-export async function findDuePaymentRequests(tx: Tx, now: number, limit: number): Promise<{ id: string; orgId: string; mode: Mode }[]> {
+/**
+ * Claims up to `limit` pending requests due at `now`, oldest expiry first, for the caller's
+ * transaction. On PostgreSQL the rows are locked `FOR UPDATE SKIP LOCKED`, so concurrent
+ * sweepers in other processes take disjoint batches, and a process that dies mid-batch
+ * releases its claim when its connection drops. SQLite serializes writers instead.
+ */
+export async function claimDuePaymentRequests(tx: Tx, now: number, limit: number): Promise<PaymentRequest[]> {
   const rows = await tx.db
     .selectFrom('payment_requests')
-    .select(['id', 'org_id', 'mode'])
+    .selectAll()
     .where('status', '=', 'pending')
     .where('expires_at', '<=', now)
     .orderBy('expires_at')
     .limit(limit)
+    .$if(tx.engine === 'postgres', (q) => q.forUpdate().skipLocked())
     .execute();
-  return rows.map((r) => ({ id: r.id, orgId: r.org_id, mode: r.mode as Mode }));
+  return rows.map(rowToPaymentRequest);
 }
 
 /** The payment request with this shareable code, in any org (codes are globally unique), or undefined. */

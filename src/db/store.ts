@@ -5,7 +5,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, SqliteDialect, type Transaction } from 'kysely';
+import { Kysely, PostgresDialect, sql, SqliteDialect, type Transaction } from 'kysely';
+import pg from 'pg';
 import { type Engine, migrateToLatest } from './migrations.js';
 import type { Database } from './schema.js';
 
@@ -19,7 +20,7 @@ export interface Tx {
 export interface Store extends Tx {
   db: Kysely<Database>;
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
-  /** Runs pending migrations; returns the names of those applied. */
+  /** Runs pending migrations (on PostgreSQL under an advisory lock); returns the names of those applied. */
   migrate(): Promise<string[]>;
   /** True when a trivial query answers. */
   ping(): Promise<boolean>;
@@ -28,8 +29,14 @@ export interface Store extends Tx {
 
 /** Options for {@link openStore}. */
 export interface StoreOptions {
-  /** `sqlite:<path>` (`sqlite::memory:` for an in-memory database). */
+  /**
+   * `sqlite:<path>` (`sqlite::memory:` for an in-memory database), or
+   * `postgres://user@host:port/db` (also `postgresql://`). A `schema` query parameter on a
+   * PostgreSQL URL puts every table in that schema (created if missing).
+   */
   url: string;
+  /** Largest number of PostgreSQL connections (default 10). */
+  poolSize?: number;
 }
 
 /**
@@ -39,7 +46,8 @@ export interface StoreOptions {
 export function openStore(options: StoreOptions): Store {
   const { url } = options;
   if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length));
-  throw new Error(`unsupported database URL "${url}": use sqlite:<path>`);
+  if (/^postgres(ql)?:\/\//.test(url)) return openPostgres(url, options.poolSize ?? 10);
+  throw new Error(`unsupported database URL "${url}": use sqlite:<path> or postgres://…`);
 }
 
 function openSqlite(path: string): Store {
@@ -50,18 +58,68 @@ function openSqlite(path: string): Store {
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
-  return makeStore(db, 'sqlite');
+  return makeStore(db, 'sqlite', () => migrateToLatest(db as Kysely<unknown>, 'sqlite'));
 }
 
-function makeStore(db: Kysely<Database>, engine: Engine): Store {
+const INT8_OID = 20;
+const NUMERIC_OID = 1700;
+
+/**
+ * Type parsers for this pool only: `bigint` columns (epoch-millisecond times, counts) come back
+ * as numbers, which hold them exactly below 2^53; `NUMERIC` amounts stay exact strings.
+ */
+const types: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown => {
+    if (oid === INT8_OID) return (value: string) => Number(value);
+    if (oid === NUMERIC_OID) return (value: string) => value;
+    return pg.types.getTypeParser(oid, format);
+  }) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+/** A fixed 64-bit key for the migration advisory lock ("payreq" in ASCII, plus the schema's hash). */
+function migrationLockKey(schema: string | undefined): bigint {
+  let hash = 0x7061797265710000n;
+  for (const ch of schema ?? '') hash = (hash * 31n + BigInt(ch.charCodeAt(0))) & 0x7fffffffffffffffn;
+  return hash;
+}
+
+function openPostgres(url: string, poolSize: number): Store {
+  const parsed = new URL(url);
+  const schema = parsed.searchParams.get('schema') ?? undefined;
+  if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`invalid schema name "${schema}"`);
+  parsed.searchParams.delete('schema');
+  const pool = new pg.Pool({
+    connectionString: parsed.toString(),
+    max: poolSize,
+    types,
+    ...(schema === undefined ? {} : { options: `-c search_path=${schema}` }),
+  });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const migrate = () =>
+    // Several processes starting at once migrate exactly once: the first to take the lock
+    // migrates, the others wait and then find nothing to do.
+    db.connection().execute(async (conn) => {
+      const key = migrationLockKey(schema);
+      await sql`select pg_advisory_lock(${key})`.execute(conn);
+      try {
+        if (schema !== undefined) await sql`create schema if not exists ${sql.id(schema)}`.execute(conn);
+        return await migrateToLatest(conn as Kysely<unknown>, 'postgres', schema);
+      } finally {
+        await sql`select pg_advisory_unlock(${key})`.execute(conn);
+      }
+    });
+  return makeStore(db, 'postgres', migrate);
+}
+
+function makeStore(db: Kysely<Database>, engine: Engine, migrate: () => Promise<string[]>): Store {
   return {
     db,
     engine,
     transaction: (fn) => db.transaction().execute((trx) => fn({ db: trx, engine })),
-    migrate: () => migrateToLatest(db as Kysely<unknown>, engine),
+    migrate,
     async ping() {
       try {
-        await db.selectFrom('orgs').select('id').limit(1).execute();
+        await sql`select 1`.execute(db);
         return true;
       } catch {
         return false;

@@ -1,14 +1,12 @@
 /**
- * A real Payreq server for tests: in-process, on a real port (0 = any free one), over a real
- * SQLite file in a fresh temporary directory, with a controllable clock.
+ * A real Payreq server for tests: in-process, on a real port (0 = any free one), over a fresh
+ * database of the run's engine (a SQLite file or a PostgreSQL schema), with a controllable clock.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { generateSecret } from '../../src/app/api-keys.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import { type RunningServer, startServer } from '../../src/server.js';
 import { Client } from './client.js';
+import { type TestDatabase, testDatabase } from './database.js';
 
 /** A clock tests can move: `now()` is epoch ms, `advance(ms)` moves it forward. */
 export interface TestClock {
@@ -29,7 +27,7 @@ export interface TestServer {
   adminKey: string;
   admin: Client;
   clock: TestClock;
-  dir: string;
+  database: TestDatabase;
   /** A client for another key. */
   client(key: string): Client;
   close(): Promise<void>;
@@ -37,12 +35,13 @@ export interface TestServer {
 
 /** Starts a server; `overrides` replace config values (e.g. `fxRates`, `refundWindowSeconds`). */
 export async function startTestServer(overrides: Partial<Config> = {}): Promise<TestServer> {
-  const dir = mkdtempSync(join(tmpdir(), 'payreq-test-'));
+  const database = testDatabase();
   const adminKey = generateSecret('test');
   const config: Config = {
     ...loadConfig({}),
     port: 0,
-    databaseUrl: `sqlite:${join(dir, 'payreq.db')}`,
+    databaseUrl: database.url,
+    databasePoolSize: 5,
     bootstrapApiKey: adminKey,
     logLevel: 'silent',
     expirySweepIntervalMs: 50,
@@ -56,11 +55,11 @@ export async function startTestServer(overrides: Partial<Config> = {}): Promise<
     adminKey,
     admin: new Client(server.url, adminKey),
     clock,
-    dir,
+    database,
     client: (key) => new Client(server.url, key),
     async close() {
       await server.close();
-      rmSync(dir, { recursive: true, force: true });
+      await database.drop();
     },
   };
 }
