@@ -20,7 +20,8 @@ async function serve(): Promise<void> {
     server.close().then(
       () => process.exit(0),
       (err: unknown) => {
-        server.app.log.error({ err }, 'shutdown failed');
+        // Written synchronously: an asynchronous log line could be lost to process.exit.
+        process.stderr.write(`shutdown failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
         process.exit(1);
       },
     );

@@ -32,7 +32,7 @@ describe('payreq serve', () => {
       expect(res.status).toBe(200);
     } finally {
       proc.child.kill('SIGTERM');
-      expect(await proc.exited).toBe(0);
+      expect(await proc.exited, proc.output()).toBe(0);
     }
     // A restart on the same database prints no new key and the old one still works.
     const again = spawnPayreq(['serve'], env);
@@ -67,7 +67,7 @@ describe('payreq serve', () => {
     const res = await response;
     expect(res.status).toBe(201);
     expect(JSON.parse(res.body)).toMatchObject({ username: 'in-flight' });
-    expect(await proc.exited).toBe(0);
+    expect(await proc.exited, proc.output()).toBe(0);
   });
 });
 

@@ -8,7 +8,7 @@ import { DomainError } from '../domain/errors.js';
 import { type Grant, grantCovers } from '../domain/grants.js';
 import { newId } from '../domain/ids.js';
 import type { Mode } from '../domain/payment-request.js';
-import { type ApiKey, findApiKeyByHash, findFirstOrgId, insertApiKey, insertOrg } from '../db/api-key.repository.js';
+import { type ApiKey, findApiKeyByHash, findFirstOrgId, insertApiKey, insertOrg, lockBootstrap } from '../db/api-key.repository.js';
 import { findAccount } from '../db/account.repository.js';
 import { findParty } from '../db/party.repository.js';
 import type { Tx } from '../db/store.js';
@@ -52,6 +52,7 @@ export async function bootstrap(deps: Pick<Deps, 'store' | 'clock'>, bootstrapSe
     throw new DomainError('validation_failed', 'PAYREQ_BOOTSTRAP_API_KEY must be prq_test_ or prq_live_ followed by 16 to 128 letters and digits');
   }
   return deps.store.transaction(async (tx) => {
+    await lockBootstrap(tx);
     const now = deps.clock();
     const existing = await findFirstOrgId(tx);
     if (existing !== undefined) {

@@ -621,12 +621,16 @@ export function expireDuePaymentRequests(deps: Deps, limit: number): Promise<num
   return retryStale(() =>
     deps.store.transaction(async (tx) => {
       const now = deps.clock();
-      let expired = 0;
-      for (const pr of await claimDuePaymentRequests(tx, now, limit)) {
-        await save(tx, deps, pr, transition(pr, { type: 'expire' }, now, null), now);
-        expired += 1;
+      const events: StoredEvent[] = [];
+      const claimed = await claimDuePaymentRequests(tx, now, limit);
+      for (const pr of claimed) {
+        const result = transition(pr, { type: 'expire' }, now, null);
+        if (!(await compareAndSetPaymentRequest(tx, pr, result.request))) throw new StaleWrite();
+        events.push(...eventsToStore(deps, result.request, result.events, {}, now));
       }
-      return expired;
+      // One insert for the batch's events, in the same transaction as the status changes.
+      await insertEvents(tx, events);
+      return claimed.length;
     }),
   );
 }

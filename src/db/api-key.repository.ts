@@ -1,4 +1,5 @@
 /** Orgs and API keys. Only the SHA-256 hash of a key's secret is stored. */
+import { sql } from 'kysely';
 import type { Grant } from '../domain/grants.js';
 import type { Mode } from '../domain/payment-request.js';
 import type { ApiKeyRow } from './schema.js';
@@ -66,4 +67,13 @@ export async function findFirstOrgId(tx: Tx): Promise<string | undefined> {
 /** Inserts an org. */
 export async function insertOrg(tx: Tx, org: { id: string; name: string; createdAt: number }): Promise<void> {
   await tx.db.insertInto('orgs').values({ id: org.id, name: org.name, created_at: org.createdAt }).execute();
+}
+
+/**
+ * Serializes bootstrapping across processes: on PostgreSQL a transaction-scoped advisory lock,
+ * so that several processes starting on an empty database create one org between them.
+ * SQLite serializes writers already.
+ */
+export async function lockBootstrap(tx: Tx): Promise<void> {
+  if (tx.engine === 'postgres') await sql`select pg_advisory_xact_lock(${0x7061797265710001n})`.execute(tx.db);
 }
