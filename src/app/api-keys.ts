@@ -73,15 +73,45 @@ function adminKey(orgId: string, secret: string, now: number): ApiKey {
   return { id: newId(), orgId, mode: modeOfSecret(secret) as Mode, name: 'admin', prefix: secret.slice(0, 14), grants: [{ permission: 'admin' }], createdBy: null, createdAt: now, revokedAt: null };
 }
 
+/** How long an authenticated key is remembered by a process, in milliseconds. */
+export const AUTH_CACHE_TTL_MS = 5_000;
+const AUTH_CACHE_SIZE = 10_000;
+
 /**
- * Resolves a bearer secret to the calling principal.
+ * A per-process cache of authenticated keys by secret hash, so that a busy client does not cost
+ * a key lookup per request. Entries live {@link AUTH_CACHE_TTL_MS}; unknown keys are not cached.
+ */
+export class AuthCache {
+  private readonly entries = new Map<string, { principal: Principal; until: number }>();
+
+  get(hash: string, now: number): Principal | undefined {
+    const entry = this.entries.get(hash);
+    if (entry && entry.until > now) return entry.principal;
+    if (entry) this.entries.delete(hash);
+    return undefined;
+  }
+
+  set(hash: string, principal: Principal, now: number): void {
+    if (this.entries.size >= AUTH_CACHE_SIZE) this.entries.delete(this.entries.keys().next().value as string);
+    this.entries.set(hash, { principal, until: now + AUTH_CACHE_TTL_MS });
+  }
+}
+
+/**
+ * Resolves a bearer secret to the calling principal. With a cache, a key seen in the last
+ * {@link AUTH_CACHE_TTL_MS} ms is not looked up again.
  * @throws DomainError `unauthenticated` when the secret is malformed, unknown or revoked.
  */
-export async function authenticate(deps: Pick<Deps, 'store'>, secret: string): Promise<Principal> {
+export async function authenticate(deps: Pick<Deps, 'store'>, secret: string, cache?: AuthCache, now = Date.now()): Promise<Principal> {
   if (modeOfSecret(secret) === undefined) throw new DomainError('unauthenticated', 'the API key is malformed');
-  const key = await findApiKeyByHash(deps.store, hashSecret(secret));
+  const hash = hashSecret(secret);
+  const cached = cache?.get(hash, now);
+  if (cached) return cached;
+  const key = await findApiKeyByHash(deps.store, hash);
   if (!key) throw new DomainError('unauthenticated', 'the API key is not valid');
-  return { keyId: key.id, orgId: key.orgId, mode: key.mode, grants: key.grants };
+  const principal: Principal = { keyId: key.id, orgId: key.orgId, mode: key.mode, grants: key.grants };
+  cache?.set(hash, principal, now);
+  return principal;
 }
 
 /**

@@ -3,7 +3,7 @@
  * attached to the request; a missing, malformed, unknown or revoked key answers 401.
  */
 import type { FastifyRequest } from 'fastify';
-import { authenticate } from '../app/api-keys.js';
+import { AuthCache, authenticate } from '../app/api-keys.js';
 import type { Deps, Principal } from '../app/deps.js';
 import { DomainError } from '../domain/errors.js';
 
@@ -21,10 +21,11 @@ export function principalOf(request: FastifyRequest): Principal {
 
 /** An `onRequest` hook that authenticates the bearer key. */
 export function authHook(deps: Deps) {
+  const cache = new AuthCache();
   return async (request: FastifyRequest): Promise<void> => {
     const header = request.headers.authorization;
     const match = header === undefined ? null : /^Bearer\s+(\S+)$/i.exec(header);
     if (!match?.[1]) throw new DomainError('unauthenticated', 'send the API key as "Authorization: Bearer <key>"');
-    request.principal = await authenticate(deps, match[1]);
+    request.principal = await authenticate(deps, match[1], cache);
   };
 }
