@@ -31,7 +31,7 @@ if (!withPostgres) {
   process.stderr.write(`\nPostgreSQL at ${postgresUrl} is not reachable: running the SQLite half of the matrix only (under CI=true this fails instead).\n\n`);
 }
 const databaseTests = ['test/**/*.test.ts'];
-const pureTests = ['test/domain/**/*.test.ts', 'test/docs.test.ts'];
+const pureTests = ['test/domain/**/*.test.ts', 'test/docs.test.ts', 'test/meta/**/*.test.ts'];
 const engines = withPostgres ? (['sqlite', 'postgres'] as const) : (['sqlite'] as const);
 
 export default defineConfig({

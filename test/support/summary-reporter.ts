@@ -1,6 +1,7 @@
 /**
  * Prints the plain closing line `tests: N passed, N failed, N skipped` after a run, so that
- * CI reads the counts whatever runner output precedes it.
+ * CI reads the counts whatever runner output precedes it. A file that fails outside its tests
+ * (say, a `beforeAll` that cannot reach the database) counts as a failure.
  */
 import type { Reporter, TestModule } from 'vitest/node';
 
@@ -10,13 +11,17 @@ export default class SummaryReporter implements Reporter {
     let failed = 0;
     let skipped = 0;
     for (const module of testModules) {
+      let failedHere = 0;
       for (const test of module.children.allTests()) {
         const state = test.result().state;
         if (state === 'passed') passed += 1;
-        else if (state === 'failed') failed += 1;
+        else if (state === 'failed') failedHere += 1;
         else skipped += 1;
       }
-      if (module.state() === 'failed' && [...module.children.allTests()].length === 0) failed += 1;
+      // A file that failed outside its tests (a hook, an import) counts as one failure: its
+      // tests show as skipped, but the run did not pass.
+      if (module.state() === 'failed' && failedHere === 0) failedHere = 1;
+      failed += failedHere;
     }
     process.stdout.write(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`);
   }
