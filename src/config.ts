@@ -4,7 +4,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import type { WebhookSettings } from './app/deps.js';
 import type { Token } from './domain/currency.js';
+import { DEFAULT_RETRY_SCHEDULE_SECONDS, parseSchedule } from './webhooks/schedule.js';
 import defaultTokens from './data/tokens.json' with { type: 'json' };
 
 const DAY = 86_400;
@@ -22,6 +24,15 @@ const envSchema = z.object({
   PAYREQ_EXPIRY_SWEEP_INTERVAL_MS: z.coerce.number().int().min(10).default(1000),
   PAYREQ_FX_RATES: z.string().default('{}'),
   PAYREQ_TOKEN_LIST: z.string().optional(),
+  PAYREQ_WEBHOOK_RETRY_SCHEDULE: z.string().optional(),
+  PAYREQ_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(1).default(15_000),
+  PAYREQ_WEBHOOK_DISABLE_AFTER_SECONDS: z.coerce.number().min(0).default(5 * DAY),
+  PAYREQ_WEBHOOK_SECRET_OVERLAP_SECONDS: z.coerce.number().min(0).default(DAY),
+  PAYREQ_WEBHOOK_ALLOW_LOCAL_IN_TEST: z.enum(['true', 'false']).default('true'),
+  PAYREQ_WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
+  PAYREQ_WEBHOOK_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(500),
+  PAYREQ_SSE_HEARTBEAT_MS: z.coerce.number().int().min(100).default(15_000),
+  PAYREQ_SSE_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(250),
   PAYREQ_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -43,6 +54,14 @@ export interface Config {
   fxRates: Record<string, string>;
   tokens: Token[];
   logLevel: string;
+  webhooks: WebhookSettings & {
+    /** Deliveries in flight per process. */
+    concurrency: number;
+    /** How often a dispatcher looks for due deliveries made by other processes, in ms. */
+    pollIntervalMs: number;
+  };
+  /** Live event stream: heartbeat and database poll intervals, in ms. */
+  sse: { heartbeatMs: number; pollIntervalMs: number };
 }
 
 /**
@@ -73,6 +92,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     fxRates: rates.data,
     tokens,
     logLevel: e.PAYREQ_LOG_LEVEL,
+    webhooks: {
+      retrySchedule: e.PAYREQ_WEBHOOK_RETRY_SCHEDULE === undefined ? [...DEFAULT_RETRY_SCHEDULE_SECONDS] : parseSchedule(e.PAYREQ_WEBHOOK_RETRY_SCHEDULE),
+      timeoutMs: e.PAYREQ_WEBHOOK_TIMEOUT_MS,
+      disableAfterSeconds: e.PAYREQ_WEBHOOK_DISABLE_AFTER_SECONDS,
+      secretOverlapSeconds: e.PAYREQ_WEBHOOK_SECRET_OVERLAP_SECONDS,
+      allowLocalInTest: e.PAYREQ_WEBHOOK_ALLOW_LOCAL_IN_TEST === 'true',
+      concurrency: e.PAYREQ_WEBHOOK_CONCURRENCY,
+      pollIntervalMs: e.PAYREQ_WEBHOOK_POLL_INTERVAL_MS,
+    },
+    sse: { heartbeatMs: e.PAYREQ_SSE_HEARTBEAT_MS, pollIntervalMs: e.PAYREQ_SSE_POLL_INTERVAL_MS },
   };
 }
 

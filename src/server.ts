@@ -11,6 +11,8 @@ import type { Config } from './config.js';
 import { CurrencyRegistry } from './domain/currency.js';
 import { openStore, type Store } from './db/store.js';
 import { buildApp } from './http/app.js';
+import { startDispatcher } from './webhooks/dispatcher.js';
+import { type Resolver, systemResolver } from './webhooks/url-guard.js';
 
 /** A listening server. `url` is its base URL (`http://127.0.0.1:3000`). */
 export interface RunningServer {
@@ -24,8 +26,9 @@ export interface RunningServer {
 }
 
 /** Builds the dependencies for a config and an open store. `clock` defaults to `Date.now`. */
-export function makeDeps(config: Config, store: Store, publicUrl: string, clock: () => number = Date.now): Deps {
+export function makeDeps(config: Config, store: Store, publicUrl: string, clock: () => number = Date.now, resolver: Resolver = systemResolver): Deps {
   return {
+    resolver,
     store,
     currencies: new CurrencyRegistry(config.tokens),
     rates: new RateTable(config.fxRates),
@@ -34,6 +37,7 @@ export function makeDeps(config: Config, store: Store, publicUrl: string, clock:
       maxExpirySeconds: config.maxExpirySeconds,
       refundWindowSeconds: config.refundWindowSeconds,
       publicUrl,
+      webhooks: config.webhooks,
     },
     clock,
   };
@@ -43,20 +47,26 @@ export function makeDeps(config: Config, store: Store, publicUrl: string, clock:
  * Starts a server for `config`.
  * @throws Error when the database cannot be opened or migrated, or the port cannot be bound.
  */
-export async function startServer(config: Config, options: { clock?: () => number } = {}): Promise<RunningServer> {
+export async function startServer(config: Config, options: { clock?: () => number; resolver?: Resolver } = {}): Promise<RunningServer> {
   const store = openStore({ url: config.databaseUrl, poolSize: config.databasePoolSize });
   await store.migrate();
-  const deps = makeDeps(config, store, config.publicUrl ?? '', options.clock);
+  const deps = makeDeps(config, store, config.publicUrl ?? '', options.clock, options.resolver);
   const { orgId, generatedSecret } = await bootstrap(deps, config.bootstrapApiKey);
-  const app = await buildApp(deps, { logLevel: config.logLevel });
+  const app = await buildApp(deps, { logLevel: config.logLevel, stream: config.sse });
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   if (config.publicUrl === undefined) deps.settings.publicUrl = url;
 
+  const dispatcher = startDispatcher(deps, {
+    concurrency: config.webhooks.concurrency,
+    pollIntervalMs: config.webhooks.pollIntervalMs,
+    onError: (err) => app.log.error({ err }, 'webhook dispatcher failed'),
+  });
   const workers: Worker[] = [
     startExpirySweeper(deps, { intervalMs: config.expirySweepIntervalMs, onError: (err) => app.log.error({ err }, 'expiry sweeper failed') }),
+    dispatcher,
   ];
   let closing: Promise<void> | undefined;
   return {

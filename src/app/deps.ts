@@ -8,6 +8,7 @@ import type { Grant } from '../domain/grants.js';
 import { parseRate, type Rate } from '../domain/money.js';
 import type { Mode } from '../domain/payment-request.js';
 import type { Store } from '../db/store.js';
+import type { Resolver } from '../webhooks/url-guard.js';
 
 /** Settings the use cases read. Durations are in seconds. */
 export interface Settings {
@@ -19,6 +20,22 @@ export interface Settings {
   refundWindowSeconds: number;
   /** The base URL of this server as payers reach it; `paymentLink` is `${publicUrl}/pay/${code}`. */
   publicUrl: string;
+  /** Webhook delivery settings (see `docs/webhooks.md`). */
+  webhooks: WebhookSettings;
+}
+
+/** Webhook delivery settings. */
+export interface WebhookSettings {
+  /** Delays in seconds: entry n is the wait before attempt n + 1 (Standard Webhooks' schedule by default). */
+  retrySchedule: number[];
+  /** One attempt's limit, in milliseconds (default 15 000). */
+  timeoutMs: number;
+  /** An endpoint failing for this long without a success is disabled (default 5 days). */
+  disableAfterSeconds: number;
+  /** After a rotation, how long the old secret still signs (default 24 hours). */
+  secretOverlapSeconds: number;
+  /** Whether test-mode endpoints may use http and local addresses (default true). Live mode never may. */
+  allowLocalInTest: boolean;
 }
 
 /** Exchange rates: `get(from, to)` is how many units of `to` one unit of `from` buys, exactly. */
@@ -52,6 +69,8 @@ export interface Deps {
   rates: RateTable;
   settings: Settings;
   clock: () => number;
+  /** Resolves webhook hosts (the system resolver by default; tests may give their own). */
+  resolver: Resolver;
 }
 
 /** Who is calling: the authenticated API key, its org, mode and grants. */

@@ -24,7 +24,7 @@ import {
 } from '../domain/payment-request.js';
 import { type Account, findAccount, systemAccount } from '../db/account.repository.js';
 import { isUniqueViolation } from '../db/errors.js';
-import { insertEvents, listEventsOfPaymentRequest, type StoredEvent } from '../db/event.repository.js';
+import { listEventsOfPaymentRequest, type StoredEvent } from '../db/event.repository.js';
 import { findParty, type Party } from '../db/party.repository.js';
 import { findPaymentByReference, insertPayment, insertRefund, listPayments, type Payment, type Refund, setPaymentRefunded } from '../db/payment.repository.js';
 import {
@@ -39,6 +39,7 @@ import type { Tx } from '../db/store.js';
 import { movementPostings, type Posting, transfer } from '../rails/ledger.js';
 import { canSeeAccount } from './accounts.js';
 import type { Deps, Principal } from './deps.js';
+import { recordEvents } from './outbox.js';
 import { canSeeParty, normalizePhone } from './parties.js';
 import { presentPayment, presentPaymentRequest, presentRefund } from './present.js';
 
@@ -108,7 +109,7 @@ function eventsToStore(deps: Deps, pr: PaymentRequest, events: DomainEvent[], ex
 /** Compare-and-set `result` over `prev` and write its events. */
 async function save(tx: Tx, deps: Deps, prev: PaymentRequest, result: TransitionResult, now: number, extras: Record<string, unknown> = {}): Promise<PaymentRequest> {
   if (!(await compareAndSetPaymentRequest(tx, prev, result.request))) throw new StaleWrite();
-  await insertEvents(tx, eventsToStore(deps, result.request, result.events, extras, now));
+  await recordEvents(tx, eventsToStore(deps, result.request, result.events, extras, now), now);
   return result.request;
 }
 
@@ -312,7 +313,7 @@ export async function createPaymentRequest(deps: Deps, principal: Principal, inp
       }
       throw err;
     }
-    await insertEvents(tx, eventsToStore(deps, pr, [{ type: 'payment_request.created', sequence: 1 }], {}, now));
+    await recordEvents(tx, eventsToStore(deps, pr, [{ type: 'payment_request.created', sequence: 1 }], {}, now), now);
     return pr;
   });
 }
@@ -629,7 +630,7 @@ export function expireDuePaymentRequests(deps: Deps, limit: number): Promise<num
         events.push(...eventsToStore(deps, result.request, result.events, {}, now));
       }
       // One insert for the batch's events, in the same transaction as the status changes.
-      await insertEvents(tx, events);
+      await recordEvents(tx, events, now);
       return claimed.length;
     }),
   );

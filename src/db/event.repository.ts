@@ -8,7 +8,8 @@ export interface StoredEvent {
   id: string;
   orgId: string;
   mode: Mode;
-  paymentRequestId: string;
+  /** Null for events about something else than a payment request (`webhook_endpoint.disabled`). */
+  paymentRequestId: string | null;
   type: EventType;
   sequence: number;
   data: Record<string, unknown>;
@@ -32,6 +33,7 @@ export function rowToEvent(row: EventRow): StoredEvent {
 /** Inserts events; `(payment_request_id, sequence)` is unique, so an event can never be written twice. */
 export async function insertEvents(tx: Tx, events: StoredEvent[]): Promise<void> {
   if (events.length === 0) return;
+  if (tx.written) tx.written.events = true;
   await tx.db
     .insertInto('events')
     .values(
@@ -53,4 +55,10 @@ export async function insertEvents(tx: Tx, events: StoredEvent[]): Promise<void>
 export async function listEventsOfPaymentRequest(tx: Tx, paymentRequestId: string): Promise<StoredEvent[]> {
   const rows = await tx.db.selectFrom('events').selectAll().where('payment_request_id', '=', paymentRequestId).orderBy('sequence').execute();
   return rows.map(rowToEvent);
+}
+
+/** An event by id, or undefined. */
+export async function findEventById(tx: Tx, id: string): Promise<StoredEvent | undefined> {
+  const row = await tx.db.selectFrom('events').selectAll().where('id', '=', id).executeTakeFirst();
+  return row && rowToEvent(row);
 }

@@ -149,7 +149,7 @@ export interface EventTable {
   id: string;
   org_id: string;
   mode: string;
-  payment_request_id: string;
+  payment_request_id: string | null;
   type: string;
   sequence: number;
   data: string;
@@ -168,6 +168,61 @@ export interface IdempotencyKeyTable {
   created_at: number;
 }
 
+/** A webhook endpoint. `enabled_events` is JSON `string[]` (`["*"]` for all); `disabled` is 0 or 1. */
+export interface WebhookEndpointTable {
+  id: string;
+  org_id: string;
+  mode: string;
+  url: string;
+  description: string | null;
+  enabled_events: string;
+  disabled: number;
+  disabled_reason: string | null;
+  secret: string;
+  previous_secret: string | null;
+  previous_secret_until: number | null;
+  failing_since: number | null;
+  deleted_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/**
+ * One event to one endpoint: the outbox row the dispatcher claims. `status` is `pending`,
+ * `succeeded` or `failed` (gave up); `claimed_by`/`claimed_until` are the lease of the process
+ * attempting it.
+ */
+export interface WebhookDeliveryTable {
+  id: string;
+  org_id: string;
+  mode: string;
+  event_id: string;
+  endpoint_id: string;
+  status: string;
+  attempts: number;
+  next_attempt_at: number;
+  claimed_by: string | null;
+  claimed_until: number | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  delivered_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** One HTTP attempt of a delivery: status code, duration, error, first 1 KiB of the response. */
+export interface WebhookAttemptTable {
+  id: string;
+  delivery_id: string;
+  endpoint_id: string;
+  attempt: number;
+  status_code: number | null;
+  duration_ms: number;
+  error: string | null;
+  response_body: string | null;
+  created_at: number;
+}
+
 /** The whole database as Kysely sees it. */
 export interface Database {
   orgs: OrgTable;
@@ -181,6 +236,9 @@ export interface Database {
   refunds: RefundTable;
   events: EventTable;
   idempotency_keys: IdempotencyKeyTable;
+  webhook_endpoints: WebhookEndpointTable;
+  webhook_deliveries: WebhookDeliveryTable;
+  webhook_attempts: WebhookAttemptTable;
 }
 
 export type PaymentRequestRow = Selectable<PaymentRequestTable>;
@@ -191,3 +249,6 @@ export type ApiKeyRow = Selectable<ApiKeyTable>;
 export type EventRow = Selectable<EventTable>;
 export type PaymentRow = Selectable<PaymentTable>;
 export type RefundRow = Selectable<RefundTable>;
+export type WebhookEndpointRow = Selectable<WebhookEndpointTable>;
+export type WebhookDeliveryRow = Selectable<WebhookDeliveryTable>;
+export type WebhookAttemptRow = Selectable<WebhookAttemptTable>;

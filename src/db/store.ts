@@ -14,6 +14,8 @@ import type { Database } from './schema.js';
 export interface Tx {
   db: Kysely<Database> | Transaction<Database>;
   engine: Engine;
+  /** Inside a transaction: set by writers of events, so the store can announce them after commit. */
+  written?: { events: boolean };
 }
 
 /** The open database. `transaction(fn)` runs `fn` in one database transaction and commits when it resolves. */
@@ -24,6 +26,12 @@ export interface Store extends Tx {
   migrate(): Promise<string[]>;
   /** True when a trivial query answers. */
   ping(): Promise<boolean>;
+  /**
+   * Calls `listener` after each transaction of this process that wrote events has committed
+   * (the in-process wake-up for the webhook dispatcher and live streams; other processes find
+   * the events by polling). Returns a function that removes the listener.
+   */
+  onEventsCommitted(listener: () => void): () => void;
   close(): Promise<void>;
 }
 
@@ -138,10 +146,20 @@ function openPostgres(url: string, poolSize: number): Store {
 }
 
 function makeStore(db: Kysely<Database>, engine: Engine, migrate: () => Promise<string[]>): Store {
+  const listeners = new Set<() => void>();
   return {
     db,
     engine,
-    transaction: (fn) => db.transaction().execute((trx) => fn({ db: trx, engine })),
+    async transaction(fn) {
+      const written = { events: false };
+      const result = await db.transaction().execute((trx) => fn({ db: trx, engine, written }));
+      if (written.events) for (const listener of listeners) listener();
+      return result;
+    },
+    onEventsCommitted(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
     migrate,
     async ping() {
       try {

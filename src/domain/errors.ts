@@ -21,6 +21,8 @@ export const ERROR_CODES = [
   'party_not_found',
   'account_not_found',
   'api_key_not_found',
+  'webhook_endpoint_not_found',
+  'event_not_found',
   'payer_not_found',
   'invalid_amount',
   'unknown_currency',

@@ -14,6 +14,7 @@ export const PERMISSIONS = [
   'refunds:create',
   'accounts:manage',
   'api_keys:manage',
+  'webhooks:manage',
   'admin',
 ] as const;
 /** A permission such as `payment_requests:create`. */

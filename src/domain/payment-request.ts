@@ -101,6 +101,7 @@ export const EVENT_TYPES = [
   'payment_request.refunded',
   'payment.received',
   'refund.created',
+  'webhook_endpoint.disabled',
 ] as const;
 /** An event type such as `payment_request.paid`. */
 export type EventType = (typeof EVENT_TYPES)[number];

@@ -16,11 +16,14 @@ import { idempotencyOnSend, idempotencyPreHandler } from './idempotency.js';
 import { payPageRoute } from './pay-page.js';
 import { partyRoutes } from './routes/parties.routes.js';
 import { paymentRequestRoutes } from './routes/payment-requests.routes.js';
+import { type StreamOptions, webhookRoutes } from './routes/webhooks.routes.js';
 
 /** Options for {@link buildApp}. */
 export interface AppOptions {
   /** pino log level (`info` by default; tests use `silent`). */
   logLevel?: string;
+  /** Live event stream intervals in ms (defaults: heartbeat 15 s, poll 250 ms). */
+  stream?: StreamOptions;
   /** Largest accepted request body in bytes (default 1 MiB). */
   bodyLimit?: number;
 }
@@ -84,6 +87,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
       v1.addHook('onSend', idempotencyOnSend(deps));
       paymentRequestRoutes(v1, deps);
       partyRoutes(v1, deps);
+      webhookRoutes(v1, deps, options.stream ?? { heartbeatMs: 15_000, pollIntervalMs: 250 });
       done();
     },
     { prefix: '/v1' },

@@ -19,6 +19,8 @@ export const STATUS_OF: Readonly<Record<ErrorCode, number>> = {
   party_not_found: 404,
   account_not_found: 404,
   api_key_not_found: 404,
+  webhook_endpoint_not_found: 404,
+  event_not_found: 404,
   payer_not_found: 422,
   invalid_amount: 422,
   unknown_currency: 422,

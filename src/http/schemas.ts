@@ -197,7 +197,7 @@ export const eventResponse = z.object({
   object: z.literal('event'),
   type: z.enum(EVENT_TYPES),
   sequence: z.number().int(),
-  paymentRequestId: z.string(),
+  paymentRequestId: z.string().nullable(),
   createdAt: z.string(),
   data: z.record(z.string(), z.unknown()),
 });
@@ -258,3 +258,68 @@ export const problemResponse = z
     errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
   })
   .loose();
+
+// ---- webhooks and events ----
+
+const eventTypeOrStar = z.string().min(1).max(64);
+
+/** `POST /v1/webhook-endpoints` body. */
+export const createEndpointBody = z.strictObject({
+  url: z.url({ error: 'must be an absolute URL' }).max(2048),
+  enabledEvents: z.array(eventTypeOrStar).min(1).max(50).optional().describe('Event types, or ["*"] (the default) for all'),
+  description: z.string().max(255).optional(),
+  disabled: z.boolean().optional(),
+});
+
+/** `PATCH /v1/webhook-endpoints/{id}` body. */
+export const updateEndpointBody = createEndpointBody.partial();
+
+/** A webhook endpoint as returned; `secret` only at creation and rotation. */
+export const endpointResponse = z.object({
+  id: z.string(),
+  object: z.literal('webhook_endpoint'),
+  mode: z.enum(['live', 'test']),
+  url: z.string(),
+  description: nullableString,
+  enabledEvents: z.array(z.string()),
+  disabled: z.boolean(),
+  disabledReason: nullableString,
+  failingSince: nullableString,
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  secret: z.string().optional().describe('whsec_…, shown once at creation and at rotation'),
+});
+
+/** A delivery as returned, with its attempts. */
+export const deliveryResponse = z.object({
+  id: z.string(),
+  object: z.literal('webhook_delivery'),
+  eventId: z.string(),
+  endpointId: z.string(),
+  status: z.enum(['pending', 'succeeded', 'failed']),
+  attempts: z.array(z.object({ attempt: z.number().int(), statusCode: z.number().int().nullable(), durationMs: z.number().int(), error: nullableString, responseBody: nullableString, createdAt: z.string() })),
+  nextAttemptAt: nullableString,
+  lastStatusCode: z.number().int().nullable(),
+  lastError: nullableString,
+  deliveredAt: nullableString,
+  createdAt: z.string(),
+});
+
+/** `GET /v1/events` query. */
+export const eventsQuery = z.strictObject({
+  types: z.string().max(2000).optional().describe('Comma-separated event types'),
+  after: z.string().max(64).optional().describe('An event id: list the events after it'),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+});
+
+/** `GET /v1/events/stream` query. */
+export const streamQuery = z.strictObject({
+  partyId: z.string().max(64).optional().describe('Only events of payment requests this party pays or is paid by'),
+  types: z.string().max(2000).optional().describe('Comma-separated event types'),
+});
+
+/** `POST /v1/events/{id}/redeliver` body. */
+export const redeliverBody = z.strictObject({ endpointId: z.string().max(64).optional().describe('One endpoint; all matching enabled ones when absent') }).nullish();
+
+/** `GET /v1/webhook-endpoints/{id}/deliveries` query. */
+export const pageQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(100).default(20), cursor: z.string().max(64).optional() });

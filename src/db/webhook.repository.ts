@@ -1,0 +1,337 @@
+/**
+ * Webhook endpoints, deliveries and attempts. A delivery is the outbox row for one event to
+ * one endpoint; dispatchers claim due deliveries with a lease (`claimed_by`, `claimed_until`),
+ * on PostgreSQL with `FOR UPDATE SKIP LOCKED`, so that an attempt is never made by two
+ * processes at once and a dead process's claim expires within the lease.
+ */
+import type { Mode } from '../domain/payment-request.js';
+import type { WebhookAttemptRow, WebhookDeliveryRow, WebhookEndpointRow } from './schema.js';
+import type { Tx } from './store.js';
+
+/** A webhook endpoint. `enabledEvents` holds event types or `*`. Times are epoch ms. */
+export interface WebhookEndpoint {
+  id: string;
+  orgId: string;
+  mode: Mode;
+  url: string;
+  description: string | null;
+  enabledEvents: string[];
+  disabled: boolean;
+  disabledReason: string | null;
+  /** `whsec_` + base64 of 32 random bytes. */
+  secret: string;
+  /** The secret before the last rotation, still signing until `previousSecretUntil`. */
+  previousSecret: string | null;
+  previousSecretUntil: number | null;
+  /** When the current run of failed attempts began; null after a success. */
+  failingSince: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A delivery of one event to one endpoint. */
+export interface WebhookDelivery {
+  id: string;
+  orgId: string;
+  mode: Mode;
+  eventId: string;
+  endpointId: string;
+  status: 'pending' | 'succeeded' | 'failed';
+  attempts: number;
+  nextAttemptAt: number;
+  lastStatusCode: number | null;
+  lastError: string | null;
+  deliveredAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** One HTTP attempt. `responseBody` is the first 1 KiB of the response. */
+export interface WebhookAttempt {
+  id: string;
+  deliveryId: string;
+  endpointId: string;
+  attempt: number;
+  statusCode: number | null;
+  durationMs: number;
+  error: string | null;
+  responseBody: string | null;
+  createdAt: number;
+}
+
+/** Maps a row to a {@link WebhookEndpoint}. */
+export function rowToEndpoint(row: WebhookEndpointRow): WebhookEndpoint {
+  return {
+    id: row.id,
+    orgId: row.org_id,
+    mode: row.mode as Mode,
+    url: row.url,
+    description: row.description,
+    enabledEvents: JSON.parse(row.enabled_events) as string[],
+    disabled: Number(row.disabled) === 1,
+    disabledReason: row.disabled_reason,
+    secret: row.secret,
+    previousSecret: row.previous_secret,
+    previousSecretUntil: row.previous_secret_until === null ? null : Number(row.previous_secret_until),
+    failingSince: row.failing_since === null ? null : Number(row.failing_since),
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
+
+/** Maps a row to a {@link WebhookDelivery}. */
+export function rowToDelivery(row: WebhookDeliveryRow): WebhookDelivery {
+  return {
+    id: row.id,
+    orgId: row.org_id,
+    mode: row.mode as Mode,
+    eventId: row.event_id,
+    endpointId: row.endpoint_id,
+    status: row.status as WebhookDelivery['status'],
+    attempts: Number(row.attempts),
+    nextAttemptAt: Number(row.next_attempt_at),
+    lastStatusCode: row.last_status_code === null ? null : Number(row.last_status_code),
+    lastError: row.last_error,
+    deliveredAt: row.delivered_at === null ? null : Number(row.delivered_at),
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
+
+/** Maps a row to a {@link WebhookAttempt}. */
+export function rowToAttempt(row: WebhookAttemptRow): WebhookAttempt {
+  return {
+    id: row.id,
+    deliveryId: row.delivery_id,
+    endpointId: row.endpoint_id,
+    attempt: Number(row.attempt),
+    statusCode: row.status_code === null ? null : Number(row.status_code),
+    durationMs: Number(row.duration_ms),
+    error: row.error,
+    responseBody: row.response_body,
+    createdAt: Number(row.created_at),
+  };
+}
+
+function endpointColumns(e: WebhookEndpoint) {
+  return {
+    url: e.url,
+    description: e.description,
+    enabled_events: JSON.stringify(e.enabledEvents),
+    disabled: e.disabled ? 1 : 0,
+    disabled_reason: e.disabledReason,
+    secret: e.secret,
+    previous_secret: e.previousSecret,
+    previous_secret_until: e.previousSecretUntil,
+    failing_since: e.failingSince,
+    updated_at: e.updatedAt,
+  };
+}
+
+/** Inserts an endpoint. */
+export async function insertEndpoint(tx: Tx, e: WebhookEndpoint): Promise<void> {
+  await tx.db.insertInto('webhook_endpoints').values({ id: e.id, org_id: e.orgId, mode: e.mode, ...endpointColumns(e), deleted_at: null, created_at: e.createdAt }).execute();
+}
+
+/** Writes every mutable column of an endpoint. */
+export async function updateEndpoint(tx: Tx, e: WebhookEndpoint): Promise<void> {
+  await tx.db.updateTable('webhook_endpoints').set(endpointColumns(e)).where('id', '=', e.id).execute();
+}
+
+/** Marks an endpoint deleted (its delivery log stays readable to the database, not the API). */
+export async function deleteEndpoint(tx: Tx, id: string, now: number): Promise<void> {
+  await tx.db.updateTable('webhook_endpoints').set({ deleted_at: now, disabled: 1, disabled_reason: 'deleted', updated_at: now }).where('id', '=', id).execute();
+}
+
+/** An undeleted endpoint of an org and mode. */
+export async function findEndpoint(tx: Tx, orgId: string, mode: Mode, id: string): Promise<WebhookEndpoint | undefined> {
+  const row = await tx.db
+    .selectFrom('webhook_endpoints')
+    .selectAll()
+    .where('id', '=', id)
+    .where('org_id', '=', orgId)
+    .where('mode', '=', mode)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
+  return row && rowToEndpoint(row);
+}
+
+/** Undeleted endpoints of an org and mode, newest first; with `enabledOnly`, only those not disabled. */
+export async function listEndpoints(tx: Tx, orgId: string, mode: Mode, enabledOnly = false): Promise<WebhookEndpoint[]> {
+  const rows = await tx.db
+    .selectFrom('webhook_endpoints')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('mode', '=', mode)
+    .where('deleted_at', 'is', null)
+    .$if(enabledOnly, (q) => q.where('disabled', '=', 0))
+    .orderBy('id', 'desc')
+    .execute();
+  return rows.map(rowToEndpoint);
+}
+
+/** Inserts deliveries. */
+export async function insertDeliveries(tx: Tx, deliveries: WebhookDelivery[]): Promise<void> {
+  if (deliveries.length === 0) return;
+  await tx.db
+    .insertInto('webhook_deliveries')
+    .values(
+      deliveries.map((d) => ({
+        id: d.id,
+        org_id: d.orgId,
+        mode: d.mode,
+        event_id: d.eventId,
+        endpoint_id: d.endpointId,
+        status: d.status,
+        attempts: d.attempts,
+        next_attempt_at: d.nextAttemptAt,
+        claimed_by: null,
+        claimed_until: null,
+        last_status_code: d.lastStatusCode,
+        last_error: d.lastError,
+        delivered_at: d.deliveredAt,
+        created_at: d.createdAt,
+        updated_at: d.updatedAt,
+      })),
+    )
+    .execute();
+}
+
+/**
+ * Claims up to `limit` due deliveries to enabled endpoints for `worker` until `until` (epoch
+ * ms), skipping endpoints in `busyEndpoints`. A delivery whose lease has run out is due again.
+ * @returns the claimed deliveries.
+ */
+export async function claimDueDeliveries(tx: Tx, worker: string, now: number, until: number, limit: number, busyEndpoints: readonly string[]): Promise<WebhookDelivery[]> {
+  const due = await tx.db
+    .selectFrom('webhook_deliveries as d')
+    .innerJoin('webhook_endpoints as e', 'e.id', 'd.endpoint_id')
+    .select('d.id')
+    .where('d.status', '=', 'pending')
+    .where('d.next_attempt_at', '<=', now)
+    .where((eb) => eb.or([eb('d.claimed_until', 'is', null), eb('d.claimed_until', '<', now)]))
+    .where('e.disabled', '=', 0)
+    .$if(busyEndpoints.length > 0, (q) => q.where('d.endpoint_id', 'not in', busyEndpoints))
+    .orderBy('d.next_attempt_at')
+    .orderBy('d.id')
+    .limit(limit)
+    .$if(tx.engine === 'postgres', (q) => q.forUpdate('d').skipLocked())
+    .execute();
+  if (due.length === 0) return [];
+  const rows = await tx.db
+    .updateTable('webhook_deliveries')
+    .set({ claimed_by: worker, claimed_until: until })
+    .where('id', 'in', due.map((d) => d.id))
+    .returningAll()
+    .execute();
+  return rows.map(rowToDelivery).sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || (a.id < b.id ? -1 : 1));
+}
+
+/** The outcome of an attempt, written only while `worker` still holds the claim. */
+export interface DeliveryOutcome {
+  status: WebhookDelivery['status'];
+  attempts: number;
+  nextAttemptAt: number;
+  lastStatusCode: number | null;
+  lastError: string | null;
+  deliveredAt: number | null;
+  now: number;
+}
+
+/**
+ * Records an attempt's outcome and releases the claim, if `worker` still holds it.
+ * @returns false when the claim was lost (the lease ran out and another worker took it).
+ */
+export async function completeDelivery(tx: Tx, id: string, worker: string, outcome: DeliveryOutcome): Promise<boolean> {
+  const result = await tx.db
+    .updateTable('webhook_deliveries')
+    .set({
+      status: outcome.status,
+      attempts: outcome.attempts,
+      next_attempt_at: outcome.nextAttemptAt,
+      last_status_code: outcome.lastStatusCode,
+      last_error: outcome.lastError,
+      delivered_at: outcome.deliveredAt,
+      claimed_by: null,
+      claimed_until: null,
+      updated_at: outcome.now,
+    })
+    .where('id', '=', id)
+    .where('claimed_by', '=', worker)
+    .executeTakeFirst();
+  return result.numUpdatedRows === 1n;
+}
+
+/** Inserts an attempt. */
+export async function insertAttempt(tx: Tx, a: WebhookAttempt): Promise<void> {
+  await tx.db
+    .insertInto('webhook_attempts')
+    .values({
+      id: a.id,
+      delivery_id: a.deliveryId,
+      endpoint_id: a.endpointId,
+      attempt: a.attempt,
+      status_code: a.statusCode,
+      duration_ms: a.durationMs,
+      error: a.error,
+      response_body: a.responseBody,
+      created_at: a.createdAt,
+    })
+    .execute();
+}
+
+/** An endpoint's deliveries, newest first, after the cursor id. */
+export async function listDeliveries(tx: Tx, endpointId: string, page: { limit: number; cursor?: string | undefined }): Promise<WebhookDelivery[]> {
+  const rows = await tx.db
+    .selectFrom('webhook_deliveries')
+    .selectAll()
+    .where('endpoint_id', '=', endpointId)
+    .$if(page.cursor !== undefined, (q) => q.where('id', '<', page.cursor as string))
+    .orderBy('id', 'desc')
+    .limit(page.limit + 1)
+    .execute();
+  return rows.map(rowToDelivery);
+}
+
+/** The attempts of these deliveries, in attempt order. */
+export async function listAttempts(tx: Tx, deliveryIds: readonly string[]): Promise<WebhookAttempt[]> {
+  if (deliveryIds.length === 0) return [];
+  const rows = await tx.db.selectFrom('webhook_attempts').selectAll().where('delivery_id', 'in', deliveryIds).orderBy('delivery_id').orderBy('attempt').execute();
+  return rows.map(rowToAttempt);
+}
+
+/** An endpoint by id in any org, deleted ones included (the dispatcher's view). */
+export async function findEndpointById(tx: Tx, id: string): Promise<(WebhookEndpoint & { deleted: boolean }) | undefined> {
+  const row = await tx.db.selectFrom('webhook_endpoints').selectAll().where('id', '=', id).executeTakeFirst();
+  return row && { ...rowToEndpoint(row), deleted: row.deleted_at !== null };
+}
+
+/** Releases claims without recording an attempt (the work goes back to the queue as it was). */
+export async function releaseClaims(tx: Tx, ids: readonly string[], worker: string): Promise<void> {
+  if (ids.length === 0) return;
+  await tx.db.updateTable('webhook_deliveries').set({ claimed_by: null, claimed_until: null }).where('id', 'in', ids).where('claimed_by', '=', worker).execute();
+}
+
+/** Clears an endpoint's failing streak after a success (writes only when there was one). */
+export async function markEndpointHealthy(tx: Tx, id: string, now: number): Promise<void> {
+  await tx.db.updateTable('webhook_endpoints').set({ failing_since: null, updated_at: now }).where('id', '=', id).where('failing_since', 'is not', null).execute();
+}
+
+/**
+ * Starts an endpoint's failing streak at `now` unless one is running.
+ * @returns when the current streak began (epoch ms).
+ */
+export async function markEndpointFailing(tx: Tx, id: string, now: number): Promise<number> {
+  await tx.db.updateTable('webhook_endpoints').set({ failing_since: now }).where('id', '=', id).where('failing_since', 'is', null).execute();
+  const row = await tx.db.selectFrom('webhook_endpoints').select('failing_since').where('id', '=', id).executeTakeFirst();
+  return row?.failing_since === null || row === undefined ? now : Number(row.failing_since);
+}
+
+/**
+ * Disables an enabled endpoint.
+ * @returns true when this call disabled it (so the caller writes the event once).
+ */
+export async function disableEndpoint(tx: Tx, id: string, reason: string, now: number): Promise<boolean> {
+  const result = await tx.db.updateTable('webhook_endpoints').set({ disabled: 1, disabled_reason: reason, updated_at: now }).where('id', '=', id).where('disabled', '=', 0).executeTakeFirst();
+  return result.numUpdatedRows === 1n;
+}

@@ -1,0 +1,220 @@
+/**
+ * The webhook dispatcher: a background worker in every server process. It claims due
+ * deliveries (the outbox rows written with each event) under a lease, posts each one signed
+ * per Standard Webhooks, logs the attempt, and schedules the next try or gives up.
+ *
+ * - At-least-once: a delivery stays pending until a 2xx; a process that dies mid-attempt
+ *   loses its lease (longer than the attempt timeout) and another process tries again.
+ * - Never twice at once: claims are taken with `FOR UPDATE SKIP LOCKED` on PostgreSQL, and an
+ *   outcome is written only while the claim is still held.
+ * - No endpoint blocks another: at most `perEndpoint` attempts per endpoint are in flight;
+ *   deliveries claimed beyond that go straight back to the queue.
+ * - 2xx succeeds; 410 disables the endpoint; 429/503 with `Retry-After` waits as told; any
+ *   other answer, a timeout or a connection error retries on the schedule; an endpoint that
+ *   keeps failing for `disableAfterSeconds` is disabled, with a `webhook_endpoint.disabled` event.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Deps } from '../app/deps.js';
+import type { Worker } from '../app/expiry-sweeper.js';
+import { recordEvents, webhookPayload } from '../app/outbox.js';
+import { presentEndpoint } from '../app/webhook-endpoints.js';
+import { newId } from '../domain/ids.js';
+import { findEventById } from '../db/event.repository.js';
+import {
+  claimDueDeliveries,
+  completeDelivery,
+  type DeliveryOutcome,
+  disableEndpoint,
+  findEndpointById,
+  insertAttempt,
+  markEndpointFailing,
+  markEndpointHealthy,
+  releaseClaims,
+  type WebhookDelivery,
+  type WebhookEndpoint,
+} from '../db/webhook.repository.js';
+import type { Tx } from '../db/store.js';
+import { type AttemptResult, postWebhook } from './http-delivery.js';
+import { nextDelayMs, parseRetryAfter } from './schedule.js';
+import { signWebhook } from './signing.js';
+import { checkUrl, guardedLookup, policyFor } from './url-guard.js';
+
+/** Options for {@link startDispatcher}. Times in milliseconds. */
+export interface DispatcherOptions {
+  /** Attempts in flight in this process. */
+  concurrency: number;
+  /** Attempts in flight per endpoint (default a quarter of `concurrency`, at least 1). */
+  perEndpoint?: number;
+  /** How often to look for due deliveries besides the in-process wake-ups. */
+  pollIntervalMs: number;
+  onError: (err: unknown) => void;
+}
+
+/** A running dispatcher. `wake()` makes it look for due work at once. */
+export interface Dispatcher extends Worker {
+  wake(): void;
+  readonly workerId: string;
+}
+
+async function disableWithEvent(tx: Tx, endpoint: WebhookEndpoint, reason: string, now: number): Promise<void> {
+  if (!(await disableEndpoint(tx, endpoint.id, reason, now))) return;
+  const disabled = { ...endpoint, disabled: true, disabledReason: reason, updatedAt: now };
+  await recordEvents(tx, [{
+    id: newId(),
+    orgId: endpoint.orgId,
+    mode: endpoint.mode,
+    paymentRequestId: null,
+    type: 'webhook_endpoint.disabled',
+    sequence: 1,
+    data: { webhookEndpoint: presentEndpoint(disabled), reason },
+    createdAt: now,
+  }], now);
+}
+
+/** Starts the dispatcher loop. */
+export function startDispatcher(deps: Deps, options: DispatcherOptions): Dispatcher {
+  const workerId = `dispatcher_${randomUUID()}`;
+  const settings = deps.settings.webhooks;
+  const perEndpoint = options.perEndpoint ?? Math.max(1, Math.floor(options.concurrency / 4));
+  const leaseMs = settings.timeoutMs * 2 + 10_000;
+  const inFlight = new Map<string, number>();
+  const running = new Set<Promise<void>>();
+  let total = 0;
+  let stopped = false;
+  let wakeUp: (() => void) | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  // Set by every wake-up, so that one arriving while the loop is busy claiming is not lost.
+  let woken = false;
+
+  const wake = (): void => {
+    woken = true;
+    const resolve = wakeUp;
+    wakeUp = undefined;
+    resolve?.();
+  };
+  const unsubscribe = deps.store.onEventsCommitted(wake);
+
+  async function attempt(delivery: WebhookDelivery): Promise<void> {
+    const [event, endpoint] = await Promise.all([findEventById(deps.store, delivery.eventId), findEndpointById(deps.store, delivery.endpointId)]);
+    if (!event || !endpoint || endpoint.deleted || endpoint.disabled) {
+      // Deleted or disabled since it was claimed: back to the queue untouched (a re-enabled endpoint resumes it).
+      await releaseClaims(deps.store, [delivery.id], workerId);
+      return;
+    }
+    const sentAt = deps.clock();
+    const secrets = [endpoint.secret];
+    if (endpoint.previousSecret !== null && (endpoint.previousSecretUntil ?? 0) > sentAt) secrets.push(endpoint.previousSecret);
+    const body = webhookPayload(event);
+    const headers = signWebhook(event.id, new Date(sentAt), body, secrets);
+    const policy = policyFor(endpoint.mode, settings.allowLocalInTest);
+    const refused = await checkUrl(endpoint.url, policy, deps.resolver);
+    const result: AttemptResult = refused
+      ? { statusCode: null, responseBody: null, retryAfter: undefined, durationMs: 0, error: `refused: the URL ${refused}` }
+      : await postWebhook(endpoint.url, { ...headers }, body, { timeoutMs: settings.timeoutMs, lookup: guardedLookup(policy, deps.resolver) });
+
+    await deps.store.transaction(async (tx) => {
+      const now = deps.clock();
+      const attempts = delivery.attempts + 1;
+      await insertAttempt(tx, {
+        id: newId(),
+        deliveryId: delivery.id,
+        endpointId: endpoint.id,
+        attempt: attempts,
+        statusCode: result.statusCode,
+        durationMs: result.durationMs,
+        error: result.error,
+        responseBody: result.responseBody,
+        createdAt: now,
+      });
+      const code = result.statusCode;
+      const base = { attempts, lastStatusCode: code, lastError: result.error, now };
+      let outcome: DeliveryOutcome;
+      if (code !== null && code >= 200 && code < 300) {
+        outcome = { ...base, status: 'succeeded', nextAttemptAt: delivery.nextAttemptAt, deliveredAt: now };
+        await markEndpointHealthy(tx, endpoint.id, now);
+      } else if (code === 410) {
+        outcome = { ...base, status: 'failed', nextAttemptAt: delivery.nextAttemptAt, deliveredAt: null };
+        await disableWithEvent(tx, endpoint, 'gone', now);
+      } else {
+        const retryAfter = code === 429 || code === 503 ? parseRetryAfter(result.retryAfter, now) : undefined;
+        const scheduled = nextDelayMs(settings.retrySchedule, attempts);
+        const delay = scheduled === undefined ? undefined : (retryAfter ?? scheduled);
+        outcome = delay === undefined
+          ? { ...base, status: 'failed', nextAttemptAt: delivery.nextAttemptAt, deliveredAt: null }
+          : { ...base, status: 'pending', nextAttemptAt: now + delay, deliveredAt: null };
+        const failingSince = await markEndpointFailing(tx, endpoint.id, now);
+        if (now - failingSince >= settings.disableAfterSeconds * 1000) await disableWithEvent(tx, endpoint, 'failing', now);
+      }
+      // Written only while this process still holds the claim; otherwise the lease ran out.
+      await completeDelivery(tx, delivery.id, workerId, outcome);
+    });
+  }
+
+  function launch(delivery: WebhookDelivery): void {
+    total += 1;
+    inFlight.set(delivery.endpointId, (inFlight.get(delivery.endpointId) ?? 0) + 1);
+    const task: Promise<void> = attempt(delivery)
+      .catch(options.onError)
+      .finally(() => {
+        total -= 1;
+        const left = (inFlight.get(delivery.endpointId) ?? 1) - 1;
+        if (left === 0) inFlight.delete(delivery.endpointId);
+        else inFlight.set(delivery.endpointId, left);
+        running.delete(task);
+        wake();
+      });
+    running.add(task);
+  }
+
+  async function claim(): Promise<number> {
+    const free = options.concurrency - total;
+    if (free <= 0) return 0;
+    const busy = [...inFlight].filter(([, n]) => n >= perEndpoint).map(([id]) => id);
+    const now = deps.clock();
+    const claimed = await deps.store.transaction((tx) => claimDueDeliveries(tx, workerId, now, now + leaseMs, free, busy));
+    const extra: string[] = [];
+    const planned = new Map(inFlight);
+    for (const delivery of claimed) {
+      const n = planned.get(delivery.endpointId) ?? 0;
+      if (n >= perEndpoint) {
+        extra.push(delivery.id);
+        continue;
+      }
+      planned.set(delivery.endpointId, n + 1);
+      launch(delivery);
+    }
+    if (extra.length > 0) await releaseClaims(deps.store, extra, workerId);
+    return claimed.length - extra.length;
+  }
+
+  const loop = (async () => {
+    while (!stopped) {
+      woken = false;
+      let launched = 0;
+      try {
+        launched = await claim();
+      } catch (err) {
+        options.onError(err);
+      }
+      if (stopped) break;
+      if ((launched > 0 && total < options.concurrency) || woken) continue;
+      await new Promise<void>((resolve) => {
+        wakeUp = resolve;
+        timer = setTimeout(wake, options.pollIntervalMs);
+      });
+      if (timer) clearTimeout(timer);
+    }
+  })();
+
+  return {
+    workerId,
+    wake,
+    async stop() {
+      stopped = true;
+      unsubscribe();
+      wake();
+      await loop;
+      await Promise.allSettled([...running]);
+    },
+  };
+}

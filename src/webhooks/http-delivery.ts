@@ -1,0 +1,78 @@
+/**
+ * One HTTP attempt of a webhook: `POST` the body with the signed headers, with a timeout,
+ * without following redirects, through the guarded DNS lookup, reading at most the first
+ * 1 KiB of the answer.
+ */
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { LookupFunction } from 'node:net';
+
+/** What an attempt produced. `statusCode` is null when no answer came (timeout, refused…). Times are ms. */
+export interface AttemptResult {
+  statusCode: number | null;
+  /** The first 1 KiB of the response body. */
+  responseBody: string | null;
+  retryAfter: string | undefined;
+  durationMs: number;
+  error: string | null;
+}
+
+/** The most of a response body kept in the delivery log. */
+export const RESPONSE_BODY_LIMIT = 1024;
+
+const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 64 });
+const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 64 });
+
+/**
+ * Posts `body` to `url`. Never throws: every failure is in the result.
+ * @param timeoutMs - the whole attempt's limit, from connecting to the end of the answer.
+ */
+export function postWebhook(url: string, headers: Record<string, string>, body: string, options: { timeoutMs: number; lookup: LookupFunction }): Promise<AttemptResult> {
+  const started = performance.now();
+  return new Promise((resolve) => {
+    let settled = false;
+    const finish = (result: Omit<AttemptResult, 'durationMs'>): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve({ ...result, durationMs: Math.round(performance.now() - started) });
+    };
+    let target: URL;
+    try {
+      target = new URL(url);
+    } catch {
+      finish({ statusCode: null, responseBody: null, retryAfter: undefined, error: 'invalid URL' });
+      return;
+    }
+    const secure = target.protocol === 'https:';
+    const req = (secure ? httpsRequest : httpRequest)(
+      target,
+      {
+        method: 'POST',
+        agent: secure ? httpsAgent : httpAgent,
+        lookup: options.lookup,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'user-agent': 'Payreq-Webhooks/1', ...headers },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let kept = 0;
+        res.on('data', (chunk: Buffer) => {
+          if (kept < RESPONSE_BODY_LIMIT) {
+            chunks.push(chunk.subarray(0, RESPONSE_BODY_LIMIT - kept));
+            kept += Math.min(chunk.length, RESPONSE_BODY_LIMIT - kept);
+          }
+        });
+        res.on('end', () => {
+          const retryAfter: string | undefined = res.headers['retry-after'];
+          finish({ statusCode: res.statusCode ?? null, responseBody: Buffer.concat(chunks).toString('utf8'), retryAfter, error: null });
+        });
+        res.on('error', (err) => finish({ statusCode: res.statusCode ?? null, responseBody: null, retryAfter: undefined, error: err.message }));
+      },
+    );
+    const timer = setTimeout(() => {
+      req.destroy(new Error(`timed out after ${options.timeoutMs} ms`));
+    }, options.timeoutMs);
+    req.on('error', (err: NodeJS.ErrnoException) => finish({ statusCode: null, responseBody: null, retryAfter: undefined, error: err.code && !err.message.includes(err.code) ? `${err.code}: ${err.message}` : err.message }));
+    req.end(body);
+  });
+}
