@@ -78,6 +78,9 @@ export function startDispatcher(deps: Deps, options: DispatcherOptions): Dispatc
   const perEndpoint = options.perEndpoint ?? Math.max(1, Math.floor(options.concurrency / 4));
   const leaseMs = settings.timeoutMs * 2 + 10_000;
   const inFlight = new Map<string, number>();
+  // Deliveries this process is attempting: a lease that looks expired (a clock jump, a very
+  // slow attempt) must not start the same delivery a second time here.
+  const attempting = new Set<string>();
   const running = new Set<Promise<void>>();
   let total = 0;
   let stopped = false;
@@ -151,11 +154,13 @@ export function startDispatcher(deps: Deps, options: DispatcherOptions): Dispatc
   }
 
   function launch(delivery: WebhookDelivery): void {
+    attempting.add(delivery.id);
     total += 1;
     inFlight.set(delivery.endpointId, (inFlight.get(delivery.endpointId) ?? 0) + 1);
     const task: Promise<void> = attempt(delivery)
       .catch(options.onError)
       .finally(() => {
+        attempting.delete(delivery.id);
         total -= 1;
         const left = (inFlight.get(delivery.endpointId) ?? 1) - 1;
         if (left === 0) inFlight.delete(delivery.endpointId);
@@ -175,6 +180,7 @@ export function startDispatcher(deps: Deps, options: DispatcherOptions): Dispatc
     const extra: string[] = [];
     const planned = new Map(inFlight);
     for (const delivery of claimed) {
+      if (attempting.has(delivery.id)) continue; // already under way here; its outcome ends the claim
       const n = planned.get(delivery.endpointId) ?? 0;
       if (n >= perEndpoint) {
         extra.push(delivery.id);

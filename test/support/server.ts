@@ -5,6 +5,7 @@
 import { generateSecret } from '../../src/app/api-keys.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import { type RunningServer, startServer } from '../../src/server.js';
+import type { Resolver } from '../../src/webhooks/url-guard.js';
 import { Client } from './client.js';
 import { type TestDatabase, testDatabase } from './database.js';
 
@@ -33,8 +34,19 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** Starts a server; `overrides` replace config values (e.g. `fxRates`, `refundWindowSeconds`). */
-export async function startTestServer(overrides: Partial<Config> = {}): Promise<TestServer> {
+/** Fast webhook settings for tests: retries in fractions of a second. */
+export const FAST_WEBHOOKS: Config['webhooks'] = {
+  retrySchedule: [0, 0.2, 0.4, 0.8],
+  timeoutMs: 1000,
+  disableAfterSeconds: 3600,
+  secretOverlapSeconds: 3600,
+  allowLocalInTest: true,
+  concurrency: 16,
+  pollIntervalMs: 50,
+};
+
+/** Starts a server; `overrides` replace config values (e.g. `fxRates`, `refundWindowSeconds`); `resolver` replaces DNS for webhook hosts. */
+export async function startTestServer(overrides: Partial<Config> = {}, options: { resolver?: Resolver } = {}): Promise<TestServer> {
   const database = testDatabase();
   const adminKey = generateSecret('test');
   const config: Config = {
@@ -45,10 +57,12 @@ export async function startTestServer(overrides: Partial<Config> = {}): Promise<
     bootstrapApiKey: adminKey,
     logLevel: 'silent',
     expirySweepIntervalMs: 50,
+    webhooks: FAST_WEBHOOKS,
+    sse: { heartbeatMs: 200, pollIntervalMs: 50 },
     ...overrides,
   };
   const clock = testClock();
-  const server = await startServer(config, { clock: clock.now });
+  const server = await startServer(config, { clock: clock.now, ...(options.resolver ? { resolver: options.resolver } : {}) });
   return {
     server,
     url: server.url,
