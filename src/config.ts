@@ -29,7 +29,7 @@ const envSchema = z.object({
   PAYREQ_WEBHOOK_DISABLE_AFTER_SECONDS: z.coerce.number().min(0).default(5 * DAY),
   PAYREQ_WEBHOOK_SECRET_OVERLAP_SECONDS: z.coerce.number().min(0).default(DAY),
   PAYREQ_WEBHOOK_ALLOW_LOCAL_IN_TEST: z.enum(['true', 'false']).default('true'),
-  PAYREQ_WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
+  PAYREQ_WEBHOOK_CONCURRENCY: z.coerce.number().int().min(0).max(1000).default(32),
   PAYREQ_WEBHOOK_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(500),
   PAYREQ_SSE_HEARTBEAT_MS: z.coerce.number().int().min(100).default(15_000),
   PAYREQ_SSE_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(250),
@@ -55,7 +55,7 @@ export interface Config {
   tokens: Token[];
   logLevel: string;
   webhooks: WebhookSettings & {
-    /** Deliveries in flight per process. */
+    /** Deliveries in flight per process; 0 runs no dispatcher here (an API-only process, when others deliver). */
     concurrency: number;
     /** How often a dispatcher looks for due deliveries made by other processes, in ms. */
     pollIntervalMs: number;

@@ -59,15 +59,16 @@ export async function startServer(config: Config, options: { clock?: () => numbe
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   if (config.publicUrl === undefined) deps.settings.publicUrl = url;
 
-  const dispatcher = startDispatcher(deps, {
-    concurrency: config.webhooks.concurrency,
-    pollIntervalMs: config.webhooks.pollIntervalMs,
-    onError: (err) => app.log.error({ err }, 'webhook dispatcher failed'),
-  });
   const workers: Worker[] = [
     startExpirySweeper(deps, { intervalMs: config.expirySweepIntervalMs, onError: (err) => app.log.error({ err }, 'expiry sweeper failed') }),
-    dispatcher,
   ];
+  if (config.webhooks.concurrency > 0) {
+    workers.push(startDispatcher(deps, {
+      concurrency: config.webhooks.concurrency,
+      pollIntervalMs: config.webhooks.pollIntervalMs,
+      onError: (err) => app.log.error({ err }, 'webhook dispatcher failed'),
+    }));
+  }
   let closing: Promise<void> | undefined;
   return {
     app,

@@ -76,7 +76,8 @@ export function startDispatcher(deps: Deps, options: DispatcherOptions): Dispatc
   const workerId = `dispatcher_${randomUUID()}`;
   const settings = deps.settings.webhooks;
   const perEndpoint = options.perEndpoint ?? Math.max(1, Math.floor(options.concurrency / 4));
-  const leaseMs = settings.timeoutMs * 2 + 10_000;
+  // Longer than any attempt (which the timeout ends), so a live claim never runs out mid-attempt.
+  const leaseMs = settings.timeoutMs + 5_000;
   const inFlight = new Map<string, number>();
   // Deliveries this process is attempting: a lease that looks expired (a clock jump, a very
   // slow attempt) must not start the same delivery a second time here.
@@ -134,7 +135,7 @@ export function startDispatcher(deps: Deps, options: DispatcherOptions): Dispatc
       let outcome: DeliveryOutcome;
       if (code !== null && code >= 200 && code < 300) {
         outcome = { ...base, status: 'succeeded', nextAttemptAt: delivery.nextAttemptAt, deliveredAt: now };
-        await markEndpointHealthy(tx, endpoint.id, now);
+        if (endpoint.failingSince !== null) await markEndpointHealthy(tx, endpoint.id, now);
       } else if (code === 410) {
         outcome = { ...base, status: 'failed', nextAttemptAt: delivery.nextAttemptAt, deliveredAt: null };
         await disableWithEvent(tx, endpoint, 'gone', now);

@@ -44,28 +44,8 @@ export interface Receiver {
 /** Starts a receiver on 127.0.0.1 (on `port` when given). */
 export async function startReceiver(port = 0): Promise<Receiver> {
   const received: Received[] = [];
-  let server: Server;
-  const receiver: Receiver = {
-    url: '',
-    port: 0,
-    received,
-    answer: () => ({ status: 200 }),
-    async waitFor(predicate, timeoutMs = 10_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (!predicate(received)) {
-        if (Date.now() > deadline) throw new Error(`receiver: condition not met after ${timeoutMs} ms (${received.length} received)`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    },
-    verify(req, secret) {
-      return new Webhook(secret).verify(req.body, { 'webhook-id': req.id, 'webhook-timestamp': req.timestamp, 'webhook-signature': req.signature });
-    },
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-  };
-  server = createServer((req, res) => {
+  // The handler reads `receiver` when a request comes, after it is built below.
+  const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -96,6 +76,26 @@ export async function startReceiver(port = 0): Promise<Receiver> {
       else send();
     });
   });
+  const receiver: Receiver = {
+    url: '',
+    port: 0,
+    received,
+    answer: () => ({ status: 200 }),
+    async waitFor(predicate, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (!predicate(received)) {
+        if (Date.now() > deadline) throw new Error(`receiver: condition not met after ${timeoutMs} ms (${received.length} received)`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    verify(req, secret) {
+      return new Webhook(secret).verify(req.body, { 'webhook-id': req.id, 'webhook-timestamp': req.timestamp, 'webhook-signature': req.signature });
+    },
+    close: () => new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => resolve()));
   receiver.port = (server.address() as AddressInfo).port;
   receiver.url = `http://127.0.0.1:${receiver.port}`;
