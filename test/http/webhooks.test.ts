@@ -121,7 +121,7 @@ describe('webhook failure modes', () => {
 
   it('retries a receiver that answers 500, with the same webhook-id, until it recovers', async () => {
     const r = await receiver();
-    r.answer = (_req, i) => ({ status: i < 2 ? 500 : 200, body: i < 2 ? 'boom' : 'ok' });
+    r.answer = (_req, i) => ({ status: i < 2 ? 500 : 200, body: i < 2 ? `boom ${'x'.repeat(5000)}` : 'ok' });
     const e = await endpoint(t, r.url);
     const id = await oneEvent();
     await r.waitFor((got) => got.length >= 3);
@@ -130,6 +130,11 @@ describe('webhook failure modes', () => {
     await waitUntil(async () => (await deliveries(t, e.id))[0]?.status === 'succeeded');
     const [d] = await deliveries(t, e.id);
     expect(d?.attempts.map((a) => a.statusCode)).toEqual([500, 500, 200]);
+    const logged = (await t.admin.get(`/v1/webhook-endpoints/${e.id}/deliveries`)).body.data[0].attempts;
+    expect(logged[0].responseBody).toHaveLength(1024); // the first 1 KiB of the answer
+    expect(logged[0].responseBody.startsWith('boom x')).toBe(true);
+    expect(logged[2].responseBody).toBe('ok');
+    expect(logged.every((a: { durationMs: number }) => a.durationMs >= 0)).toBe(true);
     expect(r.received[0]?.json.data.id).toBe(id);
     await t.admin.request('DELETE', `/v1/webhook-endpoints/${e.id}`);
   });

@@ -145,6 +145,32 @@ describe('two processes on one PostgreSQL', () => {
   });
 });
 
+describe('webhooks across processes', () => {
+  it('delivers each event once when two processes dispatch from one database', async () => {
+    const { startReceiver } = await import('../support/receiver.js');
+    const receiver = await startReceiver();
+    try {
+      const c = (cluster = await startCluster(2, { PAYREQ_WEBHOOK_POLL_INTERVAL_MS: '20' }));
+      expect((await c.nodes[0]!.admin.post('/v1/webhook-endpoints', { url: `${receiver.url}/hooks` })).status).toBe(201);
+      const party = (await c.nodes[0]!.admin.post('/v1/parties', { type: 'user', username: 'hooks' })).body;
+      const account = (await c.nodes[0]!.admin.post('/v1/accounts', { partyId: party.id, currency: 'USD' })).body;
+      await runConcurrently(Array.from({ length: 300 }, (_, i) => async () => {
+        const res = await c.nodes[i % 2]!.admin.post('/v1/payment-requests', { amount: '1', currency: 'USD', payee: { accountId: account.id }, expiresIn: 600 });
+        expect(res.status).toBe(201);
+      }), 16);
+      await receiver.waitFor((r) => r.length >= 300, 30_000);
+      await new Promise((r) => setTimeout(r, 500));
+      const ids = receiver.received.map((r) => r.id);
+      expect(ids).toHaveLength(300);
+      expect(new Set(ids).size).toBe(300);
+      const attempts = await c.store.db.selectFrom('webhook_attempts').select('id').execute();
+      expect(attempts).toHaveLength(300);
+    } finally {
+      await receiver.close();
+    }
+  });
+});
+
 describe('expiry across processes', () => {
   it('expires 100,000 due requests once each, with one event each, though one sweeper is killed part-way', async () => {
     const c = (cluster = await startCluster(2, { PAYREQ_EXPIRY_SWEEP_INTERVAL_MS: '3600000' }));
