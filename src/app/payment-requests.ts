@@ -39,6 +39,7 @@ import type { Tx } from '../db/store.js';
 import { movementPostings, type Posting, transfer } from '../rails/ledger.js';
 import { canSeeAccount } from './accounts.js';
 import type { Deps, Principal } from './deps.js';
+import { type Page, toPage } from './pagination.js';
 import { recordEvents } from './outbox.js';
 import { canSeeParty, normalizePhone } from './parties.js';
 import { presentPayment, presentPaymentRequest, presentRefund } from './present.js';
@@ -335,13 +336,6 @@ export async function getPaymentRequest(deps: Deps, principal: Principal, id: st
   return pr;
 }
 
-/** A page of results, most recent first. `nextCursor` is the id to pass as `cursor` for the next page. */
-export interface Page<T> {
-  data: T[];
-  hasMore: boolean;
-  nextCursor: string | null;
-}
-
 /**
  * Lists the payment requests the key may see, most recent first.
  * @param page - `limit` 1–100; `cursor` is a `nextCursor` from an earlier page.
@@ -350,9 +344,7 @@ export interface Page<T> {
 export async function listPaymentRequests(deps: Deps, principal: Principal, filter: PaymentRequestFilter, page: { limit: number; cursor?: string | undefined }): Promise<Page<PaymentRequest>> {
   if (page.cursor !== undefined && !isUuid(page.cursor)) throw fieldError('cursor', 'cursor must be a nextCursor from an earlier page', 'invalid_cursor');
   const rows = await listRows(deps.store, principal.orgId, principal.mode, filter, paymentRequestVisibility(principal.grants), page, deps.clock());
-  const hasMore = rows.length > page.limit;
-  const data = rows.slice(0, page.limit);
-  return { data, hasMore, nextCursor: hasMore ? (data[data.length - 1]?.id ?? null) : null };
+  return toPage(rows, page.limit);
 }
 
 /**

@@ -26,7 +26,7 @@ import { checkUrl, policyFor } from '../webhooks/url-guard.js';
 import { generateWebhookSecret } from '../webhooks/signing.js';
 import type { Deps, Principal } from './deps.js';
 import { endpointWants, newDelivery } from './outbox.js';
-import type { Page } from './payment-requests.js';
+import { type Page, toPage } from './pagination.js';
 
 /** The endpoint as the API returns it: never the secret, except once at creation or rotation. */
 export function presentEndpoint(e: WebhookEndpoint) {
@@ -192,11 +192,8 @@ export async function listEndpointDeliveries(deps: Deps, principal: Principal, i
   const endpoint = await getEndpointOrThrow(deps, principal, id);
   if (page.cursor !== undefined && !isUuid(page.cursor)) throw fieldError('cursor', 'cursor must be a nextCursor from an earlier page', 'invalid_cursor');
   const rows = await listDeliveries(deps.store, endpoint.id, page);
-  const hasMore = rows.length > page.limit;
-  const deliveries = rows.slice(0, page.limit);
-  const attempts = await listAttempts(deps.store, deliveries.map((d) => d.id));
-  const data = deliveries.map((delivery) => ({ delivery, attempts: attempts.filter((a) => a.deliveryId === delivery.id) }));
-  return { data, hasMore, nextCursor: hasMore ? (deliveries[deliveries.length - 1]?.id ?? null) : null };
+  const attempts = await listAttempts(deps.store, rows.slice(0, page.limit).map((d) => d.id));
+  return toPage(rows, page.limit, (delivery) => ({ delivery, attempts: attempts.filter((a) => a.deliveryId === delivery.id) }));
 }
 
 /**
@@ -247,8 +244,5 @@ export async function listOrgEvents(deps: Deps, principal: Principal, query: { t
     .orderBy('id')
     .limit(query.limit + 1)
     .execute();
-  const events = rows.map(rowToEvent);
-  const hasMore = events.length > query.limit;
-  const data = events.slice(0, query.limit);
-  return { data, hasMore, nextCursor: hasMore ? (data[data.length - 1]?.id ?? null) : null };
+  return toPage(rows.map(rowToEvent), query.limit);
 }
