@@ -10,10 +10,12 @@ import type { Tx } from './store.js';
 export type IdempotencyRecord = IdempotencyKeyTable;
 
 /**
- * Claims `key` for a request with `requestHash`.
+ * Claims `key` for a request with `requestHash`. A record older than `expiredBefore` (epoch
+ * ms) no longer counts: keys are kept for a retention period, then the key is free again.
  * @returns undefined when the claim is new (the caller runs the request), else the existing record.
  */
-export async function claimIdempotencyKey(tx: Tx, orgId: string, mode: Mode, key: string, requestHash: string, now: number): Promise<IdempotencyRecord | undefined> {
+export async function claimIdempotencyKey(tx: Tx, orgId: string, mode: Mode, key: string, requestHash: string, now: number, expiredBefore: number): Promise<IdempotencyRecord | undefined> {
+  await tx.db.deleteFrom('idempotency_keys').where('org_id', '=', orgId).where('mode', '=', mode).where('key', '=', key).where('created_at', '<', expiredBefore).execute();
   const inserted = await tx.db
     .insertInto('idempotency_keys')
     .values({ org_id: orgId, mode, key, request_hash: requestHash, state: 'in_progress', response_status: null, response_body: null, created_at: now })

@@ -4,7 +4,8 @@
  * key and the same method, path and body gets the stored response with
  * `Idempotent-Replayed: true`; the same key with a different request answers 422
  * `idempotency_key_reused`; a retry while the first is still running answers 409
- * `idempotency_key_in_use`. A 5xx releases the key so the retry runs again.
+ * `idempotency_key_in_use`. A 5xx releases the key so the retry runs again. Keys are kept for
+ * {@link IDEMPOTENCY_RETENTION_MS} (24 hours, as Stripe does); after that the key is free again.
  */
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -21,6 +22,9 @@ declare module 'fastify' {
 
 const MAX_KEY_LENGTH = 255;
 
+/** How long a key and its stored answer are kept, in milliseconds (24 hours). */
+export const IDEMPOTENCY_RETENTION_MS = 24 * 60 * 60 * 1000;
+
 /** A `preHandler` hook that claims the key or replays the stored response. */
 export function idempotencyPreHandler(deps: Deps) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
@@ -32,7 +36,8 @@ export function idempotencyPreHandler(deps: Deps) {
     }
     const principal = principalOf(request);
     const hash = createHash('sha256').update(`${request.method} ${request.url}\n${JSON.stringify(request.body ?? null)}`).digest('hex');
-    const existing = await claimIdempotencyKey(deps.store, principal.orgId, principal.mode, key, hash, deps.clock());
+    const now = deps.clock();
+    const existing = await claimIdempotencyKey(deps.store, principal.orgId, principal.mode, key, hash, now, now - IDEMPOTENCY_RETENTION_MS);
     if (!existing) {
       request.idempotencyKey = key;
       return;

@@ -46,6 +46,20 @@ describe('Idempotency-Key', () => {
     expect(second.body.code).toBe('invalid_amount');
   });
 
+  it('keeps a key for 24 hours, then lets it be used afresh', async () => {
+    const headers = { 'idempotency-key': 'order-expiring' };
+    const first = await t.admin.post('/v1/payment-requests', body(), headers);
+    t.clock.advance(23 * 3600_000);
+    const replay = await t.admin.post('/v1/payment-requests', body(), headers);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(replay.body.id).toBe(first.body.id);
+    t.clock.advance(3600_000 + 1);
+    const fresh = await t.admin.post('/v1/payment-requests', { ...body(), amount: '12.00' }, headers);
+    expect(fresh.status).toBe(201);
+    expect(fresh.headers.get('idempotent-replayed')).toBeNull();
+    expect(fresh.body.id).not.toBe(first.body.id);
+  });
+
   it('makes one state change for concurrent retries of one command', async () => {
     const payer = await createUserWithAccount(t.admin, 'USD', '100');
     const pr = (await t.admin.post('/v1/payment-requests', { ...body(), payer: { accountId: payer.accountId } })).body;
