@@ -176,6 +176,9 @@ async function benchEngine(engine: Engine): Promise<void> {
     const world = { payee: String(payee.id), payers };
     const pid = server.child.pid;
 
+    // Warm up (JIT, connection pool, caches) without recording, so "fresh" compares with "+rows" fairly.
+    await autocannon({ url: `${base}/v1/payment-requests`, method: 'POST', connections: CONNECTIONS, duration: 2, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ amount: '1', currency: 'USD', payee: { accountId: world.payee }, expiresIn: 86_400 }) });
+    await autocannon({ url: `${base}/v1/payment-requests?limit=20`, connections: CONNECTIONS, duration: 2, headers: { authorization: `Bearer ${key}` } });
     console.log(`\n[${engine}] fresh database`);
     await phase(engine, 'fresh', base, key, world, store, pid);
     const org = await store.db.selectFrom('orgs').select('id').executeTakeFirstOrThrow();
