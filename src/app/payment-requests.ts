@@ -184,7 +184,7 @@ function computeExpiry(deps: Deps, input: CreatePaymentRequestInput, now: number
   return expiresAt;
 }
 
-function parseLineItems(deps: Deps, input: CreatePaymentRequestInput, exponent: number, amount: bigint): LineItem[] | null {
+function parseLineItems(input: CreatePaymentRequestInput, exponent: number, amount: bigint): LineItem[] | null {
   if (input.lineItems === undefined) return null;
   const items = input.lineItems.map((li, i) => {
     if (!/^(0|[1-9][0-9]*)(\.[0-9]+)?$/.test(li.qty) || /^0(\.0+)?$/.test(li.qty)) {
@@ -196,7 +196,6 @@ function parseLineItems(deps: Deps, input: CreatePaymentRequestInput, exponent: 
   if (sum !== amount) {
     throw fieldError('lineItems', `line item prices sum to ${sum} minor units, not the amount's ${amount}`, 'line_items_mismatch');
   }
-  void deps;
   return items;
 }
 
@@ -247,7 +246,7 @@ export async function createPaymentRequest(deps: Deps, principal: Principal, inp
   const amount = parseAmount(input.amount, currency.exponent);
   const now = deps.clock();
   const expiresAt = computeExpiry(deps, input, now);
-  const lineItems = parseLineItems(deps, input, currency.exponent, amount);
+  const lineItems = parseLineItems(input, currency.exponent, amount);
   const paymentOptions = quotePaymentOptions(deps, input, amount);
 
   return deps.store.transaction(async (tx) => {
@@ -458,8 +457,7 @@ export function approvePaymentRequest(deps: Deps, principal: Principal, id: stri
   return runCommand(deps, principal, id, async (tx, pr, now) => {
     const visible = canSee(principal.grants, scopeOf(pr, 'both'));
     const account = await findAccount(tx, principal.orgId, principal.mode, input.accountId);
-    const accountScope = account && { accountIds: [account.id], partyIds: [account.partyId] };
-    if (!account || account.systemPurpose !== null || !accountScope || !allows(principal.grants, 'payment_requests:pay', accountScope)) {
+    if (!account || account.systemPurpose !== null || !allows(principal.grants, 'payment_requests:pay', { accountIds: [account.id], partyIds: [account.partyId] })) {
       if (!visible && !(account && canSeeAccount(principal, account))) throw notFound(id);
       if (account && account.systemPurpose === null && canSeeAccount(principal, account)) {
         throw new DomainError('forbidden', 'this API key may not pay from this account (needs payment_requests:pay)');

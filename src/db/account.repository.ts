@@ -73,12 +73,6 @@ export async function findAccount(tx: Tx, orgId: string, mode: Mode, id: string,
   return row && rowToAccount(row);
 }
 
-/** The ids of a party's accounts. */
-export async function findAccountIdsOfParty(tx: Tx, partyId: string): Promise<string[]> {
-  const rows = await tx.db.selectFrom('accounts').select('id').where('party_id', '=', partyId).execute();
-  return rows.map((r) => r.id);
-}
-
 /** The system account for a purpose and currency, created on first use (idempotent under races). */
 export async function systemAccount(tx: Tx, orgId: string, mode: Mode, currency: string, purpose: SystemPurpose, now: number): Promise<Account> {
   const find = () =>

@@ -1,6 +1,6 @@
 /** Payments received and refunds made against payment requests. Amounts are minor units. */
 import type { Mode } from '../domain/payment-request.js';
-import type { PaymentRow, RefundRow } from './schema.js';
+import type { PaymentRow } from './schema.js';
 import type { Tx } from './store.js';
 
 /** How money arrived: the internal ledger, an EVM chain, or recorded from outside. */
@@ -54,20 +54,6 @@ export function rowToPayment(row: PaymentRow): Payment {
     reference: row.reference,
     payerAccountId: row.payer_account_id,
     status: row.status as Payment['status'],
-    createdAt: Number(row.created_at),
-  };
-}
-
-/** Maps a row to a {@link Refund}. */
-export function rowToRefund(row: RefundRow): Refund {
-  return {
-    id: row.id,
-    orgId: row.org_id,
-    mode: row.mode as Mode,
-    paymentRequestId: row.payment_request_id,
-    amount: BigInt(row.amount),
-    reason: row.reason,
-    createdBy: row.created_by,
     createdAt: Number(row.created_at),
   };
 }
@@ -133,10 +119,4 @@ export async function insertRefund(tx: Tx, r: Refund): Promise<void> {
       created_at: r.createdAt,
     })
     .execute();
-}
-
-/** A request's refunds, oldest first. */
-export async function listRefunds(tx: Tx, paymentRequestId: string): Promise<Refund[]> {
-  const rows = await tx.db.selectFrom('refunds').selectAll().where('payment_request_id', '=', paymentRequestId).orderBy('id').execute();
-  return rows.map(rowToRefund);
 }

@@ -20,7 +20,6 @@ export const ERROR_CODES = [
   'payment_request_not_found',
   'party_not_found',
   'account_not_found',
-  'api_key_not_found',
   'webhook_endpoint_not_found',
   'event_not_found',
   'payer_not_found',

@@ -23,9 +23,6 @@ export const PAYMENT_REQUEST_STATUSES = ['pending', 'processing', 'paid', 'faile
 /** A payment request's status. */
 export type PaymentRequestStatus = (typeof PAYMENT_REQUEST_STATUSES)[number];
 
-/** Statuses no command leaves. */
-export const TERMINAL_STATUSES: ReadonlySet<PaymentRequestStatus> = new Set(['cancelled', 'declined', 'expired', 'failed', 'refunded']);
-
 /** `live` or `test` (Centrapay's liveness main/test, Stripe's test mode). */
 export type Mode = 'live' | 'test';
 

@@ -18,7 +18,6 @@ export const STATUS_OF: Readonly<Record<ErrorCode, number>> = {
   payment_request_not_found: 404,
   party_not_found: 404,
   account_not_found: 404,
-  api_key_not_found: 404,
   webhook_endpoint_not_found: 404,
   event_not_found: 404,
   payer_not_found: 422,

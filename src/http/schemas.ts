@@ -246,19 +246,6 @@ export const apiKeyResponse = z.object({
   secret: z.string().optional().describe('Shown once, at creation'),
 });
 
-/** An RFC 9457 problem document. */
-export const problemResponse = z
-  .object({
-    type: z.string(),
-    title: z.string(),
-    status: z.number().int(),
-    detail: z.string(),
-    code: z.string(),
-    requestId: z.string(),
-    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
-  })
-  .loose();
-
 // ---- webhooks and events ----
 
 const eventTypeOrStar = z.string().min(1).max(64);
