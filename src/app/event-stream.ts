@@ -13,7 +13,7 @@ import { DomainError } from '../domain/errors.js';
 import { allowsGenerally, paymentRequestVisibility } from '../domain/grants.js';
 import { isUuid } from '../domain/ids.js';
 import type { EventType } from '../domain/payment-request.js';
-import { findEventById, rowToEvent, type StoredEvent } from '../db/event.repository.js';
+import { findEventById, listEventsInOrder, type StoredEvent } from '../db/event.repository.js';
 import { findParty } from '../db/party.repository.js';
 import type { Deps, Principal } from './deps.js';
 import { canSeeParty } from './parties.js';
@@ -81,19 +81,9 @@ export async function openEventStream(deps: Deps, principal: Principal, filter: 
     async poll() {
       for (;;) {
         const since = Math.max(floor.createdAt, newest - LOOKBACK_MS);
-        const rows = await deps.store.db
-          .selectFrom('events')
-          .selectAll()
-          .where('org_id', '=', principal.orgId)
-          .where('mode', '=', principal.mode)
-          .where('created_at', '>=', since)
-          .orderBy('created_at')
-          .orderBy('id')
-          .limit(BATCH + sent.size)
-          .execute();
+        const rows = await listEventsInOrder(deps.store, principal.orgId, principal.mode, { since, limit: BATCH + sent.size });
         let fresh = 0;
-        for (const row of rows) {
-          const event = rowToEvent(row);
+        for (const event of rows) {
           if (sent.has(event.id)) continue;
           const afterFloor = event.createdAt > floor.createdAt || (event.createdAt === floor.createdAt && event.id > floor.id);
           if (!afterFloor) continue;

@@ -8,7 +8,7 @@ import { DomainError, fieldError } from '../domain/errors.js';
 import { allowsGenerally, paymentRequestVisibility } from '../domain/grants.js';
 import { isUuid, newId } from '../domain/ids.js';
 import { EVENT_TYPES, type EventType } from '../domain/payment-request.js';
-import { findEventById, rowToEvent, type StoredEvent } from '../db/event.repository.js';
+import { findEventById, listEventsInOrder, type StoredEvent } from '../db/event.repository.js';
 import {
   deleteEndpoint,
   findEndpoint,
@@ -230,19 +230,6 @@ export async function listOrgEvents(deps: Deps, principal: Principal, query: { t
     after = isUuid(query.after) ? await findEventById(deps.store, query.after) : undefined;
     if (!after || after.orgId !== principal.orgId || after.mode !== principal.mode) throw fieldError('after', 'after must be the id of an event', 'invalid_cursor');
   }
-  const cursor = after;
-  const rows = await deps.store.db
-    .selectFrom('events')
-    .selectAll()
-    .where('org_id', '=', principal.orgId)
-    .where('mode', '=', principal.mode)
-    .$if(query.types !== undefined && query.types.length > 0, (q) => q.where('type', 'in', query.types as string[]))
-    .$if(cursor !== undefined, (q) =>
-      q.where((eb) => eb.or([eb('created_at', '>', (cursor as StoredEvent).createdAt), eb.and([eb('created_at', '=', (cursor as StoredEvent).createdAt), eb('id', '>', (cursor as StoredEvent).id)])])),
-    )
-    .orderBy('created_at')
-    .orderBy('id')
-    .limit(query.limit + 1)
-    .execute();
-  return toPage(rows.map(rowToEvent), query.limit);
+  const events = await listEventsInOrder(deps.store, principal.orgId, principal.mode, { after, types: query.types, limit: query.limit + 1 });
+  return toPage(events, query.limit);
 }

@@ -62,3 +62,35 @@ export async function findEventById(tx: Tx, id: string): Promise<StoredEvent | u
   const row = await tx.db.selectFrom('events').selectAll().where('id', '=', id).executeTakeFirst();
   return row && rowToEvent(row);
 }
+
+/**
+ * An org's events in (created_at, id) order, at most `limit`: strictly after the event `after`,
+ * or from `since` (epoch ms, inclusive), and only of `types` when given. The backfill list
+ * (`GET /v1/events`) and the live stream both read through here.
+ */
+export async function listEventsInOrder(
+  tx: Tx,
+  orgId: string,
+  mode: Mode,
+  options: { after?: Pick<StoredEvent, 'createdAt' | 'id'> | undefined; since?: number | undefined; types?: readonly string[] | undefined; limit: number },
+): Promise<StoredEvent[]> {
+  const { after, since, types } = options;
+  const rows = await tx.db
+    .selectFrom('events')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('mode', '=', mode)
+    .$if(types !== undefined && types.length > 0, (q) => q.where('type', 'in', types as string[]))
+    .$if(since !== undefined, (q) => q.where('created_at', '>=', since as number))
+    .$if(after !== undefined, (q) =>
+      q.where((eb) => {
+        const cursor = after as Pick<StoredEvent, 'createdAt' | 'id'>;
+        return eb.or([eb('created_at', '>', cursor.createdAt), eb.and([eb('created_at', '=', cursor.createdAt), eb('id', '>', cursor.id)])]);
+      }),
+    )
+    .orderBy('created_at')
+    .orderBy('id')
+    .limit(options.limit)
+    .execute();
+  return rows.map(rowToEvent);
+}
