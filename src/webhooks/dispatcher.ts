@@ -111,7 +111,8 @@ export function startDispatcher(deps: Deps, options: DispatcherOptions): Dispatc
     const body = webhookPayload(event);
     const headers = signWebhook(event.id, new Date(sentAt), body, secrets);
     const policy = policyFor(endpoint.mode, settings.allowLocalInTest);
-    const refused = await checkUrl(endpoint.url, policy, deps.resolver);
+    // The host name is resolved and checked once, by the connection's guarded lookup.
+    const refused = await checkUrl(endpoint.url, policy, undefined);
     const result: AttemptResult = refused
       ? { statusCode: null, responseBody: null, retryAfter: undefined, durationMs: 0, error: `refused: the URL ${refused}` }
       : await postWebhook(endpoint.url, { ...headers }, body, { timeoutMs: settings.timeoutMs, lookup: guardedLookup(policy, deps.resolver) });

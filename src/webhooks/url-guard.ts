@@ -58,10 +58,13 @@ export function policyFor(mode: 'live' | 'test', allowLocalInTest: boolean): Url
 }
 
 /**
- * Checks a URL against a policy, resolving its host name.
+ * Checks a URL against a policy: scheme, credentials, blocked names and IP literals, and — with
+ * a `resolver` — the addresses its host name resolves to. Without one the name is not resolved:
+ * at delivery the connection's {@link guardedLookup} resolves and checks it (IP literals skip
+ * that lookup, which is why they are checked here).
  * @returns the reason it is refused, or undefined.
  */
-export async function checkUrl(url: string, policy: UrlPolicy, resolver: Resolver): Promise<UrlVerdict> {
+export async function checkUrl(url: string, policy: UrlPolicy, resolver: Resolver | undefined): Promise<UrlVerdict> {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -75,6 +78,7 @@ export async function checkUrl(url: string, policy: UrlPolicy, resolver: Resolve
   const host = parsed.hostname.replace(/^\[|\]$/g, '').toLowerCase();
   if (BLOCKED_NAMES.has(host) || host.endsWith('.localhost') || host.endsWith('.internal')) return `must not point at ${host}`;
   if (isIP(host) !== 0) return isBlockedAddress(host) ? `must not point at the private or reserved address ${host}` : undefined;
+  if (resolver === undefined) return undefined;
   let addresses: { address: string }[];
   try {
     addresses = await resolver(host);
