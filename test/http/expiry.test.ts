@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRequest, createUserWithAccount } from '../support/factories.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { waitUntil } from '../support/wait.js';
 
 let t: TestServer;
 beforeAll(async () => {
@@ -12,9 +13,13 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-async function storedStatus(id: string): Promise<string | undefined> {
-  const row = await t.server.deps.store.db.selectFrom('payment_requests').select('status').where('id', '=', id).executeTakeFirst();
+async function storedStatusIn(server: TestServer, id: string): Promise<string | undefined> {
+  const row = await server.server.deps.store.db.selectFrom('payment_requests').select('status').where('id', '=', id).executeTakeFirst();
   return row?.status;
+}
+
+function storedStatus(id: string): Promise<string | undefined> {
+  return storedStatusIn(t, id);
 }
 
 describe('expiry', () => {
@@ -74,14 +79,8 @@ describe('the background sweeper loop', () => {
       const payee = await createUserWithAccount(s.admin);
       const pr = await createRequest(s.admin, payee.accountId, { expiresIn: 60 });
       s.clock.advance(61_000);
-      const deadline = Date.now() + 5000;
-      let status: string | undefined;
-      while (Date.now() < deadline) {
-        status = (await s.server.deps.store.db.selectFrom('payment_requests').select('status').where('id', '=', pr.id).executeTakeFirst())?.status;
-        if (status === 'expired') break;
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      expect(status).toBe('expired');
+      await waitUntil(async () => (await storedStatusIn(s, pr.id)) === 'expired', 5000, 'the sweeper expiring the request');
+      expect(await storedStatusIn(s, pr.id)).toBe('expired');
     } finally {
       await s.close();
     }

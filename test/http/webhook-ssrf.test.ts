@@ -8,6 +8,7 @@ import { bootstrap, generateSecret } from '../../src/app/api-keys.js';
 import { isBlockedAddress } from '../../src/webhooks/url-guard.js';
 import type { Client } from '../support/client.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { waitUntil } from '../support/wait.js';
 
 const dns = new Map<string, string>([
   ['hooks.example.com', '93.184.216.34'],
@@ -59,13 +60,11 @@ describe('live-mode endpoint URLs', () => {
     const account = await live.post('/v1/accounts', { partyId: party.body.id, currency: 'USD' });
     const pr = await live.post('/v1/payment-requests', { amount: '1', currency: 'USD', payee: { accountId: account.body.id }, expiresIn: 600 });
     expect(pr.status).toBe(201);
-    const deadline = Date.now() + 5000;
     let attempts: { statusCode: number | null; error: string | null }[] = [];
-    while (Date.now() < deadline && attempts.length === 0) {
-      const deliveries = await live.get(`/v1/webhook-endpoints/${res.body.id}/deliveries`);
-      attempts = deliveries.body.data[0]?.attempts ?? [];
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await waitUntil(async () => {
+      attempts = (await live.get(`/v1/webhook-endpoints/${res.body.id}/deliveries`)).body.data[0]?.attempts ?? [];
+      return attempts.length > 0;
+    }, 5000, 'a delivery attempt');
     expect(attempts[0]).toMatchObject({ statusCode: null, error: expect.stringMatching(/refused.*10\.0\.0\.7/) });
   });
 

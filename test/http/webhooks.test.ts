@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRequest, createUserWithAccount, unique } from '../support/factories.js';
 import { type Receiver, type Received, startReceiver } from '../support/receiver.js';
 import { FAST_WEBHOOKS, startTestServer, type TestServer } from '../support/server.js';
+import { waitUntil } from '../support/wait.js';
 
 let t: TestServer;
 const receivers: Receiver[] = [];
@@ -35,14 +36,6 @@ async function deliveries(server: TestServer, endpointId: string) {
   const res = await server.admin.get(`/v1/webhook-endpoints/${endpointId}/deliveries?limit=100`);
   expect(res.status).toBe(200);
   return res.body.data as { eventId: string; status: string; attempts: { statusCode: number | null; error: string | null; createdAt: string }[] }[];
-}
-
-async function waitUntil(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 const of = (received: Received[], requestId: string) => received.filter((r) => r.json?.data?.id === requestId);

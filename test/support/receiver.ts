@@ -6,6 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
+import { waitUntil } from './wait.js';
 
 /** One request as received. `at` is epoch ms. */
 export interface Received {
@@ -81,13 +82,7 @@ export async function startReceiver(port = 0): Promise<Receiver> {
     port: 0,
     received,
     answer: () => ({ status: 200 }),
-    async waitFor(predicate, timeoutMs = 10_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (!predicate(received)) {
-        if (Date.now() > deadline) throw new Error(`receiver: condition not met after ${timeoutMs} ms (${received.length} received)`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    },
+    waitFor: (predicate, timeoutMs = 10_000) => waitUntil(() => predicate(received), timeoutMs, `receiver (${received.length} received so far):`),
     verify(req, secret) {
       return new Webhook(secret).verify(req.body, { 'webhook-id': req.id, 'webhook-timestamp': req.timestamp, 'webhook-signature': req.signature });
     },

@@ -1,4 +1,5 @@
 /** A small Server-Sent Events client over `fetch`, for tests. */
+import { waitUntil } from './wait.js';
 
 /** One message: `id`, `event` and parsed `data`. */
 export interface SseMessage {
@@ -26,13 +27,7 @@ export async function openSse(url: string, key: string, lastEventId?: string): P
     status: res.status,
     messages: [],
     comments: [],
-    async waitFor(predicate, timeoutMs = 5000) {
-      const deadline = Date.now() + timeoutMs;
-      while (!predicate(stream.messages)) {
-        if (Date.now() > deadline) throw new Error(`sse: condition not met after ${timeoutMs} ms (${stream.messages.length} messages)`);
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    },
+    waitFor: (predicate, timeoutMs = 5000) => waitUntil(() => predicate(stream.messages), timeoutMs, 'sse condition', 10),
     close: () => controller.abort(),
   };
   if (res.status !== 200 || !res.body) return stream;
