@@ -335,3 +335,12 @@ export async function disableEndpoint(tx: Tx, id: string, reason: string, now: n
   const result = await tx.db.updateTable('webhook_endpoints').set({ disabled: 1, disabled_reason: reason, updated_at: now }).where('id', '=', id).where('disabled', '=', 0).executeTakeFirst();
   return result.numUpdatedRows === 1n;
 }
+
+/**
+ * True when the delivery is still pending and claimed by `worker`: checked right before an
+ * attempt, so that a delivery another attempt has just finished is not sent again.
+ */
+export async function isStillClaimed(tx: Tx, id: string, worker: string): Promise<boolean> {
+  const row = await tx.db.selectFrom('webhook_deliveries').select('id').where('id', '=', id).where('status', '=', 'pending').where('claimed_by', '=', worker).executeTakeFirst();
+  return row !== undefined;
+}

@@ -27,6 +27,7 @@ import {
   disableEndpoint,
   findEndpointById,
   insertAttempt,
+  isStillClaimed,
   markEndpointFailing,
   markEndpointHealthy,
   releaseClaims,
@@ -99,7 +100,14 @@ export function startDispatcher(deps: Deps, options: DispatcherOptions): Dispatc
   const unsubscribe = deps.store.onEventsCommitted(wake);
 
   async function attempt(delivery: WebhookDelivery): Promise<void> {
-    const [event, endpoint] = await Promise.all([findEventById(deps.store, delivery.eventId), findEndpointById(deps.store, delivery.endpointId)]);
+    const [event, endpoint, stillOurs] = await Promise.all([
+      findEventById(deps.store, delivery.eventId),
+      findEndpointById(deps.store, delivery.endpointId),
+      isStillClaimed(deps.store, delivery.id, workerId),
+    ]);
+    // A claim can race an attempt of ours that was just completing (a lease that looked expired
+    // after a clock jump): when the delivery is no longer pending and ours, it is not sent again.
+    if (!stillOurs) return;
     if (!event || !endpoint || endpoint.deleted || endpoint.disabled) {
       // Deleted or disabled since it was claimed: back to the queue untouched (a re-enabled endpoint resumes it).
       await releaseClaims(deps.store, [delivery.id], workerId);

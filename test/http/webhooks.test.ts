@@ -77,7 +77,9 @@ describe('webhook delivery', () => {
     const total = Object.values(expected).flat().length;
     await all.waitFor((r) => r.length >= total);
     await new Promise((r) => setTimeout(r, 300)); // anything extra would have arrived by now
-    expect(all.received.map((r) => `${r.json.type} ${r.json.data.id} #${r.json.data.sequence}`).sort()).toHaveLength(total);
+    const wanted = Object.entries(expected).flatMap(([id, types]) => types.map((type, i) => `${type} ${id} #${i + 1}`));
+    expect(all.received.map((r) => `${r.json.type} ${r.json.data.id} #${r.json.data.sequence}`).sort()).toEqual(wanted.sort());
+    expect(all.received).toHaveLength(total);
     for (const [id, types] of Object.entries(expected)) {
       const got = of(all.received, id).sort((x, y) => x.json.data.sequence - y.json.data.sequence);
       expect(got.map((r) => r.json.type)).toEqual(types);
