@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { WebhookSettings } from './app/deps.js';
 import type { Token } from './domain/currency.js';
+import { type ChainConfig, parseChains } from './rails/evm/chains.js';
 import { DEFAULT_RETRY_SCHEDULE_SECONDS, parseSchedule } from './webhooks/schedule.js';
 import defaultTokens from './data/tokens.json' with { type: 'json' };
 
@@ -24,6 +25,7 @@ const envSchema = z.object({
   PAYREQ_EXPIRY_SWEEP_INTERVAL_MS: z.coerce.number().int().min(10).default(1000),
   PAYREQ_FX_RATES: z.string().default('{}'),
   PAYREQ_TOKEN_LIST: z.string().optional(),
+  PAYREQ_CHAINS: z.string().optional(),
   PAYREQ_WEBHOOK_RETRY_SCHEDULE: z.string().optional(),
   PAYREQ_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(1).default(15_000),
   PAYREQ_WEBHOOK_DISABLE_AFTER_SECONDS: z.coerce.number().min(0).default(5 * DAY),
@@ -53,6 +55,8 @@ export interface Config {
   /** `{"USD/EUR": "0.92"}`: one USD buys 0.92 EUR. */
   fxRates: Record<string, string>;
   tokens: Token[];
+  /** The chains the EVM rail watches (`PAYREQ_CHAINS`); empty: the EVM rail is off. */
+  chains: ChainConfig[];
   logLevel: string;
   webhooks: WebhookSettings & {
     /** Deliveries in flight per process; 0 runs no dispatcher here (an API-only process, when others deliver). */
@@ -91,6 +95,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     expirySweepIntervalMs: e.PAYREQ_EXPIRY_SWEEP_INTERVAL_MS,
     fxRates: rates.data,
     tokens,
+    chains: parseChains(e.PAYREQ_CHAINS, (path) => readFileSync(path, 'utf8')),
     logLevel: e.PAYREQ_LOG_LEVEL,
     webhooks: {
       retrySchedule: e.PAYREQ_WEBHOOK_RETRY_SCHEDULE === undefined ? [...DEFAULT_RETRY_SCHEDULE_SECONDS] : parseSchedule(e.PAYREQ_WEBHOOK_RETRY_SCHEDULE),

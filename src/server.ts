@@ -10,6 +10,8 @@ import { startExpirySweeper, type Worker } from './app/expiry-sweeper.js';
 import type { Config } from './config.js';
 import { CurrencyRegistry } from './domain/currency.js';
 import { openStore, type Store } from './db/store.js';
+import { ChainRegistry } from './rails/evm/chains.js';
+import { startChainWatchers } from './rails/evm/watcher.js';
 import { buildApp } from './http/app.js';
 import { startDispatcher } from './webhooks/dispatcher.js';
 import { type Resolver, systemResolver } from './webhooks/url-guard.js';
@@ -27,10 +29,12 @@ export interface RunningServer {
 
 /** Builds the dependencies for a config and an open store. `clock` defaults to `Date.now`. */
 export function makeDeps(config: Config, store: Store, publicUrl: string, clock: () => number = Date.now, resolver: Resolver = systemResolver): Deps {
+  const currencies = new CurrencyRegistry(config.tokens);
   return {
     resolver,
     store,
-    currencies: new CurrencyRegistry(config.tokens),
+    currencies,
+    chains: new ChainRegistry(config.chains, currencies),
     rates: new RateTable(config.fxRates),
     settings: {
       minExpirySeconds: config.minExpirySeconds,
@@ -62,6 +66,12 @@ export async function startServer(config: Config, options: { clock?: () => numbe
   const workers: Worker[] = [
     startExpirySweeper(deps, { intervalMs: config.expirySweepIntervalMs, onError: (err) => app.log.error({ err }, 'expiry sweeper failed') }),
   ];
+  if (deps.chains.enabled) {
+    workers.push(startChainWatchers(deps, { onError: (err, chain) => app.log.warn({ err, chainId: chain.chainId, network: chain.network }, 'chain watcher tick failed') }));
+    app.log.info({ chains: config.chains.map((c) => ({ network: c.network, chainId: c.chainId, confirmations: c.confirmations })) }, 'EVM rail on');
+  } else {
+    app.log.info('EVM rail off: PAYREQ_CHAINS names no chain, so tokens are not payable on chain');
+  }
   if (config.webhooks.concurrency > 0) {
     workers.push(startDispatcher(deps, {
       concurrency: config.webhooks.concurrency,

@@ -1,10 +1,17 @@
-/** Ledger accounts of parties: create, read with balance, close, and (test mode) fund. */
-import { DomainError, fieldError } from '../domain/errors.js';
+/**
+ * Accounts of parties: ledger accounts (create, read with balance, close, and in test mode
+ * fund) and wallet accounts, which name the party's own EVM address for a token and hold
+ * nothing in Payreq (the EVM rail pays the address directly; Payreq holds no keys).
+ */
+import { getAddress, isAddress } from 'viem';
+import { DomainError, fieldError, isDomainError } from '../domain/errors.js';
 import { allows } from '../domain/grants.js';
 import { newId } from '../domain/ids.js';
 import { parseAmount } from '../domain/money.js';
-import { type Account, findAccount, insertAccount, setAccountStatus, systemAccount } from '../db/account.repository.js';
-import { findParty } from '../db/party.repository.js';
+import { type Account, findAccount, findWalletAccounts, insertAccount, setAccountStatus, systemAccount } from '../db/account.repository.js';
+import { isUniqueViolation } from '../db/errors.js';
+import { findParty, insertParty } from '../db/party.repository.js';
+import type { Tx } from '../db/store.js';
 import { transfer } from '../rails/ledger.js';
 import type { Deps, Principal } from './deps.js';
 
@@ -18,22 +25,96 @@ export function canSeeAccount(principal: Principal, account: Pick<Account, 'id' 
 }
 
 /**
- * Opens an account in `currency` for a party, with a zero balance.
- * @throws DomainError `forbidden`, `party_not_found`, `unknown_currency`.
+ * Checks an EVM address and returns it EIP-55 checksummed. Mixed case must be a valid
+ * checksum; all lower or all upper case is accepted as is (viem's `isAddress`).
+ * @param path - the JSON path reported in the error.
+ * @throws DomainError `invalid_address`.
  */
-export async function createAccount(deps: Deps, principal: Principal, input: { partyId: string; currency: string }): Promise<Account> {
-  deps.currencies.get(input.currency);
+export function checkAddress(value: string, path = 'address'): `0x${string}` {
+  if (!isAddress(value)) throw fieldError(path, `${path} must be a 0x-prefixed 20-byte hex address with a valid EIP-55 checksum`, 'invalid_address');
+  return getAddress(value);
+}
+
+/** True when the account is a wallet account (an EVM address; nothing held in the ledger). */
+export function isWallet(account: Pick<Account, 'address'>): boolean {
+  return account.address !== null;
+}
+
+/** Input for {@link createAccount}: with `address`, a wallet account for a token (DESIGN.md §4, the evm rail). */
+export interface CreateAccountInput {
+  partyId: string;
+  currency: string;
+  address?: string | undefined;
+}
+
+/**
+ * Opens an account in `currency` for a party: a ledger account with a zero balance, or, with
+ * `address`, a wallet account receiving that token at the party's own address.
+ * @throws DomainError `forbidden`, `party_not_found`, `unknown_currency`, `invalid_address`,
+ *   `validation_failed` (an address for a fiat currency), `account_exists` (the org already has a
+ *   wallet account for this address and currency).
+ */
+export async function createAccount(deps: Deps, principal: Principal, input: CreateAccountInput): Promise<Account> {
+  const currency = deps.currencies.get(input.currency);
+  let address: string | null = null;
+  if (input.address !== undefined) {
+    if (currency.kind !== 'token') throw fieldError('address', `a wallet account holds a token; ${currency.code} is a fiat currency`);
+    address = checkAddress(input.address);
+  }
   return deps.store.transaction(async (tx) => {
     const party = await findParty(tx, principal.orgId, principal.mode, { id: input.partyId });
     if (!party) throw fieldError('partyId', `party ${input.partyId} does not exist`, 'party_not_found');
     if (!allows(principal.grants, 'accounts:manage', { accountIds: [], partyIds: [party.id] })) {
       throw new DomainError('forbidden', 'this API key may not open accounts for this party (needs accounts:manage)');
     }
-    const now = deps.clock();
-    const account: Account = { id: newId(), orgId: principal.orgId, mode: principal.mode, partyId: party.id, currency: input.currency, balance: 0n, status: 'open', systemPurpose: null, createdAt: now, updatedAt: now };
-    await insertAccount(tx, account);
-    return account;
+    return insertWallet(tx, principal, party.id, currency.code, address, deps.clock());
   });
+}
+
+async function insertWallet(tx: Tx, principal: Principal, partyId: string, currency: string, address: string | null, now: number): Promise<Account> {
+  const account: Account = { id: newId(), orgId: principal.orgId, mode: principal.mode, partyId, currency, balance: 0n, status: 'open', systemPurpose: null, address, createdAt: now, updatedAt: now };
+  try {
+    await insertAccount(tx, account);
+  } catch (err) {
+    if (isUniqueViolation(err, 'address')) throw fieldError('address', `a wallet account for ${address} in ${currency} already exists`, 'account_exists');
+    throw err;
+  }
+  return account;
+}
+
+/**
+ * The wallet account for `address` in `currency`, created when the org has none: Request
+ * Network's `payee` is a bare address. A new one joins the party that already owns a wallet
+ * account at that address, or a new legal entity named by the address.
+ * Needs `accounts:manage` generally to create.
+ * @throws DomainError `invalid_address`, `unknown_currency`, `validation_failed` (a fiat currency), `forbidden`.
+ */
+export async function findOrCreateWalletAccount(deps: Deps, principal: Principal, input: { address: string; currency: string; path?: string }): Promise<Account> {
+  const currency = deps.currencies.get(input.currency);
+  if (currency.kind !== 'token') throw fieldError(input.path ?? 'currency', `a wallet account holds a token; ${currency.code} is a fiat currency`);
+  const address = checkAddress(input.address, input.path);
+  const find = async () => (await findWalletAccounts(deps.store, principal.orgId, principal.mode, { address, currency: currency.code }))[0];
+  const existing = await find();
+  if (existing) return existing;
+  if (!allows(principal.grants, 'accounts:manage', { accountIds: [], partyIds: [] })) {
+    throw new DomainError('forbidden', 'this API key may not create wallet accounts (needs accounts:manage)');
+  }
+  try {
+    return await deps.store.transaction(async (tx) => {
+      const now = deps.clock();
+      let partyId = (await findWalletAccounts(tx, principal.orgId, principal.mode, { address }))[0]?.partyId ?? null;
+      if (partyId === null) {
+        partyId = newId();
+        await insertParty(tx, { id: partyId, orgId: principal.orgId, mode: principal.mode, type: 'legal_entity', username: null, phone: null, email: null, name: address, merchant: null, createdAt: now });
+      }
+      return insertWallet(tx, principal, partyId, currency.code, address, now);
+    });
+  } catch (err) {
+    // Another request created it at the same moment: use theirs.
+    const raced = isDomainError(err, 'account_exists') ? await find() : undefined;
+    if (raced) return raced;
+    throw err;
+  }
 }
 
 /**
@@ -67,6 +148,7 @@ export async function fundAccount(deps: Deps, principal: Principal, id: string, 
   if (principal.mode !== 'test') throw new DomainError('test_mode_only', 'funding accounts is only possible in test mode');
   const account = await getAccount(deps, principal, id);
   if (!allows(principal.grants, 'accounts:manage', scopeOf(account))) throw new DomainError('forbidden', 'this API key may not fund this account (needs accounts:manage)');
+  if (isWallet(account)) throw new DomainError('account_not_allowed', 'a wallet account holds nothing in Payreq: send tokens to its address instead');
   const amount = parseAmount(amountText, deps.currencies.get(account.currency).exponent);
   await deps.store.transaction(async (tx) => {
     const now = deps.clock();

@@ -8,6 +8,7 @@ import type { Grant } from '../domain/grants.js';
 import { parseRate, type Rate } from '../domain/money.js';
 import type { Mode } from '../domain/payment-request.js';
 import type { Store } from '../db/store.js';
+import type { ChainRegistry } from '../rails/evm/chains.js';
 import type { Resolver } from '../webhooks/url-guard.js';
 
 /** Settings the use cases read. Durations are in seconds. */
@@ -67,6 +68,8 @@ export interface Deps {
   store: Store;
   currencies: CurrencyRegistry;
   rates: RateTable;
+  /** The chains the EVM rail watches and which currencies are payable on them. */
+  chains: ChainRegistry;
   settings: Settings;
   clock: () => number;
   /** Resolves webhook hosts (the system resolver by default; tests may give their own). */

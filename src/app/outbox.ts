@@ -8,10 +8,12 @@ import { newId } from '../domain/ids.js';
 import { insertEvents, type StoredEvent } from '../db/event.repository.js';
 import type { Tx } from '../db/store.js';
 import { insertDeliveries, listEndpoints, type WebhookDelivery, type WebhookEndpoint } from '../db/webhook.repository.js';
+import { webhookFormat } from '../webhooks/formats.js';
 
-/** True when an endpoint's filter takes this event type (`*` takes all). */
-export function endpointWants(endpoint: Pick<WebhookEndpoint, 'enabledEvents'>, type: string): boolean {
-  return endpoint.enabledEvents.includes('*') || endpoint.enabledEvents.includes(type);
+/** True when an endpoint takes this event: its format carries it and its filter names its type (`*` takes all). */
+export function endpointWants(endpoint: Pick<WebhookEndpoint, 'enabledEvents' | 'format'>, event: Pick<StoredEvent, 'type' | 'data'>): boolean {
+  if (!webhookFormat(endpoint.format).carries(event)) return false;
+  return endpoint.enabledEvents.includes('*') || endpoint.enabledEvents.includes(event.type);
 }
 
 /** A pending delivery of `event` to `endpointId`, due at `now`. */
@@ -47,19 +49,8 @@ export async function recordEvents(tx: Tx, events: StoredEvent[], now: number): 
     const first = group[0] as StoredEvent;
     const endpoints = await listEndpoints(tx, first.orgId, first.mode, true);
     for (const event of group) {
-      for (const endpoint of endpoints) if (endpointWants(endpoint, event.type)) deliveries.push(newDelivery(event, endpoint.id, now));
+      for (const endpoint of endpoints) if (endpointWants(endpoint, event)) deliveries.push(newDelivery(event, endpoint.id, now));
     }
   }
   await insertDeliveries(tx, deliveries);
-}
-
-/**
- * The body of a webhook (Standard Webhooks' `{type, timestamp, data}`): for a payment-request
- * event `data` is the request as the API returned it right after the change, with the event's
- * `sequence`, and with `payment`, `refund` or `reason` when the event carries one.
- */
-export function webhookPayload(event: StoredEvent): string {
-  const { paymentRequest, ...extras } = event.data;
-  const base = typeof paymentRequest === 'object' && paymentRequest !== null ? { ...(paymentRequest as Record<string, unknown>), ...extras } : { ...event.data };
-  return JSON.stringify({ type: event.type, timestamp: new Date(event.createdAt).toISOString(), data: { ...base, sequence: event.sequence } });
 }

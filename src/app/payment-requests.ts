@@ -37,7 +37,9 @@ import {
 } from '../db/payment-request.repository.js';
 import type { Tx } from '../db/store.js';
 import { movementPostings, type Posting, transfer } from '../rails/ledger.js';
-import { canSeeAccount } from './accounts.js';
+import { insertChainReferences } from '../db/chain.repository.js';
+import { canSeeAccount, isWallet } from './accounts.js';
+import { assignReceivingAddresses, chainReferencesOf } from './chain-payments.js';
 import type { Deps, Principal } from './deps.js';
 import { type Page, toPage } from './pagination.js';
 import { recordEvents } from './outbox.js';
@@ -61,14 +63,15 @@ export interface CreatePaymentRequestInput {
   lineItems?: { name: string; sku: string; qty: string; price: string }[] | undefined;
   customer?: { email?: string | undefined; reference?: string | undefined } | undefined;
   redirectUrls?: { store?: string | undefined; success?: string | undefined; failed?: string | undefined } | undefined;
-  paymentOptions?: { currency: string }[] | undefined;
+  /** Extra currencies the payer may pay in; a token payable on chain may name the payee's receiving `address`. */
+  paymentOptions?: { currency: string; address?: string | undefined }[] | undefined;
   patronCodeId?: string | undefined;
   transactionType?: string | undefined;
   tillId?: string | undefined;
 }
 
 /** Thrown when a compare-and-set lost a race; the command is retried from a fresh read. */
-class StaleWrite extends Error {}
+export class StaleWrite extends Error {}
 /** Thrown when a command finds its request due for expiry; the expiry is persisted first, then the command retried. */
 class DueForExpiry extends Error {}
 
@@ -97,18 +100,23 @@ function authorize(principal: Principal, pr: PaymentRequest, permission: Permiss
 }
 
 function eventsToStore(deps: Deps, pr: PaymentRequest, events: DomainEvent[], extras: Record<string, unknown>, now: number): StoredEvent[] {
-  const snapshot = presentPaymentRequest(pr, deps.currencies, deps.settings.publicUrl, now);
+  const snapshot = presentPaymentRequest(pr, deps, now);
   return events.map((e) => {
     const data: Record<string, unknown> = { paymentRequest: snapshot };
-    if (e.type === 'payment.received') data['payment'] = extras['payment'];
+    if (e.type === 'payment.received' || e.type === 'payment.reverted') data['payment'] = extras['payment'];
+    if (e.data?.['requiresRefund'] === true) data['requiresRefund'] = true;
     if (e.type === 'refund.created') data['refund'] = extras['refund'];
     if (e.type === 'payment_request.failed') data['reason'] = pr.failureReason;
     return { id: newId(), orgId: pr.orgId, mode: pr.mode, paymentRequestId: pr.id, type: e.type, sequence: e.sequence, data, createdAt: now };
   });
 }
 
-/** Compare-and-set `result` over `prev` and write its events. */
-async function save(tx: Tx, deps: Deps, prev: PaymentRequest, result: TransitionResult, now: number, extras: Record<string, unknown> = {}): Promise<PaymentRequest> {
+/**
+ * Compare-and-set `result` over `prev` and write its events (with `extras.payment` or
+ * `extras.refund` on the events that carry one).
+ * @throws StaleWrite when another writer changed the request first (retry from a fresh read).
+ */
+export async function saveTransition(tx: Tx, deps: Deps, prev: PaymentRequest, result: TransitionResult, now: number, extras: Record<string, unknown> = {}): Promise<PaymentRequest> {
   if (!(await compareAndSetPaymentRequest(tx, prev, result.request))) throw new StaleWrite();
   await recordEvents(tx, eventsToStore(deps, result.request, result.events, extras, now), now);
   return result.request;
@@ -119,7 +127,7 @@ async function expireNow(deps: Deps, orgId: string, mode: Principal['mode'], id:
     const pr = await findPaymentRequest(tx, orgId, mode, id);
     const now = deps.clock();
     if (!pr || !isDue(pr, now)) return false;
-    await save(tx, deps, pr, transition(pr, { type: 'expire' }, now, null), now);
+    await saveTransition(tx, deps, pr, transition(pr, { type: 'expire' }, now, null), now);
     return true;
   });
 }
@@ -151,7 +159,8 @@ async function runCommand<T>(deps: Deps, principal: Principal, id: string, body:
   }
 }
 
-async function retryStale<T>(fn: () => Promise<T>): Promise<T> {
+/** Runs `fn` again (from a fresh read) while it throws {@link StaleWrite}, up to 20 times. */
+export async function retryStale<T>(fn: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn();
@@ -199,12 +208,13 @@ function parseLineItems(input: CreatePaymentRequestInput, exponent: number, amou
   return items;
 }
 
-function quotePaymentOptions(deps: Deps, input: CreatePaymentRequestInput, amount: bigint): PaymentOption[] {
+function quotePaymentOptions(deps: Deps, input: CreatePaymentRequestInput, amount: bigint, extra: readonly string[] = []): PaymentOption[] {
   const invoice = deps.currencies.get(input.currency);
   const options: PaymentOption[] = [{ currency: invoice.code, amount, rate: '1' }];
-  for (const [i, requested] of (input.paymentOptions ?? []).entries()) {
-    const path = `paymentOptions.${i}.currency`;
-    const currency = deps.currencies.get(requested.currency, path);
+  const requested = [...(input.paymentOptions ?? []).map((o) => o.currency), ...extra.filter((c) => !input.paymentOptions?.some((o) => o.currency === c))];
+  for (const [i, code] of requested.entries()) {
+    const path = i < (input.paymentOptions?.length ?? 0) ? `paymentOptions.${i}.currency` : 'payee.accountId';
+    const currency = deps.currencies.get(code, path);
     if (options.some((o) => o.currency === currency.code)) {
       if (currency.code === invoice.code) continue;
       throw fieldError(path, `${currency.code} is listed twice`);
@@ -247,7 +257,7 @@ export async function createPaymentRequest(deps: Deps, principal: Principal, inp
   const now = deps.clock();
   const expiresAt = computeExpiry(deps, input, now);
   const lineItems = parseLineItems(input, currency.exponent, amount);
-  const paymentOptions = quotePaymentOptions(deps, input, amount);
+  const quoted = quotePaymentOptions(deps, input, amount);
 
   return deps.store.transaction(async (tx) => {
     const payee = await findAccount(tx, principal.orgId, principal.mode, input.payee.accountId);
@@ -258,9 +268,14 @@ export async function createPaymentRequest(deps: Deps, principal: Principal, inp
       if (canSeeAccount(principal, payee)) throw new DomainError('forbidden', 'this API key may not request payments into this account (needs payment_requests:create)');
       throw fieldError('payee.accountId', `account ${input.payee.accountId} does not exist`, 'account_not_found');
     }
+    // A wallet account receives its token on chain: an invoice in another currency (USD paid
+    // in USDC, Request Network's invoiceCurrency/paymentCurrency) adds that token as an option.
+    let paymentOptions = quoted;
     if (payee.currency !== currency.code) {
-      throw fieldError('currency', `the payee account holds ${payee.currency}, not ${currency.code}`, 'currency_mismatch');
+      if (!isWallet(payee)) throw fieldError('currency', `the payee account holds ${payee.currency}, not ${currency.code}`, 'currency_mismatch');
+      if (!quoted.some((o) => o.currency === payee.currency)) paymentOptions = quotePaymentOptions(deps, input, amount, [payee.currency]);
     }
+    paymentOptions = await assignReceivingAddresses(tx, deps, payee, paymentOptions, [{ currency: currency.code }, ...(input.paymentOptions ?? [])]);
     if (payee.status === 'closed') throw fieldError('payee.accountId', 'the payee account is closed', 'account_closed');
     const payer = await resolvePayer(tx, principal, input.payer);
     if (payer.accountId === payee.id) throw fieldError('payer.accountId', 'the payer account cannot be the payee account', 'account_not_allowed');
@@ -297,7 +312,9 @@ export async function createPaymentRequest(deps: Deps, principal: Principal, inp
       paidAt: null,
       failureReason: null,
       code: newCode(),
-      paymentReference: paymentReference(id, salt, payee.id),
+      // Request Network's reference over the first receiving address; a ledger-only request
+      // uses its payee account id in the address's place.
+      paymentReference: paymentReference(id, salt, paymentOptions.find((o) => o.address !== undefined)?.address ?? payee.id),
       salt,
       sequence: 1,
       statusCause: null,
@@ -313,6 +330,7 @@ export async function createPaymentRequest(deps: Deps, principal: Principal, inp
       }
       throw err;
     }
+    await insertChainReferences(tx, chainReferencesOf(deps, pr));
     await recordEvents(tx, eventsToStore(deps, pr, [{ type: 'payment_request.created', sequence: 1 }], {}, now), now);
     return pr;
   });
@@ -378,7 +396,7 @@ async function simpleCommand(deps: Deps, principal: Principal, id: string, comma
   return runCommand(deps, principal, id, async (tx, pr, now) => {
     authorize(principal, pr, permission, side);
     if (isRepeat(pr, command.type, principal.keyId)) return pr;
-    return save(tx, deps, pr, transition(pr, command, now, principal.keyId), now);
+    return saveTransition(tx, deps, pr, transition(pr, command, now, principal.keyId), now);
   });
 }
 
@@ -437,6 +455,7 @@ async function settleFromLedger(tx: Tx, deps: Deps, pr: PaymentRequest, payer: A
     reference: transferId,
     payerAccountId: payer.id,
     status: 'applied',
+    chain: null,
     createdAt: now,
   };
   await insertPayment(tx, payment);
@@ -465,6 +484,10 @@ export function approvePaymentRequest(deps: Deps, principal: Principal, id: stri
       throw fieldError('accountId', `account ${input.accountId} does not exist`, 'account_not_found');
     }
     if (isRepeat(pr, 'approve', principal.keyId)) return pr;
+    const payee = await findAccount(tx, pr.orgId, pr.mode, pr.payeeAccountId);
+    if (isWallet(account) || (payee && isWallet(payee))) {
+      throw fieldError('accountId', 'a wallet account pays and is paid on chain (GET /v1/payment-requests/{id}/pay), never from the ledger', 'account_not_allowed');
+    }
     const wrongPayer =
       account.id === pr.payeeAccountId ||
       (pr.payerAccountId !== null && pr.payerAccountId !== account.id) ||
@@ -473,14 +496,14 @@ export function approvePaymentRequest(deps: Deps, principal: Principal, id: stri
       if (!visible) throw notFound(id);
       throw fieldError('accountId', 'this account is not the payer of the payment request', 'account_not_allowed');
     }
-    const processing = await save(tx, deps, pr, transition(pr, { type: 'approve' }, now, principal.keyId), now);
+    const processing = await saveTransition(tx, deps, pr, transition(pr, { type: 'approve' }, now, principal.keyId), now);
     const outcome = await settleFromLedger(tx, deps, processing, account, now);
     if ('reason' in outcome) {
-      return save(tx, deps, processing, transition(processing, { type: 'fail', reason: outcome.reason }, now, principal.keyId), now);
+      return saveTransition(tx, deps, processing, transition(processing, { type: 'fail', reason: outcome.reason }, now, principal.keyId), now);
     }
     const extras = { payment: presentPayment(outcome.payment, pr.currency, deps.currencies) };
     const settled = transition(processing, { type: 'settle', payment: { id: outcome.payment.id, appliedAmount: outcome.payment.appliedAmount } }, now, principal.keyId);
-    return save(tx, deps, processing, settled, now, extras);
+    return saveTransition(tx, deps, processing, settled, now, extras);
   });
 }
 
@@ -533,13 +556,20 @@ export function recordPayment(deps: Deps, principal: Principal, id: string, inpu
       reference: input.reference,
       payerAccountId: null,
       status: payable ? 'applied' : 'requires_refund',
+      chain: null,
       createdAt: now,
     };
     await insertPayment(tx, payment);
     const extras = { payment: presentPayment(payment, pr.currency, deps.currencies) };
     if (!payable) {
-      const next = await save(tx, deps, pr, recordUnappliedPayment(pr, payment.id, now), now, extras);
+      const next = await saveTransition(tx, deps, pr, recordUnappliedPayment(pr, payment.id, now), now, extras);
       return { payment, paymentRequest: next, replayed: false };
+    }
+    // A wallet payee was paid at its own address: the ledger holds none of it.
+    const payeeAccount = await findAccount(tx, pr.orgId, pr.mode, pr.payeeAccountId);
+    if (payeeAccount && isWallet(payeeAccount)) {
+      const result = transition(pr, { type: 'receive_payment', payment: { id: payment.id, appliedAmount: applied } }, now, principal.keyId);
+      return { payment, paymentRequest: await saveTransition(tx, deps, pr, result, now, extras), replayed: false };
     }
     const external = await systemAccount(tx, pr.orgId, pr.mode, currencyCode, 'external', now);
     const postings = await movementPostings(
@@ -552,7 +582,7 @@ export function recordPayment(deps: Deps, principal: Principal, id: string, inpu
     );
     await transfer(tx, { orgId: pr.orgId, mode: pr.mode, kind: 'external_payment', paymentRequestId: pr.id, postings, now });
     const result = transition(pr, { type: 'receive_payment', payment: { id: payment.id, appliedAmount: applied } }, now, principal.keyId);
-    const next = await save(tx, deps, pr, result, now, extras);
+    const next = await saveTransition(tx, deps, pr, result, now, extras);
     return { payment, paymentRequest: next, replayed: false };
   });
 }
@@ -577,6 +607,8 @@ export function refundPaymentRequest(deps: Deps, principal: Principal, id: strin
     const result = transition(pr, { type: 'refund', refund: { id: refund.id, amount }, refundWindowMs: deps.settings.refundWindowSeconds * 1000 }, now, principal.keyId);
 
     const postings: Posting[] = [];
+    const payeeAccount = await findAccount(tx, pr.orgId, pr.mode, pr.payeeAccountId);
+    const payeeHoldsNothing = payeeAccount !== undefined && isWallet(payeeAccount);
     let left = amount;
     const payments = (await listPayments(tx, pr.id)).filter((p) => p.status === 'applied').reverse();
     for (const p of payments) {
@@ -585,6 +617,9 @@ export function refundPaymentRequest(deps: Deps, principal: Principal, id: strin
       if (share <= 0n) continue;
       left -= share;
       await setPaymentRefunded(tx, p.id, p.amountRefunded + share);
+      // Money paid on chain, or to a wallet payee, never entered the ledger: the payee sends
+      // the refund back itself (Payreq holds no keys); the refund is recorded all the same.
+      if (p.rail === 'evm' || payeeHoldsNothing) continue;
       const from = { accountId: pr.payeeAccountId, currency: pr.currency, amount: share };
       if (p.rail === 'ledger' && p.payerAccountId !== null) {
         const back = p.currency === pr.currency ? share : prorate(share, p.appliedAmount, p.amount, 'down');
@@ -595,9 +630,9 @@ export function refundPaymentRequest(deps: Deps, principal: Principal, id: strin
       }
     }
     if (left !== 0n) throw new Error(`refund allocation left ${left} minor units unallocated`);
-    await transfer(tx, { orgId: pr.orgId, mode: pr.mode, kind: 'refund', paymentRequestId: pr.id, postings, now });
+    if (postings.length > 0) await transfer(tx, { orgId: pr.orgId, mode: pr.mode, kind: 'refund', paymentRequestId: pr.id, postings, now });
     await insertRefund(tx, refund);
-    const next = await save(tx, deps, pr, result, now, { refund: presentRefund(refund, pr.currency, deps.currencies) });
+    const next = await saveTransition(tx, deps, pr, result, now, { refund: presentRefund(refund, pr.currency, deps.currencies) });
     return { refund, paymentRequest: next };
   });
 }

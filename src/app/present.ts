@@ -4,13 +4,16 @@
  * by the event log, so a payload never differs between the two.
  */
 import type { CurrencyRegistry } from '../domain/currency.js';
-import { formatAmount } from '../domain/money.js';
-import { effectiveStatus, type PaymentRequest } from '../domain/payment-request.js';
+import { paymentReference } from '../domain/ids.js';
+import { divideRounded, formatAmount } from '../domain/money.js';
+import { effectiveStatus, type PaymentOption, type PaymentRequest } from '../domain/payment-request.js';
 import type { Account } from '../db/account.repository.js';
 import type { ApiKey } from '../db/api-key.repository.js';
 import type { StoredEvent } from '../db/event.repository.js';
 import type { Party } from '../db/party.repository.js';
 import type { Payment, Refund } from '../db/payment.repository.js';
+import { NO_FEE_ADDRESS, paymentUri } from '../rails/evm/pay.js';
+import type { Deps } from './deps.js';
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
@@ -25,8 +28,47 @@ export function money(currencies: CurrencyRegistry, currency: string, minor: big
   return formatAmount(minor, currencies.get(currency).exponent);
 }
 
+/**
+ * What is still owed in an option, in its minor units (rounded up: the payee never gets less).
+ * The same rule as the pay call's default amount.
+ */
+function owed(pr: PaymentRequest, option: PaymentOption): bigint {
+  const remaining = pr.amount - pr.amountPaid;
+  if (remaining <= 0n) return 0n;
+  return option.currency === pr.currency ? remaining : divideRounded(remaining * option.amount, pr.amount, 'up');
+}
+
+/**
+ * A payment option as the API shows it. An on-chain option (a token of a configured chain
+ * with a receiving address) also shows `chainId`, `address`, `tokenAddress`, its own
+ * `paymentReference`, the `proxyAddress` to call and an EIP-681 `uri` for what is still owed;
+ * these are null on other options.
+ */
+function presentOption(pr: PaymentRequest, option: PaymentOption, deps: Pick<Deps, 'currencies' | 'chains'>) {
+  const token = deps.currencies.find(option.currency)?.token;
+  const onChain = option.address === undefined ? undefined : deps.chains.onChain(option.currency);
+  const base = { currency: option.currency, amount: money(deps.currencies, option.currency, option.amount), rate: option.rate, network: token?.network ?? null };
+  if (!onChain || option.address === undefined) {
+    return { ...base, chainId: null, address: option.address ?? null, tokenAddress: null, paymentReference: null, proxyAddress: null, uri: null };
+  }
+  const reference = paymentReference(pr.id, pr.salt, option.address);
+  const to = option.address as `0x${string}`;
+  const intent = { to, amount: owed(pr, option), reference, feeAmount: 0n, feeAddress: NO_FEE_ADDRESS };
+  return {
+    ...base,
+    chainId: onChain.chain.chainId,
+    address: option.address,
+    tokenAddress: onChain.tokenAddress,
+    paymentReference: `0x${reference}`,
+    proxyAddress: onChain.proxyAddress,
+    uri: paymentUri(onChain, intent),
+  };
+}
+
 /** The payment request as the API returns it, with its status as of `now` (epoch ms). */
-export function presentPaymentRequest(pr: PaymentRequest, currencies: CurrencyRegistry, publicUrl: string, now: number) {
+export function presentPaymentRequest(pr: PaymentRequest, deps: Pick<Deps, 'currencies' | 'chains' | 'settings'>, now: number) {
+  const { currencies } = deps;
+  const publicUrl = deps.settings.publicUrl;
   const amount = (minor: bigint) => money(currencies, pr.currency, minor);
   return {
     id: pr.id,
@@ -37,10 +79,7 @@ export function presentPaymentRequest(pr: PaymentRequest, currencies: CurrencyRe
     currency: pr.currency,
     payee: { accountId: pr.payeeAccountId, partyId: pr.payeePartyId },
     payer: pr.payerAccountId === null && pr.payerPartyId === null ? null : { accountId: pr.payerAccountId, partyId: pr.payerPartyId },
-    paymentOptions: pr.paymentOptions.map((o) => {
-      const token = currencies.find(o.currency)?.token;
-      return { currency: o.currency, amount: money(currencies, o.currency, o.amount), rate: o.rate, network: token?.network ?? null };
-    }),
+    paymentOptions: pr.paymentOptions.map((o) => presentOption(pr, o, deps)),
     expiresAt: iso(pr.expiresAt),
     description: pr.description,
     metadata: pr.metadata,
@@ -67,8 +106,14 @@ export function presentPaymentRequest(pr: PaymentRequest, currencies: CurrencyRe
 /** The JSON of a payment request. */
 export type PaymentRequestJson = ReturnType<typeof presentPaymentRequest>;
 
-/** A payment as the API returns it. */
+/**
+ * A payment as the API returns it. An `evm` payment also carries where it happened: `network`,
+ * `chainId`, `txHash`, `logIndex`, `blockNumber`, `from` (the payer's wallet), `to`,
+ * `tokenAddress`, `feeAmount` (a decimal string in the token) and `feeAddress`; these are null
+ * on the other rails.
+ */
 export function presentPayment(p: Payment, requestCurrency: string, currencies: CurrencyRegistry) {
+  const c = p.chain;
   return {
     id: p.id,
     object: 'payment' as const,
@@ -81,6 +126,16 @@ export function presentPayment(p: Payment, requestCurrency: string, currencies: 
     reference: p.reference,
     payerAccountId: p.payerAccountId,
     status: p.status,
+    network: c?.network ?? null,
+    chainId: c?.chainId ?? null,
+    txHash: c?.txHash ?? null,
+    logIndex: c?.logIndex ?? null,
+    blockNumber: c?.blockNumber ?? null,
+    from: c?.from ?? null,
+    to: c?.to ?? null,
+    tokenAddress: c?.tokenAddress ?? null,
+    feeAmount: c ? money(currencies, p.currency, c.feeAmount) : null,
+    feeAddress: c?.feeAddress ?? null,
     createdAt: iso(p.createdAt),
   };
 }
@@ -106,7 +161,11 @@ export function presentAccount(a: Account, currencies: CurrencyRegistry) {
     mode: a.mode,
     partyId: a.partyId,
     currency: a.currency,
-    balance: money(currencies, a.currency, a.balance),
+    /** `ledger`, or `wallet`: an address that receives the token on chain, holding nothing in Payreq (`balance` null). */
+    type: a.address === null ? ('ledger' as const) : ('wallet' as const),
+    address: a.address,
+    network: a.address === null ? null : (currencies.find(a.currency)?.token?.network ?? null),
+    balance: a.address === null ? money(currencies, a.currency, a.balance) : null,
     status: a.status,
     createdAt: iso(a.createdAt),
     updatedAt: iso(a.updatedAt),

@@ -23,7 +23,7 @@ import {
   type WebhookEndpoint,
 } from '../db/webhook.repository.js';
 import { checkUrl, policyFor } from '../webhooks/url-guard.js';
-import { generateWebhookSecret } from '../webhooks/signing.js';
+import { webhookFormat, type WebhookFormat } from '../webhooks/formats.js';
 import type { Deps, Principal } from './deps.js';
 import { endpointWants, newDelivery } from './outbox.js';
 import { type Page, toPage } from './pagination.js';
@@ -37,6 +37,7 @@ export function presentEndpoint(e: WebhookEndpoint) {
     url: e.url,
     description: e.description,
     enabledEvents: e.enabledEvents,
+    format: e.format,
     disabled: e.disabled,
     disabledReason: e.disabledReason,
     failingSince: e.failingSince === null ? null : new Date(e.failingSince).toISOString(),
@@ -91,6 +92,8 @@ export interface EndpointInput {
   enabledEvents?: string[] | undefined;
   description?: string | undefined;
   disabled?: boolean | undefined;
+  /** `standard` (default) or a provider's format such as `request-network`; fixed at creation. */
+  format?: WebhookFormat | undefined;
 }
 
 /**
@@ -110,7 +113,8 @@ export async function createEndpoint(deps: Deps, principal: Principal, input: En
     enabledEvents: validateEvents(input.enabledEvents ?? ['*']),
     disabled: input.disabled ?? false,
     disabledReason: input.disabled ? 'manual' : null,
-    secret: generateWebhookSecret(),
+    format: input.format ?? 'standard',
+    secret: webhookFormat(input.format ?? 'standard').newSecret(),
     previousSecret: null,
     previousSecretUntil: null,
     failingSince: null,
@@ -177,7 +181,7 @@ export async function rotateSecret(deps: Deps, principal: Principal, id: string)
   const now = deps.clock();
   const next: WebhookEndpoint = {
     ...endpoint,
-    secret: generateWebhookSecret(),
+    secret: webhookFormat(endpoint.format).newSecret(),
     previousSecret: endpoint.secret,
     previousSecretUntil: now + deps.settings.webhooks.secretOverlapSeconds * 1000,
     updatedAt: now,
@@ -205,7 +209,7 @@ export async function redeliverEvent(deps: Deps, principal: Principal, eventId: 
   requireManage(principal);
   const event = isUuid(eventId) ? await findEventById(deps.store, eventId) : undefined;
   if (!event || event.orgId !== principal.orgId || event.mode !== principal.mode) throw new DomainError('event_not_found', `event ${eventId} does not exist`);
-  const endpoints = endpointId !== undefined ? [await getEndpointOrThrow(deps, principal, endpointId)] : (await listEndpoints(deps.store, principal.orgId, principal.mode, true)).filter((e) => endpointWants(e, event.type));
+  const endpoints = endpointId !== undefined ? [await getEndpointOrThrow(deps, principal, endpointId)] : (await listEndpoints(deps.store, principal.orgId, principal.mode, true)).filter((e) => endpointWants(e, event));
   const now = deps.clock();
   const deliveries = endpoints.map((e) => newDelivery(event, e.id, now));
   await deps.store.transaction(async (tx) => {

@@ -21,6 +21,12 @@ export interface Account {
   balance: bigint;
   status: 'open' | 'closed';
   systemPurpose: SystemPurpose | null;
+  /**
+   * Set on a wallet account: the party's own EVM address (EIP-55 checksummed) that receives
+   * `currency` on chain. Payreq holds no keys: such an account never takes part in a ledger
+   * transfer and its `balance` stays 0.
+   */
+  address: string | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -36,6 +42,7 @@ export function rowToAccount(row: AccountRow): Account {
     balance: BigInt(row.balance),
     status: row.status as Account['status'],
     systemPurpose: row.system_purpose as SystemPurpose | null,
+    address: row.address,
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
   };
@@ -54,6 +61,7 @@ export async function insertAccount(tx: Tx, account: Account): Promise<void> {
       balance: account.balance.toString(),
       status: account.status,
       system_purpose: account.systemPurpose,
+      address: account.address,
       created_at: account.createdAt,
       updated_at: account.updatedAt,
     })
@@ -88,12 +96,25 @@ export async function systemAccount(tx: Tx, orgId: string, mode: Mode, currency:
   if (existing) return rowToAccount(existing);
   await tx.db
     .insertInto('accounts')
-    .values({ id: newId(), org_id: orgId, mode, party_id: null, currency, balance: '0', status: 'open', system_purpose: purpose, created_at: now, updated_at: now })
+    .values({ id: newId(), org_id: orgId, mode, party_id: null, currency, balance: '0', status: 'open', system_purpose: purpose, address: null, created_at: now, updated_at: now })
     .onConflict((oc) => oc.columns(['org_id', 'mode', 'currency', 'system_purpose']).where('system_purpose', 'is not', null).doNothing())
     .execute();
   const row = await find();
   if (!row) throw new Error(`system account ${purpose}/${currency} could not be created`);
   return rowToAccount(row);
+}
+
+/**
+ * Wallet accounts of an org and mode, oldest first, filtered by party, address (EIP-55
+ * checksummed, as stored) and currency.
+ */
+export async function findWalletAccounts(tx: Tx, orgId: string, mode: Mode, filter: { partyId?: string; address?: string; currency?: string }): Promise<Account[]> {
+  let query = tx.db.selectFrom('accounts').selectAll().where('org_id', '=', orgId).where('mode', '=', mode).where('address', 'is not', null);
+  if (filter.partyId !== undefined) query = query.where('party_id', '=', filter.partyId);
+  if (filter.address !== undefined) query = query.where('address', '=', filter.address);
+  if (filter.currency !== undefined) query = query.where('currency', '=', filter.currency);
+  const rows = await query.orderBy('id').execute();
+  return rows.map(rowToAccount);
 }
 
 /** Sets an account's balance (the ledger computes it in code and has the row locked). */

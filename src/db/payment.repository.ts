@@ -7,9 +7,29 @@ import type { Tx } from './store.js';
 export type Rail = 'ledger' | 'evm' | 'external';
 
 /**
+ * Where an `evm` payment happened. `feeAmount` is in token base units; addresses and hashes
+ * are lower case; `tokenAddress` is the native-currency placeholder for a native payment.
+ */
+export interface ChainPaymentDetails {
+  network: string;
+  chainId: number;
+  txHash: string;
+  logIndex: number;
+  blockNumber: number;
+  blockHash: string;
+  /** The transaction's sender (the payer's wallet), when known. */
+  from: string | null;
+  to: string;
+  tokenAddress: string;
+  feeAmount: bigint;
+  feeAddress: string;
+}
+
+/**
  * A payment. `amount` is in minor units of `currency` (the invoice currency or a payment
  * option's); `appliedAmount` is what it counts for in the request's currency. `status` is
- * `requires_refund` when it arrived for a request no longer payable (recorded, never lost).
+ * `requires_refund` when it arrived for a request no longer payable (recorded, never lost);
+ * `reverted` when a chain reorganization removed it after it was recorded (it no longer counts).
  */
 export interface Payment {
   id: string;
@@ -23,7 +43,9 @@ export interface Payment {
   amountRefunded: bigint;
   reference: string;
   payerAccountId: string | null;
-  status: 'applied' | 'requires_refund';
+  status: 'applied' | 'requires_refund' | 'reverted';
+  /** On-chain details of an `evm` payment; null on the other rails. */
+  chain: ChainPaymentDetails | null;
   createdAt: number;
 }
 
@@ -54,8 +76,14 @@ export function rowToPayment(row: PaymentRow): Payment {
     reference: row.reference,
     payerAccountId: row.payer_account_id,
     status: row.status as Payment['status'],
+    chain: row.chain === null ? null : chainFromJson(row.chain),
     createdAt: Number(row.created_at),
   };
+}
+
+function chainFromJson(text: string): ChainPaymentDetails {
+  const stored = JSON.parse(text) as Omit<ChainPaymentDetails, 'feeAmount'> & { feeAmount: string };
+  return { ...stored, feeAmount: BigInt(stored.feeAmount) };
 }
 
 /** Inserts a payment; `(org, mode, rail, reference)` is unique. */
@@ -75,9 +103,21 @@ export async function insertPayment(tx: Tx, p: Payment): Promise<void> {
       reference: p.reference,
       payer_account_id: p.payerAccountId,
       status: p.status,
+      chain: p.chain === null ? null : JSON.stringify({ ...p.chain, feeAmount: p.chain.feeAmount.toString() }),
       created_at: p.createdAt,
     })
     .execute();
+}
+
+/** The payment with this id, or undefined. */
+export async function findPaymentById(tx: Tx, id: string): Promise<Payment | undefined> {
+  const row = await tx.db.selectFrom('payments').selectAll().where('id', '=', id).executeTakeFirst();
+  return row && rowToPayment(row);
+}
+
+/** Sets a payment's status (`reverted` after a reorg). */
+export async function setPaymentStatus(tx: Tx, id: string, status: Payment['status']): Promise<void> {
+  await tx.db.updateTable('payments').set({ status }).where('id', '=', id).execute();
 }
 
 /** The payment on a rail with this reference, or undefined. */

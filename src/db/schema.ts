@@ -4,7 +4,7 @@
  * strings of minor units (`TEXT` on SQLite, `NUMERIC(78,0)` on PostgreSQL); times are epoch
  * milliseconds; JSON columns hold serialized text.
  */
-import type { Insertable, Selectable } from 'kysely';
+import type { Generated, Insertable, Selectable } from 'kysely';
 
 /** The tenant. */
 export interface OrgTable {
@@ -51,6 +51,8 @@ export interface AccountTable {
   balance: string;
   status: string;
   system_purpose: string | null;
+  /** Set on a wallet account: the payee's own EVM address, checksummed (EIP-55). */
+  address: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -129,6 +131,8 @@ export interface PaymentTable {
   reference: string;
   payer_account_id: string | null;
   status: string;
+  /** JSON of the on-chain details of an `evm` payment (chain, transaction, log, sender, fee); null on other rails. */
+  chain: string | null;
   created_at: number;
 }
 
@@ -182,6 +186,8 @@ export interface WebhookEndpointTable {
   previous_secret: string | null;
   previous_secret_until: number | null;
   failing_since: number | null;
+  /** `standard` (Standard Webhooks) or a provider's format such as `request-network`. */
+  format: Generated<string>;
   deleted_at: number | null;
   created_at: number;
   updated_at: number;
@@ -223,6 +229,72 @@ export interface WebhookAttemptTable {
   created_at: number;
 }
 
+/**
+ * One on-chain payment option of a payment request: its payment reference (16 hex characters)
+ * and `topic`, the keccak256 of the reference's 8 bytes that the proxy's log carries in
+ * `topics[1]`, indexed by chain for the watcher. Addresses are lower case. `kind` is `erc20`
+ * (ERC20FeeProxy) or `native` (EthereumFeeProxy).
+ */
+export interface ChainReferenceTable {
+  id: string;
+  org_id: string;
+  mode: string;
+  payment_request_id: string;
+  currency: string;
+  chain_id: number;
+  kind: string;
+  proxy_address: string;
+  token_address: string;
+  to_address: string;
+  reference: string;
+  topic: string;
+  /** When a pay call first asked for this reference's transactions (Request Network's `isListening`). */
+  listening_since: number | null;
+  created_at: number;
+}
+
+/** A chain watcher's cursor (the last block scanned) and lease (which process watches, until when). */
+export interface ChainCursorTable {
+  chain_id: number;
+  network: string;
+  last_scanned: number | null;
+  lease_holder: string | null;
+  lease_until: number | null;
+  updated_at: number;
+}
+
+/** The hash of a block the watcher scanned, kept within the reorg window. */
+export interface ChainBlockTable {
+  chain_id: number;
+  number: number;
+  hash: string;
+}
+
+/**
+ * A matching `TransferWithReferenceAndFee` log: `seen` until it is `confirmations` deep, then
+ * `recorded` (with its payment), or `ignored` (wrong token or payee address), or `reverted`
+ * (removed by a reorg after it was recorded). Amounts are token base units.
+ */
+export interface ChainLogTable {
+  id: string;
+  chain_id: number;
+  tx_hash: string;
+  log_index: number;
+  block_number: number;
+  block_hash: string;
+  reference_id: string;
+  from_address: string | null;
+  token_address: string;
+  to_address: string;
+  amount: string;
+  fee_amount: string;
+  fee_address: string;
+  status: string;
+  payment_id: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
 /** The whole database as Kysely sees it. */
 export interface Database {
   orgs: OrgTable;
@@ -239,6 +311,10 @@ export interface Database {
   webhook_endpoints: WebhookEndpointTable;
   webhook_deliveries: WebhookDeliveryTable;
   webhook_attempts: WebhookAttemptTable;
+  chain_references: ChainReferenceTable;
+  chain_cursors: ChainCursorTable;
+  chain_blocks: ChainBlockTable;
+  chain_logs: ChainLogTable;
 }
 
 export type PaymentRequestRow = Selectable<PaymentRequestTable>;
@@ -252,3 +328,5 @@ export type RefundRow = Selectable<RefundTable>;
 export type WebhookEndpointRow = Selectable<WebhookEndpointTable>;
 export type WebhookDeliveryRow = Selectable<WebhookDeliveryTable>;
 export type WebhookAttemptRow = Selectable<WebhookAttemptTable>;
+export type ChainReferenceRow = Selectable<ChainReferenceTable>;
+export type ChainLogRow = Selectable<ChainLogTable>;

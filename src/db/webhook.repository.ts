@@ -5,6 +5,7 @@
  * processes at once and a dead process's claim expires within the lease.
  */
 import type { Mode } from '../domain/payment-request.js';
+import type { WebhookFormat } from '../webhooks/formats.js';
 import type { WebhookAttemptRow, WebhookDeliveryRow, WebhookEndpointRow } from './schema.js';
 import type { Tx } from './store.js';
 
@@ -16,6 +17,8 @@ export interface WebhookEndpoint {
   url: string;
   description: string | null;
   enabledEvents: string[];
+  /** How deliveries to it are rendered and signed (`src/webhooks/formats.ts`). */
+  format: WebhookFormat;
   disabled: boolean;
   disabledReason: string | null;
   /** `whsec_` + base64 of 32 random bytes. */
@@ -68,6 +71,7 @@ export function rowToEndpoint(row: WebhookEndpointRow): WebhookEndpoint {
     url: row.url,
     description: row.description,
     enabledEvents: JSON.parse(row.enabled_events) as string[],
+    format: row.format as WebhookFormat,
     disabled: Number(row.disabled) === 1,
     disabledReason: row.disabled_reason,
     secret: row.secret,
@@ -130,7 +134,7 @@ function endpointColumns(e: WebhookEndpoint) {
 
 /** Inserts an endpoint. */
 export async function insertEndpoint(tx: Tx, e: WebhookEndpoint): Promise<void> {
-  await tx.db.insertInto('webhook_endpoints').values({ id: e.id, org_id: e.orgId, mode: e.mode, ...endpointColumns(e), deleted_at: null, created_at: e.createdAt }).execute();
+  await tx.db.insertInto('webhook_endpoints').values({ id: e.id, org_id: e.orgId, mode: e.mode, format: e.format, ...endpointColumns(e), deleted_at: null, created_at: e.createdAt }).execute();
 }
 
 /** Writes every mutable column of an endpoint. */

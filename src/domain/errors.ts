@@ -44,6 +44,11 @@ export const ERROR_CODES = [
   'account_closed',
   'invalid_grant',
   'invalid_cursor',
+  'invalid_address',
+  'account_exists',
+  'chain_not_configured',
+  'not_payable_on_chain',
+  'chain_unavailable',
   'service_unavailable',
   'internal_error',
 ] as const;

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { keccak_256 } from '@noble/hashes/sha3.js';
-import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
+import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { v7 as uuidv7 } from 'uuid';
 
 /** A new UUIDv7 string, monotonic within this process. */
@@ -42,10 +42,26 @@ export function newSalt(): string {
 /**
  * The Request Network payment reference: the last 16 hex characters of
  * `keccak256(utf8(lowercase(requestId + salt + payeeAddress)))` (DESIGN.md §4; Request
- * Network's `getPaymentReference`). For ledger-only payees the payee account id stands in
- * for the address.
+ * Network's `PaymentReferenceCalculator.calculate`, reference/request-network.md §2: the input
+ * is the UTF-8 of the text, not decoded hex). For ledger-only payees the payee account id
+ * stands in for the address.
+ * @throws Error when an argument is empty, as Request Network's calculator does.
  */
 export function paymentReference(requestId: string, salt: string, payeeAddress: string): string {
+  if (!requestId || !salt || !payeeAddress) throw new Error('RequestId, salt and address are mandatory to calculate the payment reference');
   const hash = bytesToHex(keccak_256(utf8ToBytes(`${requestId}${salt}${payeeAddress}`.toLowerCase())));
   return hash.slice(-16);
+}
+
+/**
+ * The log topic of a payment reference: `0x` + keccak256 of its 8 raw bytes. The proxies'
+ * `TransferWithReferenceAndFee` event indexes the `bytes paymentReference`, so `topics[1]` holds
+ * this hash (Request Network's `hashReference`, reference/request-network.md §2).
+ * @param reference - 16 hex characters, with or without `0x`.
+ * @throws Error when it is not 8 bytes of hex.
+ */
+export function referenceTopic(reference: string): string {
+  const hex = reference.replace(/^0x/, '').toLowerCase();
+  if (!/^[0-9a-f]{16}$/.test(hex)) throw new Error(`payment reference "${reference}" is not 8 bytes of hex`);
+  return `0x${bytesToHex(keccak_256(hexToBytes(hex)))}`;
 }

@@ -14,6 +14,7 @@
  * pending ──receive_payment─────► paid        (or stays pending while partially paid)
  * processing ──fail─────────────► failed
  * paid ──refund (full)──────────► refunded    (partial refunds keep it paid)
+ * paid ──revert_payment─────────► pending     (a reorg removed a payment it was paid with)
  * ```
  */
 import { DomainError } from './errors.js';
@@ -35,6 +36,8 @@ export interface PaymentOption {
   amount: bigint;
   /** Decimal string: 1 unit of the invoice currency buys `rate` units of `currency`. */
   rate: string;
+  /** For a token payable on chain: the payee's address that receives it (EIP-55 checksummed). */
+  address?: string | undefined;
 }
 
 /** One order line (Centrapay's line item). `price` is in minor units of the request's currency and may be negative (a discount). */
@@ -97,6 +100,7 @@ export const EVENT_TYPES = [
   'payment_request.expired',
   'payment_request.refunded',
   'payment.received',
+  'payment.reverted',
   'refund.created',
   'webhook_endpoint.disabled',
 ] as const;
@@ -132,6 +136,7 @@ export type Command =
   | { type: 'decline' }
   | { type: 'expire' }
   | { type: 'receive_payment'; payment: PaymentFact }
+  | { type: 'revert_payment'; payment: PaymentFact }
   | { type: 'refund'; refund: RefundFact; refundWindowMs: number };
 
 /** The type of a {@link Command}. */
@@ -150,6 +155,11 @@ export const TRANSITIONS: Readonly<Record<CommandType, readonly PaymentRequestSt
   decline: ['pending'],
   expire: ['pending'],
   receive_payment: ['pending'],
+  // A chain reorganization deeper than the confirmations removed a recorded payment: the
+  // request no longer counts it. A paid request that is no longer fully paid goes back to
+  // pending (and so reads as expired at once if its expiry has passed). From any other status
+  // the payment is marked reverted without a status change (recordRevertedPayment).
+  revert_payment: ['pending', 'paid'],
   refund: ['paid'],
 };
 
@@ -162,6 +172,7 @@ export const COMMAND_OUTCOMES: Readonly<Record<CommandType, readonly PaymentRequ
   decline: ['declined'],
   expire: ['expired'],
   receive_payment: ['pending', 'paid'],
+  revert_payment: ['pending'],
   refund: ['paid', 'refunded'],
 };
 
@@ -202,7 +213,8 @@ function invalid(request: PaymentRequest, command: CommandType, message?: string
  */
 export function transition(request: PaymentRequest, command: Command, now: number, actor: string | null = null): TransitionResult {
   if (!TRANSITIONS[command.type].includes(request.status)) throw invalid(request, command.type);
-  if (command.type !== 'expire' && isDue(request, now)) {
+  // A reorg does not wait for the expiry sweeper: a due request loses the payment all the same.
+  if (command.type !== 'expire' && command.type !== 'revert_payment' && isDue(request, now)) {
     throw new DomainError('invalid_transition', `cannot ${command.type.replace('_', ' ')} a payment request that is expired`, {
       details: { currentStatus: 'expired', command: command.type },
     });
@@ -242,6 +254,18 @@ export function transition(request: PaymentRequest, command: Command, now: numbe
         // A partial payment keeps the request pending; it records who moved it last.
         next.statusCause = command.type;
         next.statusActor = actor;
+      }
+      break;
+    }
+    case 'revert_payment': {
+      const { payment } = command;
+      if (payment.appliedAmount < 0n) throw new DomainError('invalid_amount', 'a reverted payment cannot have a negative applied amount');
+      next.amountPaid = request.amountPaid - payment.appliedAmount;
+      if (next.amountPaid < 0n) throw new DomainError('invalid_amount', 'a reverted payment cannot take amountPaid below zero');
+      emit('payment.reverted', { paymentId: payment.id });
+      if (request.status === 'paid' && next.amountPaid < next.amount) {
+        setStatus('pending');
+        next.paidAt = null;
       }
       break;
     }
@@ -305,6 +329,25 @@ export function recordUnappliedPayment(request: PaymentRequest, paymentId: strin
   return {
     request: { ...request, sequence, updatedAt: now },
     events: [{ type: 'payment.received', sequence, data: { paymentId, requiresRefund: true } }],
+  };
+}
+
+/**
+ * Records that a reorg removed a payment of a request whose status no revert changes
+ * (`refunded`, `cancelled`, `expired`…; a payment that was flagged for refund): the status
+ * stays, `amountPaid` drops by what the payment counted for (`appliedAmount`, 0 for an
+ * unapplied payment), and a `payment.reverted` event records it.
+ * @throws DomainError `invalid_transition` when the status is one {@link transition} handles.
+ */
+export function recordRevertedPayment(request: PaymentRequest, payment: PaymentFact, now: number): TransitionResult {
+  if (TRANSITIONS.revert_payment.includes(request.status) && payment.appliedAmount > 0n) {
+    throw new DomainError('invalid_transition', 'a pending or paid request reverts through the transition table', { details: { currentStatus: request.status, command: 'revert_payment' } });
+  }
+  const sequence = request.sequence + 1;
+  const amountPaid = request.amountPaid - payment.appliedAmount;
+  return {
+    request: { ...request, amountPaid: amountPaid < 0n ? 0n : amountPaid, sequence, updatedAt: now },
+    events: [{ type: 'payment.reverted', sequence, data: { paymentId: payment.id } }],
   };
 }
 

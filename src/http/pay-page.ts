@@ -16,7 +16,7 @@ export function payPageRoute(app: FastifyInstance, deps: Deps): void {
   app.get<{ Params: { code: string } }>('/pay/:code', { schema: { hide: true } }, async (request, reply) => {
     const pr = /^[0-9A-Z-]{1,20}$/.test(request.params.code) ? await findPaymentRequestByCode(deps.store, request.params.code) : undefined;
     if (!pr) return reply.code(404).type('text/html; charset=utf-8').send('<!doctype html><title>Not found</title><h1>No such payment request</h1>');
-    const view = presentPaymentRequest(pr, deps.currencies, deps.settings.publicUrl, deps.clock());
+    const view = presentPaymentRequest(pr, deps, deps.clock());
     const merchant = typeof view.merchant?.['name'] === 'string' ? view.merchant['name'] : null;
     const options = view.paymentOptions.map((o) => `<li>${escapeHtml(o.amount)} ${escapeHtml(o.currency)}</li>`).join('');
     const html = `<!doctype html>

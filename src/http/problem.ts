@@ -42,6 +42,11 @@ export const STATUS_OF: Readonly<Record<ErrorCode, number>> = {
   account_closed: 409,
   invalid_grant: 422,
   invalid_cursor: 400,
+  invalid_address: 422,
+  account_exists: 409,
+  chain_not_configured: 422,
+  not_payable_on_chain: 409,
+  chain_unavailable: 503,
   service_unavailable: 503,
   internal_error: 500,
 };

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { PERMISSIONS } from '../domain/grants.js';
 import { EVENT_TYPES, PAYMENT_REQUEST_STATUSES } from '../domain/payment-request.js';
+import { WEBHOOK_FORMATS } from '../webhooks/formats.js';
 
 /** A decimal-string amount as it appears on the wire. */
 export const amountString = z
@@ -56,7 +57,13 @@ export const createPaymentRequestBody = z.strictObject({
     .optional(),
   customer: z.strictObject({ email: z.email().max(255).optional(), reference: shortText.optional() }).optional(),
   redirectUrls: z.strictObject({ store: httpsUrl.optional(), success: httpsUrl.optional(), failed: httpsUrl.optional() }).optional(),
-  paymentOptions: z.array(z.strictObject({ currency: z.string().min(1).max(64) })).max(20).optional(),
+  paymentOptions: z
+    .array(z.strictObject({
+      currency: z.string().min(1).max(64),
+      address: z.string().max(64).optional().describe('For a token payable on chain: the payee\'s receiving address (default: the payee party\'s wallet account on that network)'),
+    }))
+    .max(20)
+    .optional(),
   patronCodeId: shortText.optional(),
   transactionType: shortText.optional(),
   tillId: shortText.optional(),
@@ -86,7 +93,44 @@ export const createPartyBody = z.strictObject({
 });
 
 /** `POST /v1/accounts` body. */
-export const createAccountBody = z.strictObject({ partyId: uuid, currency: z.string().min(1).max(64) });
+export const createAccountBody = z.strictObject({
+  partyId: uuid,
+  currency: z.string().min(1).max(64),
+  address: z.string().max(64).optional().describe('A wallet account: the party\'s own EVM address that receives this token on chain'),
+});
+
+/** `GET /v1/payment-requests/{id}/pay` query: amounts are decimal strings in the option's token. */
+export const payQuery = z.strictObject({
+  currency: z.string().min(1).max(64).optional().describe('The on-chain option to pay in (default: the first)'),
+  wallet: z.string().max(64).describe('The payer\'s address'),
+  amount: z.string().max(100).optional().describe('A partial payment (default: all that is still owed)'),
+  feeAmount: z.string().max(100).optional(),
+  feeAddress: z.string().max(64).optional(),
+});
+
+/** `GET /v1/payment-requests/{id}/pay` response: the transactions to sign, in order. `value` is wei as a decimal string. */
+export const payResponse = z.object({
+  transactions: z.array(z.object({ to: z.string(), data: z.string(), value: z.string() })),
+  metadata: z.object({
+    stepsRequired: z.number().int(),
+    needsApproval: z.boolean(),
+    approvalTransactionIndex: z.number().int().nullable(),
+    paymentTransactionIndex: z.number().int(),
+    hasEnoughBalance: z.boolean(),
+    hasEnoughGas: z.boolean(),
+  }),
+  payment: z.object({
+    currency: z.string(),
+    network: z.string(),
+    chainId: z.number().int(),
+    amount: z.string(),
+    feeAmount: z.string(),
+    paymentReference: z.string(),
+    proxyAddress: z.string(),
+    tokenAddress: z.string(),
+    to: z.string(),
+  }),
+});
 
 /** `POST /v1/test-helpers/accounts/{id}/fund` body. */
 export const fundBody = z.strictObject({ amount: amountString });
@@ -138,7 +182,18 @@ export const paymentRequestResponse = z.object({
   currency: z.string(),
   payee: z.object({ accountId: z.string(), partyId: z.string() }),
   payer: z.object({ accountId: nullableString, partyId: nullableString }).nullable(),
-  paymentOptions: z.array(z.object({ currency: z.string(), amount: z.string(), rate: z.string(), network: nullableString })),
+  paymentOptions: z.array(z.object({
+    currency: z.string(),
+    amount: z.string(),
+    rate: z.string(),
+    network: nullableString,
+    chainId: z.number().int().nullable(),
+    address: nullableString,
+    tokenAddress: nullableString,
+    paymentReference: nullableString.describe('0x + 16 hex: Request Network\'s reference over the request id, salt and this address'),
+    proxyAddress: nullableString,
+    uri: nullableString.describe('EIP-681 URI for what is still owed'),
+  })),
   expiresAt: z.string(),
   description: nullableString,
   metadata: z.record(z.string(), z.unknown()).nullable(),
@@ -174,7 +229,17 @@ export const paymentResponse = z.object({
   amountRefunded: z.string(),
   reference: z.string(),
   payerAccountId: nullableString,
-  status: z.enum(['applied', 'requires_refund']),
+  status: z.enum(['applied', 'requires_refund', 'reverted']),
+  network: nullableString,
+  chainId: z.number().int().nullable(),
+  txHash: nullableString,
+  logIndex: z.number().int().nullable(),
+  blockNumber: z.number().int().nullable(),
+  from: nullableString,
+  to: nullableString,
+  tokenAddress: nullableString,
+  feeAmount: nullableString,
+  feeAddress: nullableString,
   createdAt: z.string(),
   paymentRequest: paymentRequestResponse,
 });
@@ -228,7 +293,10 @@ export const accountResponse = z.object({
   mode: z.enum(['live', 'test']),
   partyId: nullableString,
   currency: z.string(),
-  balance: z.string(),
+  type: z.enum(['ledger', 'wallet']).describe('wallet: an EVM address that receives the token on chain; Payreq holds nothing for it'),
+  address: nullableString,
+  network: nullableString,
+  balance: nullableString.describe('Ledger accounts: the balance; wallet accounts: null (not custodial)'),
   status: z.enum(['open', 'closed']),
   createdAt: z.string(),
   updatedAt: z.string(),
@@ -256,10 +324,11 @@ export const createEndpointBody = z.strictObject({
   enabledEvents: z.array(eventTypeOrStar).min(1).max(50).optional().describe('Event types, or ["*"] (the default) for all'),
   description: z.string().max(255).optional(),
   disabled: z.boolean().optional(),
+  format: z.enum(WEBHOOK_FORMATS).optional().describe('standard (Standard Webhooks, the default) or a provider\'s own: request-network'),
 });
 
-/** `PATCH /v1/webhook-endpoints/{id}` body. */
-export const updateEndpointBody = createEndpointBody.partial();
+/** `PATCH /v1/webhook-endpoints/{id}` body (the format is fixed at creation: its secret has the format's shape). */
+export const updateEndpointBody = createEndpointBody.omit({ format: true }).partial();
 
 /** A webhook endpoint as returned; `secret` only at creation and rotation. */
 export const endpointResponse = z.object({
@@ -269,12 +338,13 @@ export const endpointResponse = z.object({
   url: z.string(),
   description: nullableString,
   enabledEvents: z.array(z.string()),
+  format: z.enum(WEBHOOK_FORMATS),
   disabled: z.boolean(),
   disabledReason: nullableString,
   failingSince: nullableString,
   createdAt: z.string(),
   updatedAt: z.string(),
-  secret: z.string().optional().describe('whsec_…, shown once at creation and at rotation'),
+  secret: z.string().optional().describe('whsec_… (standard) or 64 hex characters (request-network), shown once at creation and at rotation'),
 });
 
 /** A delivery as returned, with its attempts. */

@@ -16,7 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Deps } from '../app/deps.js';
 import type { Worker } from '../app/expiry-sweeper.js';
-import { recordEvents, webhookPayload } from '../app/outbox.js';
+import { recordEvents } from '../app/outbox.js';
 import { presentEndpoint } from '../app/webhook-endpoints.js';
 import { newId } from '../domain/ids.js';
 import { findEventById } from '../db/event.repository.js';
@@ -37,7 +37,7 @@ import {
 import type { Tx } from '../db/store.js';
 import { type AttemptResult, postWebhook } from './http-delivery.js';
 import { nextDelayMs, parseRetryAfter } from './schedule.js';
-import { signWebhook } from './signing.js';
+import { webhookFormat } from './formats.js';
 import { checkUrl, guardedLookup, policyFor } from './url-guard.js';
 
 /** Options for {@link startDispatcher}. Times in milliseconds. */
@@ -116,8 +116,7 @@ export function startDispatcher(deps: Deps, options: DispatcherOptions): Dispatc
     const sentAt = deps.clock();
     const secrets = [endpoint.secret];
     if (endpoint.previousSecret !== null && (endpoint.previousSecretUntil ?? 0) > sentAt) secrets.push(endpoint.previousSecret);
-    const body = webhookPayload(event);
-    const headers = signWebhook(event.id, new Date(sentAt), body, secrets);
+    const { body, headers } = webhookFormat(endpoint.format).render(event, { deliveryId: delivery.id, attempt: delivery.attempts, secrets, sentAt: new Date(sentAt) });
     const policy = policyFor(endpoint.mode, settings.allowLocalInTest);
     // The host name is resolved and checked once, by the connection's guarded lookup.
     const refused = await checkUrl(endpoint.url, policy, undefined);

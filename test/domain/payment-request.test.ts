@@ -8,6 +8,7 @@ import {
   PAYMENT_REQUEST_STATUSES,
   type PaymentRequest,
   type PaymentRequestStatus,
+  recordRevertedPayment,
   recordUnappliedPayment,
   transition,
   TRANSITIONS,
@@ -40,14 +41,20 @@ const COMMANDS: Record<CommandType, Command> = {
   decline: { type: 'decline' },
   expire: { type: 'expire' },
   receive_payment: { type: 'receive_payment', payment: { id: 'pay_1', appliedAmount: 1000n } },
+  revert_payment: { type: 'revert_payment', payment: { id: 'pay_1', appliedAmount: 400n } },
   refund: { type: 'refund', refund: { id: 'ref_1', amount: 1000n }, refundWindowMs: 30 * DAY },
 };
 
 /** The status each allowed command leads to from its source (full payment / full refund). */
 const TARGET: Record<CommandType, PaymentRequestStatus> = {
   approve: 'processing', settle: 'paid', fail: 'failed', cancel: 'cancelled', decline: 'declined',
-  expire: 'expired', receive_payment: 'paid', refund: 'refunded',
+  expire: 'expired', receive_payment: 'paid', revert_payment: 'pending', refund: 'refunded',
 };
+
+/** The request a command is tried on: a pending request has a partial payment for revert_payment to take back. */
+function fixture(command: CommandType, status: PaymentRequestStatus): PaymentRequest {
+  return command === 'revert_payment' && status === 'pending' ? request(status, { amountPaid: 600n }) : request(status);
+}
 
 function timeFor(command: CommandType, pr: PaymentRequest): number {
   return command === 'expire' ? pr.expiresAt : NOW;
@@ -58,7 +65,7 @@ describe('transition table', () => {
     for (const status of PAYMENT_REQUEST_STATUSES) {
       const allowed = TRANSITIONS[command].includes(status);
       it(`${allowed ? 'allows' : 'forbids'} ${command} from ${status}`, () => {
-        const pr = request(status);
+        const pr = fixture(command, status);
         if (allowed) {
           const result = transition(pr, COMMANDS[command], timeFor(command, pr), 'key_1');
           expect(result.request.status).toBe(TARGET[command]);
@@ -83,8 +90,42 @@ describe('transition table', () => {
   it('has exactly the transitions of DESIGN.md §3', () => {
     expect(TRANSITIONS).toEqual({
       approve: ['pending'], settle: ['processing'], fail: ['processing'], cancel: ['pending'], decline: ['pending'],
-      expire: ['pending'], receive_payment: ['pending'], refund: ['paid'],
+      expire: ['pending'], receive_payment: ['pending'], revert_payment: ['pending', 'paid'], refund: ['paid'],
     });
+  });
+});
+
+describe('reverted payments (a reorg deeper than the confirmations)', () => {
+  it('takes a paid request back to pending when it is no longer fully paid, with payment.reverted', () => {
+    const { request: next, events } = transition(request('paid'), COMMANDS.revert_payment, NOW);
+    expect(next.status).toBe('pending');
+    expect(next.amountPaid).toBe(600n);
+    expect(next.paidAt).toBeNull();
+    expect(events.map((e) => e.type)).toEqual(['payment.reverted']);
+    expect(events[0]?.data).toEqual({ paymentId: 'pay_1' });
+  });
+
+  it('keeps a paid request paid when an over-payment covers the reverted one', () => {
+    const { request: next } = transition(request('paid', { amountPaid: 1500n }), COMMANDS.revert_payment, NOW);
+    expect(next.status).toBe('paid');
+    expect(next.amountPaid).toBe(1100n);
+  });
+
+  it('reverts on a pending request past its expiry (a reorg does not wait for the sweeper)', () => {
+    const pr = request('pending', { amountPaid: 600n, expiresAt: NOW - 1 });
+    expect(transition(pr, COMMANDS.revert_payment, NOW).request.amountPaid).toBe(200n);
+  });
+
+  it('refuses to take amountPaid below zero', () => {
+    expect(() => transition(request('pending'), COMMANDS.revert_payment, NOW)).toThrow(DomainError);
+  });
+
+  it('records a reverted payment on a terminal request without changing its status', () => {
+    const { request: next, events } = recordRevertedPayment(request('refunded'), { id: 'pay_1', appliedAmount: 1000n }, NOW);
+    expect(next.status).toBe('refunded');
+    expect(next.amountPaid).toBe(0n);
+    expect(events).toEqual([{ type: 'payment.reverted', sequence: 4, data: { paymentId: 'pay_1' } }]);
+    expect(() => recordRevertedPayment(request('paid'), { id: 'pay_1', appliedAmount: 1000n }, NOW)).toThrow(DomainError);
   });
 });
 

@@ -49,7 +49,7 @@ export function partyRoutes(app: FastifyInstance, deps: Deps): void {
     const { direction, status, limit, cursor } = request.query;
     const page = await listPartyPaymentRequests(deps, principalOf(request), request.params.id, direction, status, { limit, cursor });
     const now = deps.clock();
-    return { object: 'list' as const, data: page.data.map((pr) => presentPaymentRequest(pr, deps.currencies, deps.settings.publicUrl, now)), hasMore: page.hasMore, nextCursor: page.nextCursor };
+    return { object: 'list' as const, data: page.data.map((pr) => presentPaymentRequest(pr, deps, now)), hasMore: page.hasMore, nextCursor: page.nextCursor };
   });
 
   r.post('/accounts', {

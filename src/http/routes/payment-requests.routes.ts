@@ -16,6 +16,8 @@ import {
   recordPayment,
   refundPaymentRequest,
 } from '../../app/payment-requests.js';
+import { preparePayment } from '../../app/chain-payments.js';
+import { formatAmount } from '../../domain/money.js';
 import { presentEvent, presentPayment, presentPaymentRequest, presentRefund } from '../../app/present.js';
 import { DomainError } from '../../domain/errors.js';
 import type { PaymentRequest } from '../../domain/payment-request.js';
@@ -28,6 +30,8 @@ import {
   listQuery,
   listResponse,
   paymentRequestResponse,
+  payQuery,
+  payResponse,
   paymentResponse,
   recordPaymentBody,
   refundBody,
@@ -57,7 +61,7 @@ const security = [{ bearer: [] }];
 /** Registers the payment request routes on a `/v1` scope. */
 export function paymentRequestRoutes(app: FastifyInstance, deps: Deps): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const show = (pr: PaymentRequest) => presentPaymentRequest(pr, deps.currencies, deps.settings.publicUrl, deps.clock());
+  const show = (pr: PaymentRequest) => presentPaymentRequest(pr, deps, deps.clock());
 
   r.post('/payment-requests', {
     schema: { tags, security, summary: 'Create a payment request', body: createPaymentRequestBody, response: { 201: paymentRequestResponse } },
@@ -126,6 +130,38 @@ export function paymentRequestRoutes(app: FastifyInstance, deps: Deps): void {
   }, async (request, reply) => {
     const { payment, paymentRequest, replayed } = await recordPayment(deps, principalOf(request), request.params.id, request.body);
     return reply.code(replayed ? 200 : 201).send({ ...presentPayment(payment, paymentRequest.currency, deps.currencies), paymentRequest: show(paymentRequest) });
+  });
+
+  r.get('/payment-requests/:id/pay', {
+    schema: {
+      tags,
+      security,
+      summary: 'The transactions a wallet signs to pay on chain',
+      description:
+        'Built as Request Network\'s payment-processor builds them: an ERC-20 approve(proxy, max) first when the wallet\'s allowance is below amount + fee, then ERC20FeeProxy transferFromWithReferenceAndFee; EthereumFeeProxy transferWithReferenceAndFee with value for the native currency. The amount is what is still owed (or `amount`). Starts listening on the reference.',
+      params: idParams,
+      querystring: payQuery,
+      response: { 200: payResponse },
+    },
+  }, async (request) => {
+    const prepared = await preparePayment(deps, principalOf(request), request.params.id, request.query);
+    const { onChain, intent, reference } = prepared;
+    const decimals = onChain.token.decimals;
+    return {
+      transactions: prepared.transactions.map((t) => ({ to: t.to, data: t.data, value: t.value.toString() })),
+      metadata: prepared.metadata,
+      payment: {
+        currency: reference.currency,
+        network: onChain.chain.network,
+        chainId: onChain.chain.chainId,
+        amount: formatAmount(intent.amount, decimals),
+        feeAmount: formatAmount(intent.feeAmount, decimals),
+        paymentReference: `0x${reference.reference}`,
+        proxyAddress: onChain.proxyAddress,
+        tokenAddress: onChain.tokenAddress,
+        to: intent.to,
+      },
+    };
   });
 
   r.post('/payment-requests/:id/refunds', {

@@ -1,0 +1,68 @@
+/**
+ * Webhook formats (DESIGN.md §5): one outbox, one retry schedule, one delivery log; an
+ * endpoint's `format` picks which events it takes, how each is rendered and signed, and the
+ * shape of its secret. A provider's format is a small module beside its dialect.
+ */
+import type { StoredEvent } from '../db/event.repository.js';
+import { requestNetworkFormat } from '../dialects/request-network/webhook-format.js';
+import { generateWebhookSecret, signWebhook } from './signing.js';
+
+/** Every webhook format, `standard` first (the default). */
+export const WEBHOOK_FORMATS = ['standard', 'request-network'] as const;
+/** A webhook endpoint's format. */
+export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
+
+/** What one attempt of a delivery knows when it renders: `attempt` counts from 0 (the first try). */
+export interface RenderContext {
+  deliveryId: string;
+  attempt: number;
+  /** The signing secrets, the current one first (two during a rotation's overlap). */
+  secrets: readonly string[];
+  /** When the attempt is made. */
+  sentAt: Date;
+}
+
+/** The bytes to post and the headers that go with them. */
+export interface RenderedWebhook {
+  body: string;
+  headers: Record<string, string>;
+}
+
+/** One format: which events it carries, how it renders and signs them, and a new secret. */
+export interface WebhookFormatModule {
+  /** True when an endpoint of this format takes this event at all (its `enabledEvents` filter applies on top). */
+  carries(event: Pick<StoredEvent, 'type' | 'data'>): boolean;
+  render(event: StoredEvent, context: RenderContext): RenderedWebhook;
+  newSecret(): string;
+}
+
+/**
+ * The body of a Standard Webhooks message (`{type, timestamp, data}`): for a payment-request
+ * event `data` is the request as the API returned it right after the change, with the event's
+ * `sequence`, and with `payment`, `refund` or `reason` when the event carries one.
+ */
+export function standardPayload(event: StoredEvent): string {
+  const { paymentRequest, ...extras } = event.data;
+  const base = typeof paymentRequest === 'object' && paymentRequest !== null ? { ...(paymentRequest as Record<string, unknown>), ...extras } : { ...event.data };
+  return JSON.stringify({ type: event.type, timestamp: new Date(event.createdAt).toISOString(), data: { ...base, sequence: event.sequence } });
+}
+
+/** Standard Webhooks (https://www.standardwebhooks.com): every event, `webhook-id` = the event id. */
+const standardFormat: WebhookFormatModule = {
+  carries: () => true,
+  render(event, context) {
+    const body = standardPayload(event);
+    return { body, headers: { ...signWebhook(event.id, context.sentAt, body, context.secrets) } };
+  },
+  newSecret: generateWebhookSecret,
+};
+
+const MODULES: Readonly<Record<WebhookFormat, WebhookFormatModule>> = {
+  standard: standardFormat,
+  'request-network': requestNetworkFormat,
+};
+
+/** The module of a format (an unknown stored value falls back to `standard`). */
+export function webhookFormat(format: string): WebhookFormatModule {
+  return MODULES[format as WebhookFormat] ?? standardFormat;
+}
