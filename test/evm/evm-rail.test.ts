@@ -14,7 +14,6 @@ import { waitUntil } from '../support/wait.js';
 
 let chain: TestChain;
 let t: TestServer;
-const PAYEE = 1;
 const PAYER = 2;
 beforeAll(async () => {
   chain = await startTestChain();

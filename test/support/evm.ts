@@ -74,7 +74,7 @@ export function settle(ms = 600): Promise<void> {
 export async function payDirect(chain: TestChain, payer: number, p: { token?: Hex | 'native'; to: Hex; amount: bigint; reference: string; feeAmount?: bigint; feeAddress?: Hex }): Promise<Hex> {
   const { encodeFunctionData, zeroAddress, maxUint256 } = await import('viem');
   const { factory } = await import('./chain.js');
-  const reference = `0x${p.reference.replace(/^0x/, '')}` as Hex;
+  const reference = `0x${p.reference.replace(/^0x/, '')}`;
   const fee = p.feeAmount ?? 0n;
   const feeAddress = p.feeAddress ?? zeroAddress;
   if (p.token === 'native') {
