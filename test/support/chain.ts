@@ -7,7 +7,6 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import {
   type Abi,
@@ -24,6 +23,7 @@ import { mnemonicToAccount } from 'viem/accounts';
 import { anvil } from 'viem/chains';
 import type { Token } from '../../src/domain/currency.js';
 import type { ChainConfig } from '../../src/rails/evm/chains.js';
+import { freePort } from '../../scripts/lib/process.js';
 import { waitUntil } from './wait.js';
 
 const require = createRequire(import.meta.url);
@@ -50,19 +50,6 @@ export function factory(path: string, name: string): Factory {
 export const ANVIL_MNEMONIC = 'test test test test test test test test test test test junk';
 /** The chain id anvil runs with. */
 export const ANVIL_CHAIN_ID = 31337;
-
-/** A free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** A running local chain with the contracts deployed. */
 export interface TestChain {

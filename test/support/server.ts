@@ -45,10 +45,14 @@ export const FAST_WEBHOOKS: Config['webhooks'] = {
   pollIntervalMs: 50,
 };
 
-/** Starts a server; `overrides` replace config values (e.g. `fxRates`, `refundWindowSeconds`); `resolver` replaces DNS for webhook hosts. */
-export async function startTestServer(overrides: Partial<Config> = {}, options: { resolver?: Resolver } = {}): Promise<TestServer> {
-  const database = testDatabase();
-  const adminKey = generateSecret('test');
+/**
+ * Starts a server; `overrides` replace config values (e.g. `fxRates`, `refundWindowSeconds`);
+ * `resolver` replaces DNS for webhook hosts. With `database` (and `adminKey`) it starts on an
+ * existing database, as a restart would, and `close()` leaves that database in place.
+ */
+export async function startTestServer(overrides: Partial<Config> = {}, options: { resolver?: Resolver; database?: TestDatabase; adminKey?: string } = {}): Promise<TestServer> {
+  const database = options.database ?? testDatabase();
+  const adminKey = options.adminKey ?? generateSecret('test');
   const config: Config = {
     ...loadConfig({}),
     port: 0,
@@ -73,7 +77,7 @@ export async function startTestServer(overrides: Partial<Config> = {}, options: 
     client: (key) => new Client(server.url, key),
     async close() {
       await server.close();
-      await database.drop();
+      if (!options.database) await database.drop();
     },
   };
 }

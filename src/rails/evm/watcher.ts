@@ -120,7 +120,8 @@ function match(log: ProxyLog, refs: ChainReference[]): { ref: ChainReference; ma
 
 /** One chain's watcher: `tick()` does one round (exported for tests and the demo). */
 export class ChainWatcher {
-  readonly holder = `watcher_${randomUUID()}`;
+  /** The lease holder's name: the process id (for operators reading chain_cursors) and a random part. */
+  readonly holder = `watcher_${process.pid}_${randomUUID()}`;
   private readonly client: PublicClient;
   private ensured = false;
 
