@@ -181,16 +181,16 @@ export async function preparePayment(deps: Deps, principal: Principal, id: strin
 }
 
 /**
- * The request a payment reference belongs to, as the key may see it (Request Network's v1
- * routes address requests by reference).
+ * The request a payment reference belongs to, as the key may see it, with the on-chain option
+ * the reference is for (Request Network's v1 routes address requests by reference).
  * @param reference - 16 hex characters, with or without `0x`, any case.
  * @throws DomainError `payment_request_not_found`.
  */
-export async function getPaymentRequestByReference(deps: Deps, principal: Principal, reference: string): Promise<PaymentRequest> {
+export async function getPaymentRequestByReference(deps: Deps, principal: Principal, reference: string): Promise<{ paymentRequest: PaymentRequest; reference: ChainReference }> {
   const hex = reference.replace(/^0x/i, '').toLowerCase();
   const [ref] = /^[0-9a-f]{16}$/.test(hex) ? await findChainReferencesByReference(deps.store, principal.orgId, principal.mode, hex) : [];
   if (!ref) throw new DomainError('payment_request_not_found', `no payment request has payment reference ${reference}`);
-  return getPaymentRequest(deps, principal, ref.paymentRequestId);
+  return { paymentRequest: await getPaymentRequest(deps, principal, ref.paymentRequestId), reference: ref };
 }
 
 /** A request's on-chain state: its references (with `listeningSince`) and the logs seen for it. */

@@ -19,6 +19,7 @@ interface StoredOption {
   currency: string;
   amount: string;
   rate: string;
+  address?: string;
 }
 interface StoredLineItem {
   name: string;
@@ -40,7 +41,7 @@ export function rowToPaymentRequest(row: PaymentRequestRow): PaymentRequest {
     payeePartyId: row.payee_party_id,
     payerAccountId: row.payer_account_id,
     payerPartyId: row.payer_party_id,
-    paymentOptions: (parseJson<StoredOption[]>(row.payment_options) ?? []).map((o) => ({ currency: o.currency, amount: BigInt(o.amount), rate: o.rate })),
+    paymentOptions: (parseJson<StoredOption[]>(row.payment_options) ?? []).map((o) => ({ currency: o.currency, amount: BigInt(o.amount), rate: o.rate, ...(o.address === undefined ? {} : { address: o.address }) })),
     expiresAt: Number(row.expires_at),
     description: row.description,
     metadata: parseJson(row.metadata),
@@ -80,7 +81,7 @@ export function paymentRequestToRow(pr: PaymentRequest): NewPaymentRequestRow {
     payee_party_id: pr.payeePartyId,
     payer_account_id: pr.payerAccountId,
     payer_party_id: pr.payerPartyId,
-    payment_options: JSON.stringify(pr.paymentOptions.map((o: PaymentOption) => ({ currency: o.currency, amount: o.amount.toString(), rate: o.rate }))),
+    payment_options: JSON.stringify(pr.paymentOptions.map((o: PaymentOption) => ({ currency: o.currency, amount: o.amount.toString(), rate: o.rate, ...(o.address === undefined ? {} : { address: o.address }) }))),
     expires_at: pr.expiresAt,
     description: pr.description,
     metadata: jsonOrNull(pr.metadata),

@@ -1,7 +1,7 @@
 /**
  * `buildApp(deps)` assembles the Fastify application and never listens (`server.ts` does).
- * Routes: `/v1/*` (bearer auth, idempotency keys), `/healthz`, `/openapi.json`, `/docs`,
- * `/pay/:code`.
+ * Routes: `/v1/*` (bearer auth, idempotency keys), `/compat/request-network/*` (the Request
+ * Network dialect), `/healthz`, `/openapi.json`, `/docs`, `/pay/:code`.
  */
 import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
@@ -10,6 +10,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Deps } from '../app/deps.js';
 import { DomainError } from '../domain/errors.js';
+import { requestNetworkRoutes } from '../dialects/request-network/routes.js';
 import { authHook } from './auth.js';
 import { routeNotFound, sendError } from './errors.js';
 import { idempotencyOnSend, idempotencyPreHandler } from './idempotency.js';
@@ -67,7 +68,12 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
         version: '1',
         description: 'Payment requests from creation to settlement. Amounts are decimal strings; errors are RFC 9457 problem documents.',
       },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'prq_test_… or prq_live_…' } } },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'prq_test_… or prq_live_…' },
+          apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'A Payreq API key, on the Request Network dialect' },
+        },
+      },
     },
     transform: jsonSchemaTransform,
   });
@@ -92,5 +98,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
     },
     { prefix: '/v1' },
   );
+  // Drop-in dialects: each provider's own paths, auth and error shapes, over the same use cases.
+  await app.register(requestNetworkRoutes, { prefix: '/compat/request-network', deps });
   return app;
 }

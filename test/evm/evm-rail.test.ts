@@ -51,6 +51,8 @@ describe('paying with the transactions from /pay', () => {
     expect(option).toMatchObject({ currency: 'TST-private', network: 'private', chainId: 31337, address: p.address, tokenAddress: chain.token });
     expect(option.paymentReference).toMatch(/^0x[0-9a-f]{16}$/);
     expect(option.proxyAddress.toLowerCase()).toBe(chain.erc20FeeProxy.toLowerCase());
+    // The option's address is stored with the request: a later read shows the same details.
+    expect((await t.admin.get(`/v1/payment-requests/${pr.id}`)).body.paymentOptions[0]).toEqual(option);
     expect(option.uri).toBe(`ethereum:${option.proxyAddress}@31337/transferFromWithReferenceAndFee?address=${chain.token}&address=${p.address}&uint256=${units('25.5')}&bytes=${option.paymentReference}&uint256=0&address=0x0000000000000000000000000000000000000000`);
 
     // A fresh wallet has no allowance: approve first, then pay.

@@ -14,6 +14,8 @@ export interface Received {
   timestamp: string;
   signature: string;
   body: string;
+  /** Every request header, lower-cased names. */
+  headers: Record<string, string | string[] | undefined>;
   at: number;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a webhook body is whatever Payreq sent
   json: any;
@@ -62,6 +64,7 @@ export async function startReceiver(port = 0): Promise<Receiver> {
         timestamp: String(req.headers['webhook-timestamp'] ?? ''),
         signature: String(req.headers['webhook-signature'] ?? ''),
         body,
+        headers: { ...req.headers },
         at: Date.now(),
         json,
       };
