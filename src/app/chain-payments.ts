@@ -13,7 +13,7 @@
 import { DomainError, fieldError } from '../domain/errors.js';
 import { newId, paymentReference, referenceTopic } from '../domain/ids.js';
 import { formatAmount, parseAmount, prorate } from '../domain/money.js';
-import { isDue, type PaymentOption, type PaymentRequest, recordRevertedPayment, recordUnappliedPayment, transition, TRANSITIONS } from '../domain/payment-request.js';
+import { isDue, owedInOption, type PaymentOption, type PaymentRequest, recordRevertedPayment, recordUnappliedPayment, transition, TRANSITIONS } from '../domain/payment-request.js';
 import { type Account, findWalletAccounts } from '../db/account.repository.js';
 import {
   type ChainLog,
@@ -95,13 +95,6 @@ export function chainReferencesOf(deps: Deps, pr: PaymentRequest): ChainReferenc
     });
   }
   return refs;
-}
-
-/** What is still owed in an option, in its minor (base) units, rounded up (the payee never gets less). */
-export function owedInOption(pr: PaymentRequest, option: PaymentOption): bigint {
-  const remaining = pr.amount - pr.amountPaid;
-  if (remaining <= 0n) return 0n;
-  return option.currency === pr.currency ? remaining : prorate(remaining, pr.amount, option.amount, 'up');
 }
 
 /** Input for {@link preparePayment}: amounts are decimal strings in the option's token. */

@@ -5,8 +5,8 @@
  */
 import type { CurrencyRegistry } from '../domain/currency.js';
 import { paymentReference } from '../domain/ids.js';
-import { divideRounded, formatAmount } from '../domain/money.js';
-import { effectiveStatus, type PaymentOption, type PaymentRequest } from '../domain/payment-request.js';
+import { formatAmount } from '../domain/money.js';
+import { effectiveStatus, owedInOption, type PaymentOption, type PaymentRequest } from '../domain/payment-request.js';
 import type { Account } from '../db/account.repository.js';
 import type { ApiKey } from '../db/api-key.repository.js';
 import type { StoredEvent } from '../db/event.repository.js';
@@ -29,16 +29,6 @@ export function money(currencies: CurrencyRegistry, currency: string, minor: big
 }
 
 /**
- * What is still owed in an option, in its minor units (rounded up: the payee never gets less).
- * The same rule as the pay call's default amount.
- */
-function owed(pr: PaymentRequest, option: PaymentOption): bigint {
-  const remaining = pr.amount - pr.amountPaid;
-  if (remaining <= 0n) return 0n;
-  return option.currency === pr.currency ? remaining : divideRounded(remaining * option.amount, pr.amount, 'up');
-}
-
-/**
  * A payment option as the API shows it. An on-chain option (a token of a configured chain
  * with a receiving address) also shows `chainId`, `address`, `tokenAddress`, its own
  * `paymentReference`, the `proxyAddress` to call and an EIP-681 `uri` for what is still owed;
@@ -53,7 +43,7 @@ function presentOption(pr: PaymentRequest, option: PaymentOption, deps: Pick<Dep
   }
   const reference = paymentReference(pr.id, pr.salt, option.address);
   const to = option.address as `0x${string}`;
-  const intent = { to, amount: owed(pr, option), reference, feeAmount: 0n, feeAddress: NO_FEE_ADDRESS };
+  const intent = { to, amount: owedInOption(pr, option), reference, feeAmount: 0n, feeAddress: NO_FEE_ADDRESS };
   return {
     ...base,
     chainId: onChain.chain.chainId,

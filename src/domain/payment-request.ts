@@ -182,6 +182,19 @@ export interface TransitionResult {
   events: DomainEvent[];
 }
 
+/**
+ * What is still owed in a payment option, in the option currency's minor (for tokens: base)
+ * units: the unpaid part of the invoice at the option's quoted share, rounded up (the payee
+ * never receives less than asked). 0 when nothing is owed.
+ */
+export function owedInOption(request: Pick<PaymentRequest, 'amount' | 'amountPaid' | 'currency'>, option: Pick<PaymentOption, 'currency' | 'amount'>): bigint {
+  const remaining = request.amount - request.amountPaid;
+  if (remaining <= 0n) return 0n;
+  if (option.currency === request.currency) return remaining;
+  const product = remaining * option.amount;
+  return product / request.amount + (product % request.amount === 0n ? 0n : 1n);
+}
+
 /** True when a pending request's expiry time has passed at `now` (epoch ms). */
 export function isDue(request: Pick<PaymentRequest, 'status' | 'expiresAt'>, now: number): boolean {
   return request.status === 'pending' && request.expiresAt <= now;

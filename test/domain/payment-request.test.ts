@@ -8,6 +8,7 @@ import {
   PAYMENT_REQUEST_STATUSES,
   type PaymentRequest,
   type PaymentRequestStatus,
+  owedInOption,
   recordRevertedPayment,
   recordUnappliedPayment,
   transition,
@@ -224,5 +225,15 @@ describe('recordUnappliedPayment', () => {
 
   it('refuses a payable request', () => {
     expect(() => recordUnappliedPayment(request('pending'), 'p', NOW)).toThrow(DomainError);
+  });
+});
+
+describe('owedInOption', () => {
+  it('is the unpaid rest in the invoice currency, and the quoted share rounded up in another', () => {
+    const pr = request('pending', { amount: 1000n, amountPaid: 333n });
+    expect(owedInOption(pr, { currency: 'USD', amount: 1000n })).toBe(667n);
+    // 667/1000 of 7 minor units is 4.669: rounded up to 5, the payee never gets less.
+    expect(owedInOption(pr, { currency: 'EUR', amount: 7n })).toBe(5n);
+    expect(owedInOption(request('pending', { amountPaid: 1200n }), { currency: 'USD', amount: 1000n })).toBe(0n);
   });
 });
