@@ -40,7 +40,7 @@ import { presentPayment } from './present.js';
  * payee party's wallet account in that token, else one on that network. An option naming an
  * address must be payable on chain. Options without an address stay off chain (ledger or
  * external payments only).
- * @param requested - the `paymentOptions` of the create call, for their `address` (index i+1 is option i: option 0 is the invoice currency).
+ * @param requested - the `paymentOptions` of the create call, for the `address` each may name (errors point at `paymentOptions.<i>.address`).
  * @throws DomainError `invalid_address`, `chain_not_configured`, `validation_failed` (an address on a fiat option).
  */
 export async function assignReceivingAddresses(tx: Tx, deps: Deps, payee: Account, options: PaymentOption[], requested: readonly { currency: string; address?: string | undefined }[]): Promise<PaymentOption[]> {

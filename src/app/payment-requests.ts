@@ -275,7 +275,7 @@ export async function createPaymentRequest(deps: Deps, principal: Principal, inp
       if (!isWallet(payee)) throw fieldError('currency', `the payee account holds ${payee.currency}, not ${currency.code}`, 'currency_mismatch');
       if (!quoted.some((o) => o.currency === payee.currency)) paymentOptions = quotePaymentOptions(deps, input, amount, [payee.currency]);
     }
-    paymentOptions = await assignReceivingAddresses(tx, deps, payee, paymentOptions, [{ currency: currency.code }, ...(input.paymentOptions ?? [])]);
+    paymentOptions = await assignReceivingAddresses(tx, deps, payee, paymentOptions, input.paymentOptions ?? []);
     if (payee.status === 'closed') throw fieldError('payee.accountId', 'the payee account is closed', 'account_closed');
     const payer = await resolvePayer(tx, principal, input.payer);
     if (payer.accountId === payee.id) throw fieldError('payer.accountId', 'the payer account cannot be the payee account', 'account_not_allowed');

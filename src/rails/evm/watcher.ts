@@ -159,7 +159,8 @@ export class ChainWatcher {
     const lease = () => deps.store.transaction((tx) => takeLease(tx, chain.chainId, this.holder, deps.clock() + this.leaseMs, deps.clock()));
     const cursor = await lease();
     if (!cursor) return false;
-    const head = Number(await this.client.getBlockNumber());
+    // viem caches the block number for its polling interval (4 s) by default: the watcher wants the head now.
+    const head = Number(await this.client.getBlockNumber({ cacheTime: 0 }));
     let last = cursor.lastScanned ?? (chain.startBlock ?? head) - 1;
 
     const stored = await listBlockHashes(deps.store, chain.chainId);
