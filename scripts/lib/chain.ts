@@ -1,6 +1,6 @@
 /**
- * A real local chain for tests and the chain demo: anvil (from the `@foundry-rs/anvil` npm package's platform
- * binary) on a free port, with Request Network's ERC20FeeProxy, EthereumFeeProxy,
+ * A real local chain for tests and the chain demo: anvil (the binary in `@foundry-rs/anvil-linux-amd64`,
+ * the platform package behind `@foundry-rs/anvil`) on a free port, with Request Network's ERC20FeeProxy, EthereumFeeProxy,
  * BatchPayments and a test ERC-20 deployed from the compiled bytecode that
  * `@requestnetwork/smart-contracts` ships in its typechain factories. Wallets are anvil's funded
  * test accounts, driven with viem.
