@@ -23,9 +23,9 @@ beforeAll(async () => {
   await store.migrate();
   await insertOrg(store, { id: orgId, name: 'ledger', createdAt: 0 });
   const partyId = newId();
-  await insertParty(store, { id: partyId, orgId, mode: 'test', type: 'user', username: 'u', phone: null, email: null, name: null, merchant: null, createdAt: 0 });
+  await insertParty(store, { id: partyId, orgId, mode: 'test', type: 'user', username: 'u', phone: null, email: null, name: null, merchant: null, number: 1, createdAt: 0 });
   for (const currency of ['USD', 'USD', 'USD', 'EUR', 'EUR']) {
-    const a: Account = { id: newId(), orgId, mode: 'test', partyId, currency, balance: 0n, status: 'open', systemPurpose: null, address: null, createdAt: 0, updatedAt: 0 };
+    const a: Account = { id: newId(), orgId, mode: 'test', partyId, currency, balance: 0n, status: 'open', systemPurpose: null, address: null, number: null, createdAt: 0, updatedAt: 0 };
     await insertAccount(store, a);
     accounts.push(a);
   }

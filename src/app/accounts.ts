@@ -11,6 +11,7 @@ import { parseAmount } from '../domain/money.js';
 import { type Account, findAccount, findWalletAccounts, insertAccount, setAccountStatus, systemAccount } from '../db/account.repository.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { findParty, insertParty } from '../db/party.repository.js';
+import { nextNumber } from '../db/number.repository.js';
 import type { Tx } from '../db/store.js';
 import { transfer } from '../rails/ledger.js';
 import type { Deps, Principal } from './deps.js';
@@ -72,7 +73,8 @@ export async function createAccount(deps: Deps, principal: Principal, input: Cre
 }
 
 async function insertWallet(tx: Tx, principal: Principal, partyId: string, currency: string, address: string | null, now: number): Promise<Account> {
-  const account: Account = { id: newId(), orgId: principal.orgId, mode: principal.mode, partyId, currency, balance: 0n, status: 'open', systemPurpose: null, address, createdAt: now, updatedAt: now };
+  const number = await nextNumber(tx, principal.orgId, principal.mode, 'account');
+  const account: Account = { id: newId(), orgId: principal.orgId, mode: principal.mode, partyId, currency, balance: 0n, status: 'open', systemPurpose: null, address, number, createdAt: now, updatedAt: now };
   try {
     await insertAccount(tx, account);
   } catch (err) {
@@ -105,7 +107,8 @@ export async function findOrCreateWalletAccount(deps: Deps, principal: Principal
       let partyId = (await findWalletAccounts(tx, principal.orgId, principal.mode, { address }))[0]?.partyId ?? null;
       if (partyId === null) {
         partyId = newId();
-        await insertParty(tx, { id: partyId, orgId: principal.orgId, mode: principal.mode, type: 'legal_entity', username: null, phone: null, email: null, name: address, merchant: null, createdAt: now });
+        const number = await nextNumber(tx, principal.orgId, principal.mode, 'party');
+        await insertParty(tx, { id: partyId, orgId: principal.orgId, mode: principal.mode, type: 'legal_entity', username: null, phone: null, email: null, name: address, merchant: null, number, createdAt: now });
       }
       return insertWallet(tx, principal, partyId, currency.code, address, now);
     });

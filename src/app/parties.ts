@@ -8,6 +8,7 @@ import { allows } from '../domain/grants.js';
 import { newId } from '../domain/ids.js';
 import { findParty, insertParty, type Party } from '../db/party.repository.js';
 import { isUniqueViolation } from '../db/errors.js';
+import { nextNumber } from '../db/number.repository.js';
 import type { Deps, Principal } from './deps.js';
 
 /** Input for {@link createParty}. `phone` is any form libphonenumber-js parses with a `+` country code; it is stored as E.164. */
@@ -58,10 +59,14 @@ export async function createParty(deps: Deps, principal: Principal, input: Creat
     email: input.email ?? null,
     name: input.name ?? null,
     merchant: input.merchant ?? null,
+    number: 0,
     createdAt: deps.clock(),
   };
   try {
-    await insertParty(deps.store, party);
+    await deps.store.transaction(async (tx) => {
+      party.number = await nextNumber(tx, party.orgId, party.mode, 'party');
+      await insertParty(tx, party);
+    });
   } catch (err) {
     if (isUniqueViolation(err, 'username')) throw fieldError('username', `username "${party.username}" is taken`, 'username_taken');
     if (isUniqueViolation(err, 'phone')) throw fieldError('phone', `phone ${party.phone} is taken`, 'phone_taken');

@@ -38,6 +38,7 @@ import {
 import type { Tx } from '../db/store.js';
 import { movementPostings, type Posting, transfer } from '../rails/ledger.js';
 import { insertChainReferences } from '../db/chain.repository.js';
+import { nextNumber } from '../db/number.repository.js';
 import { canSeeAccount, isWallet } from './accounts.js';
 import { assignReceivingAddresses, chainReferencesOf } from './chain-payments.js';
 import type { Deps, Principal } from './deps.js';
@@ -312,6 +313,7 @@ export async function createPaymentRequest(deps: Deps, principal: Principal, inp
       paidAt: null,
       failureReason: null,
       code: newCode(),
+      number: await nextNumber(tx, principal.orgId, principal.mode, 'payment_request'),
       // Request Network's reference over the first receiving address; a ledger-only request
       // uses its payee account id in the address's place.
       paymentReference: paymentReference(id, salt, paymentOptions.find((o) => o.address !== undefined)?.address ?? payee.id),

@@ -63,6 +63,7 @@ export function presentPaymentRequest(pr: PaymentRequest, deps: Pick<Deps, 'curr
   return {
     id: pr.id,
     object: 'payment_request' as const,
+    number: pr.number,
     mode: pr.mode,
     status: effectiveStatus(pr, now),
     amount: amount(pr.amount),
@@ -148,6 +149,7 @@ export function presentAccount(a: Account, currencies: CurrencyRegistry) {
   return {
     id: a.id,
     object: 'account' as const,
+    number: a.number,
     mode: a.mode,
     partyId: a.partyId,
     currency: a.currency,
@@ -167,6 +169,7 @@ export function presentParty(p: Party) {
   return {
     id: p.id,
     object: 'party' as const,
+    number: p.number,
     mode: p.mode,
     type: p.type,
     username: p.username,

@@ -27,6 +27,8 @@ export interface Account {
    * transfer and its `balance` stays 0.
    */
   address: string | null;
+  /** Per org and mode, from 1, for party accounts (Pismo's account `id`, DeltaPay's `account_id`); null for system accounts. */
+  number: number | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -43,6 +45,7 @@ export function rowToAccount(row: AccountRow): Account {
     status: row.status as Account['status'],
     systemPurpose: row.system_purpose as SystemPurpose | null,
     address: row.address,
+    number: row.number === null ? null : Number(row.number),
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
   };
@@ -62,6 +65,7 @@ export async function insertAccount(tx: Tx, account: Account): Promise<void> {
       status: account.status,
       system_purpose: account.systemPurpose,
       address: account.address,
+      number: account.number,
       created_at: account.createdAt,
       updated_at: account.updatedAt,
     })
@@ -96,7 +100,7 @@ export async function systemAccount(tx: Tx, orgId: string, mode: Mode, currency:
   if (existing) return rowToAccount(existing);
   await tx.db
     .insertInto('accounts')
-    .values({ id: newId(), org_id: orgId, mode, party_id: null, currency, balance: '0', status: 'open', system_purpose: purpose, address: null, created_at: now, updated_at: now })
+    .values({ id: newId(), org_id: orgId, mode, party_id: null, currency, balance: '0', status: 'open', system_purpose: purpose, address: null, number: null, created_at: now, updated_at: now })
     .onConflict((oc) => oc.columns(['org_id', 'mode', 'currency', 'system_purpose']).where('system_purpose', 'is not', null).doNothing())
     .execute();
   const row = await find();
@@ -115,6 +119,12 @@ export async function findWalletAccounts(tx: Tx, orgId: string, mode: Mode, filt
   if (filter.currency !== undefined) query = query.where('currency', '=', filter.currency);
   const rows = await query.orderBy('id').execute();
   return rows.map(rowToAccount);
+}
+
+/** The party account with this number in an org and mode, or undefined. */
+export async function findAccountByNumber(tx: Tx, orgId: string, mode: Mode, number: number): Promise<Account | undefined> {
+  const row = await tx.db.selectFrom('accounts').selectAll().where('org_id', '=', orgId).where('mode', '=', mode).where('number', '=', number).executeTakeFirst();
+  return row && rowToAccount(row);
 }
 
 /** Sets an account's balance (the ledger computes it in code and has the row locked). */

@@ -14,6 +14,8 @@ export interface Party {
   email: string | null;
   name: string | null;
   merchant: Record<string, unknown> | null;
+  /** Per org and mode, from 1 (DeltaPay's `user_id` / `legal_entity_id`). */
+  number: number;
   createdAt: number;
 }
 
@@ -29,6 +31,7 @@ export function rowToParty(row: PartyRow): Party {
     email: row.email,
     name: row.name,
     merchant: row.merchant === null ? null : (JSON.parse(row.merchant) as Record<string, unknown>),
+    number: Number(row.number),
     createdAt: Number(row.created_at),
   };
 }
@@ -47,6 +50,7 @@ export async function insertParty(tx: Tx, party: Party): Promise<void> {
       email: party.email,
       name: party.name,
       merchant: party.merchant === null ? null : JSON.stringify(party.merchant),
+      number: party.number,
       created_at: party.createdAt,
     })
     .execute();
@@ -57,10 +61,11 @@ export async function findParty(
   tx: Tx,
   orgId: string,
   mode: Mode,
-  by: { id: string } | { username: string } | { phone: string },
+  by: { id: string } | { number: number } | { username: string } | { phone: string },
 ): Promise<Party | undefined> {
   let query = tx.db.selectFrom('parties').selectAll().where('org_id', '=', orgId).where('mode', '=', mode);
   if ('id' in by) query = query.where('id', '=', by.id);
+  else if ('number' in by) query = query.where('number', '=', by.number);
   else if ('username' in by) query = query.where('username', '=', by.username);
   else query = query.where('phone', '=', by.phone);
   const row = await query.executeTakeFirst();

@@ -60,6 +60,7 @@ export function rowToPaymentRequest(row: PaymentRequestRow): PaymentRequest {
     code: row.code,
     paymentReference: row.payment_reference,
     salt: row.salt,
+    number: Number(row.number),
     sequence: Number(row.sequence),
     statusCause: row.status_cause as CommandType | null,
     statusActor: row.status_actor,
@@ -100,6 +101,7 @@ export function paymentRequestToRow(pr: PaymentRequest): NewPaymentRequestRow {
     code: pr.code,
     payment_reference: pr.paymentReference,
     salt: pr.salt,
+    number: pr.number,
     sequence: pr.sequence,
     status_cause: pr.statusCause,
     status_actor: pr.statusActor,
@@ -141,6 +143,7 @@ export interface PaymentRequestFilter {
   status?: PaymentRequestStatus | undefined;
   externalId?: string | undefined;
   code?: string | undefined;
+  number?: number | undefined;
   payeeAccountId?: string | undefined;
   payerPartyId?: string | undefined;
   payeePartyId?: string | undefined;
@@ -178,6 +181,7 @@ export async function listPaymentRequests(
   }
   if (filter.externalId !== undefined) query = query.where('external_id', '=', filter.externalId);
   if (filter.code !== undefined) query = query.where('code', '=', filter.code);
+  if (filter.number !== undefined) query = query.where('number', '=', filter.number);
   if (filter.payeeAccountId !== undefined) query = query.where('payee_account_id', '=', filter.payeeAccountId);
   if (filter.payerPartyId !== undefined) query = query.where('payer_party_id', '=', filter.payerPartyId);
   if (filter.payeePartyId !== undefined) query = query.where('payee_party_id', '=', filter.payeePartyId);

@@ -38,6 +38,8 @@ export interface PartyTable {
   email: string | null;
   name: string | null;
   merchant: string | null;
+  /** Per org and mode, from 1: the integer id the dialects speak in. */
+  number: number | null;
   created_at: number;
 }
 
@@ -53,6 +55,8 @@ export interface AccountTable {
   system_purpose: string | null;
   /** Set on a wallet account: the payee's own EVM address, checksummed (EIP-55). */
   address: string | null;
+  /** Per org and mode, from 1, for party accounts (null on system accounts). */
+  number: number | null;
   created_at: number;
   updated_at: number;
 }
@@ -113,6 +117,8 @@ export interface PaymentRequestTable {
   sequence: number;
   status_cause: string | null;
   status_actor: string | null;
+  /** Per org and mode, from 1: the integer id the dialects speak in. */
+  number: number | null;
   created_at: number;
   updated_at: number;
 }
@@ -295,6 +301,14 @@ export interface ChainLogTable {
   updated_at: number;
 }
 
+/** The last integer `number` handed out per org, mode and kind (`party`, `account`, `payment_request`). */
+export interface NumberCounterTable {
+  org_id: string;
+  mode: string;
+  kind: string;
+  last: number;
+}
+
 /** The whole database as Kysely sees it. */
 export interface Database {
   orgs: OrgTable;
@@ -315,6 +329,7 @@ export interface Database {
   chain_cursors: ChainCursorTable;
   chain_blocks: ChainBlockTable;
   chain_logs: ChainLogTable;
+  number_counters: NumberCounterTable;
 }
 
 export type PaymentRequestRow = Selectable<PaymentRequestTable>;

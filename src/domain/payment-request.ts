@@ -80,6 +80,8 @@ export interface PaymentRequest {
   code: string;
   paymentReference: string;
   salt: string;
+  /** Per org and mode, from 1: the integer id the dialects speak in (DeltaPay's `payment_request_id`). */
+  number: number;
   /** The sequence of the last event written for this request; also the row's version. */
   sequence: number;
   /** The command that set the current status and the API key that issued it: lets a repeat answer 200. */

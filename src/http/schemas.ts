@@ -154,6 +154,7 @@ export const listQuery = z
     status: z.enum(PAYMENT_REQUEST_STATUSES).optional(),
     externalId: z.string().max(255).optional(),
     code: z.string().max(32).optional(),
+    number: z.coerce.number().int().min(1).optional(),
     payeeAccountId: uuid.optional(),
     payerPartyId: uuid.optional(),
     payeePartyId: uuid.optional(),
@@ -176,6 +177,7 @@ const nullableString = z.string().nullable();
 export const paymentRequestResponse = z.object({
   id: z.string(),
   object: z.literal('payment_request'),
+  number: z.number().int().describe('Per org and mode, from 1: the integer id of the Pismo and DeltaPay dialects'),
   mode: z.enum(['live', 'test']),
   status: z.enum(PAYMENT_REQUEST_STATUSES),
   amount: z.string(),
@@ -276,6 +278,7 @@ export function listResponse<T extends z.ZodType>(item: T) {
 export const partyResponse = z.object({
   id: z.string(),
   object: z.literal('party'),
+  number: z.number().int().describe('Per org and mode, from 1 (DeltaPay\'s user_id / legal_entity_id)'),
   mode: z.enum(['live', 'test']),
   type: z.enum(['user', 'legal_entity']),
   username: nullableString,
@@ -290,6 +293,7 @@ export const partyResponse = z.object({
 export const accountResponse = z.object({
   id: z.string(),
   object: z.literal('account'),
+  number: z.number().int().nullable().describe('Per org and mode, from 1 (Pismo\'s account id, DeltaPay\'s account_id)'),
   mode: z.enum(['live', 'test']),
   partyId: nullableString,
   currency: z.string(),

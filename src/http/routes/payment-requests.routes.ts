@@ -38,7 +38,7 @@ import {
   refundResponse,
 } from '../schemas.js';
 
-const KNOWN_QUERY = new Set(['limit', 'cursor', 'status', 'externalId', 'code', 'payeeAccountId', 'payerPartyId', 'payeePartyId']);
+const KNOWN_QUERY = new Set(['limit', 'cursor', 'status', 'externalId', 'code', 'number', 'payeeAccountId', 'payerPartyId', 'payeePartyId']);
 const METADATA_QUERY = /^metadata\[([A-Za-z0-9_.:-]{1,40})\]$/;
 
 /** Splits `metadata[key]=value` pairs out of a query; any other unknown parameter is a 422. */
@@ -80,9 +80,9 @@ export function paymentRequestRoutes(app: FastifyInstance, deps: Deps): void {
       response: { 200: listResponse(paymentRequestResponse) },
     },
   }, async (request) => {
-    const { limit, cursor, status, externalId, code, payeeAccountId, payerPartyId, payeePartyId } = request.query;
+    const { limit, cursor, status, externalId, code, number, payeeAccountId, payerPartyId, payeePartyId } = request.query;
     const metadata = metadataFilter(request.query);
-    const page = await listPaymentRequests(deps, principalOf(request), { status, externalId, code, payeeAccountId, payerPartyId, payeePartyId, metadata }, { limit, cursor });
+    const page = await listPaymentRequests(deps, principalOf(request), { status, externalId, code, number, payeeAccountId, payerPartyId, payeePartyId, metadata }, { limit, cursor });
     return { object: 'list' as const, data: page.data.map(show), hasMore: page.hasMore, nextCursor: page.nextCursor };
   });
 
