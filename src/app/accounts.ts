@@ -8,7 +8,7 @@ import { DomainError, fieldError, isDomainError } from '../domain/errors.js';
 import { allows } from '../domain/grants.js';
 import { newId } from '../domain/ids.js';
 import { parseAmount } from '../domain/money.js';
-import { type Account, findAccount, findWalletAccounts, insertAccount, setAccountStatus, systemAccount } from '../db/account.repository.js';
+import { type Account, findAccount, findAccountByNumber, findWalletAccounts, insertAccount, setAccountStatus, systemAccount } from '../db/account.repository.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { findParty, insertParty } from '../db/party.repository.js';
 import { nextNumber } from '../db/number.repository.js';
@@ -46,6 +46,8 @@ export interface CreateAccountInput {
   partyId: string;
   currency: string;
   address?: string | undefined;
+  /** An explicit integer id (one kept from a provider such as Pismo); default: the next free one. */
+  number?: number | undefined;
 }
 
 /**
@@ -53,7 +55,7 @@ export interface CreateAccountInput {
  * `address`, a wallet account receiving that token at the party's own address.
  * @throws DomainError `forbidden`, `party_not_found`, `unknown_currency`, `invalid_address`,
  *   `validation_failed` (an address for a fiat currency), `account_exists` (the org already has a
- *   wallet account for this address and currency).
+ *   wallet account for this address and currency), `number_taken`.
  */
 export async function createAccount(deps: Deps, principal: Principal, input: CreateAccountInput): Promise<Account> {
   const currency = deps.currencies.get(input.currency);
@@ -68,17 +70,18 @@ export async function createAccount(deps: Deps, principal: Principal, input: Cre
     if (!allows(principal.grants, 'accounts:manage', { accountIds: [], partyIds: [party.id] })) {
       throw new DomainError('forbidden', 'this API key may not open accounts for this party (needs accounts:manage)');
     }
-    return insertWallet(tx, principal, party.id, currency.code, address, deps.clock());
+    return insertWallet(tx, principal, party.id, currency.code, address, deps.clock(), input.number);
   });
 }
 
-async function insertWallet(tx: Tx, principal: Principal, partyId: string, currency: string, address: string | null, now: number): Promise<Account> {
-  const number = await nextNumber(tx, principal.orgId, principal.mode, 'account');
+async function insertWallet(tx: Tx, principal: Principal, partyId: string, currency: string, address: string | null, now: number, explicit?: number): Promise<Account> {
+  const number = await nextNumber(tx, principal.orgId, principal.mode, 'account', explicit);
   const account: Account = { id: newId(), orgId: principal.orgId, mode: principal.mode, partyId, currency, balance: 0n, status: 'open', systemPurpose: null, address, number, createdAt: now, updatedAt: now };
   try {
     await insertAccount(tx, account);
   } catch (err) {
     if (isUniqueViolation(err, 'address')) throw fieldError('address', `a wallet account for ${address} in ${currency} already exists`, 'account_exists');
+    if (isUniqueViolation(err, 'number')) throw fieldError('number', `account number ${number} is taken`, 'number_taken');
     throw err;
   }
   return account;
@@ -127,6 +130,16 @@ export async function findOrCreateWalletAccount(deps: Deps, principal: Principal
 export async function getAccount(deps: Deps, principal: Principal, id: string): Promise<Account> {
   const account = await findAccount(deps.store, principal.orgId, principal.mode, id);
   if (!account || account.systemPurpose !== null || !canSeeAccount(principal, account)) throw new DomainError('account_not_found', `account ${id} does not exist`);
+  return account;
+}
+
+/**
+ * Reads a party account by its per-org `number` (the dialects' integer account id).
+ * @throws DomainError `account_not_found` when no visible party account has that number.
+ */
+export async function getAccountByNumber(deps: Deps, principal: Principal, number: number): Promise<Account> {
+  const account = await findAccountByNumber(deps.store, principal.orgId, principal.mode, number);
+  if (!account || account.systemPurpose !== null || !canSeeAccount(principal, account)) throw new DomainError('account_not_found', `account ${number} does not exist`);
   return account;
 }
 

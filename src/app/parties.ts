@@ -19,6 +19,8 @@ export interface CreatePartyInput {
   email?: string | undefined;
   name?: string | undefined;
   merchant?: Record<string, unknown> | undefined;
+  /** An explicit integer id (one kept from a provider such as DeltaPay); default: the next free one. */
+  number?: number | undefined;
 }
 
 /**
@@ -39,7 +41,7 @@ export function normalizePhone(phone: string, path = 'phone'): string {
 /**
  * Creates a party. Needs `accounts:manage` generally.
  * @throws DomainError `forbidden`, `validation_failed` (a user needs a username or phone; a legal
- *   entity needs a name), `invalid_phone`, `username_taken`, `phone_taken`.
+ *   entity needs a name), `invalid_phone`, `username_taken`, `phone_taken`, `number_taken`.
  */
 export async function createParty(deps: Deps, principal: Principal, input: CreatePartyInput): Promise<Party> {
   if (!allows(principal.grants, 'accounts:manage', { accountIds: [], partyIds: [] })) {
@@ -64,12 +66,13 @@ export async function createParty(deps: Deps, principal: Principal, input: Creat
   };
   try {
     await deps.store.transaction(async (tx) => {
-      party.number = await nextNumber(tx, party.orgId, party.mode, 'party');
+      party.number = await nextNumber(tx, party.orgId, party.mode, 'party', input.number);
       await insertParty(tx, party);
     });
   } catch (err) {
     if (isUniqueViolation(err, 'username')) throw fieldError('username', `username "${party.username}" is taken`, 'username_taken');
     if (isUniqueViolation(err, 'phone')) throw fieldError('phone', `phone ${party.phone} is taken`, 'phone_taken');
+    if (isUniqueViolation(err, 'number')) throw fieldError('number', `number ${party.number} is taken`, 'number_taken');
     throw err;
   }
   return party;

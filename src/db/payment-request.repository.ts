@@ -146,6 +146,7 @@ export interface PaymentRequestFilter {
   number?: number | undefined;
   payeeAccountId?: string | undefined;
   payerPartyId?: string | undefined;
+  payerAccountId?: string | undefined;
   payeePartyId?: string | undefined;
   /** For a party's list: `incoming` (the party is the payer) or `outgoing` (the payee). */
   party?: { id: string; direction: 'incoming' | 'outgoing' } | undefined;
@@ -184,6 +185,7 @@ export async function listPaymentRequests(
   if (filter.number !== undefined) query = query.where('number', '=', filter.number);
   if (filter.payeeAccountId !== undefined) query = query.where('payee_account_id', '=', filter.payeeAccountId);
   if (filter.payerPartyId !== undefined) query = query.where('payer_party_id', '=', filter.payerPartyId);
+  if (filter.payerAccountId !== undefined) query = query.where('payer_account_id', '=', filter.payerAccountId);
   if (filter.payeePartyId !== undefined) query = query.where('payee_party_id', '=', filter.payeePartyId);
   if (filter.party !== undefined) {
     query = query.where(filter.party.direction === 'incoming' ? 'payer_party_id' : 'payee_party_id', '=', filter.party.id);

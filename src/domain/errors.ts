@@ -32,6 +32,7 @@ export const ERROR_CODES = [
   'rate_unavailable',
   'external_id_conflict',
   'username_taken',
+  'number_taken',
   'phone_taken',
   'invalid_transition',
   'idempotency_key_reused',

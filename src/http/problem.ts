@@ -30,6 +30,7 @@ export const STATUS_OF: Readonly<Record<ErrorCode, number>> = {
   rate_unavailable: 422,
   external_id_conflict: 409,
   username_taken: 409,
+  number_taken: 409,
   phone_taken: 409,
   invalid_transition: 409,
   idempotency_key_reused: 422,

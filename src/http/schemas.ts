@@ -90,6 +90,7 @@ export const createPartyBody = z.strictObject({
   email: z.email().max(255).optional(),
   name: shortText.optional(),
   merchant: metadataSchema.optional().describe('Merchant configuration of a legal entity'),
+  number: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional().describe('An explicit integer id, e.g. one kept from DeltaPay (default: the next free one)'),
 });
 
 /** `POST /v1/accounts` body. */
@@ -97,6 +98,7 @@ export const createAccountBody = z.strictObject({
   partyId: uuid,
   currency: z.string().min(1).max(64),
   address: z.string().max(64).optional().describe('A wallet account: the party\'s own EVM address that receives this token on chain'),
+  number: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional().describe('An explicit integer id, e.g. one kept from Pismo or DeltaPay (default: the next free one)'),
 });
 
 /** `GET /v1/payment-requests/{id}/pay` query: amounts are decimal strings in the option's token. */

@@ -1,0 +1,49 @@
+/**
+ * Pismo's error bodies. Pismo's OpenAPI names an `ErrorModel` ("API generic returned error")
+ * whose first property starts with `error_`; the rest of its shape is not public
+ * (reference/providers.md A1). Payreq's choice: `{"error_code": "<UPPER_SNAKE>",
+ * "error_message": "<text>"}`, plus `errors: [{field, message}]` for field problems. The one
+ * documented case, an unknown or expired token on confirm, answers 400 (`INVALID_TOKEN`).
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { isDomainError } from '../../domain/errors.js';
+import { STATUS_OF } from '../../http/problem.js';
+
+/** A Pismo-shaped error: a status and an upper-snake code, thrown by the dialect's own checks. */
+export class PismoError extends Error {
+  constructor(
+    readonly status: number,
+    readonly errorCode: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The body and status of an error on a Pismo route. Payreq's 422 problems answer 400 here. */
+export function renderPismoError(err: unknown): { status: number; body: Record<string, unknown> } {
+  if (err instanceof PismoError) return { status: err.status, body: { error_code: err.errorCode, error_message: err.message } };
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    const issues = (err as unknown as { validation: { instancePath: string; message?: string; params: unknown }[] }).validation;
+    const errors = issues.map((v) => ({ field: v.instancePath.replace(/^\//, '').replace(/\//g, '.') || ((v.params as { keys?: string[] }).keys ?? []).join(', ') || '(root)', message: v.message ?? 'invalid' }));
+    return { status: 400, body: { error_code: 'VALIDATION_FAILED', error_message: errors.map((e) => `${e.field}: ${e.message}`).join('; '), errors } };
+  }
+  if (isDomainError(err)) {
+    const status = STATUS_OF[err.code] === 422 ? 400 : STATUS_OF[err.code];
+    const body: Record<string, unknown> = { error_code: err.code.toUpperCase(), error_message: err.message };
+    if (err.errors) body['errors'] = err.errors.map((e) => ({ field: e.path, message: e.message }));
+    return { status, body };
+  }
+  if (err instanceof SyntaxError || (typeof err === 'object' && err !== null && (err as { statusCode?: unknown }).statusCode === 400)) {
+    return { status: 400, body: { error_code: 'MALFORMED_JSON', error_message: 'the body is not valid JSON' } };
+  }
+  return { status: 500, body: { error_code: 'INTERNAL_ERROR', error_message: 'an internal error occurred' } };
+}
+
+/** The Fastify error handler of the Pismo scope. */
+export async function sendPismoError(err: unknown, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const { status, body } = renderPismoError(err);
+  if (status >= 500) request.log.error({ err }, 'unhandled error in the pismo dialect');
+  await reply.code(status).type('application/json; charset=utf-8').send(body);
+}
