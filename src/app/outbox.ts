@@ -10,9 +10,16 @@ import type { Tx } from '../db/store.js';
 import { insertDeliveries, listEndpoints, type WebhookDelivery, type WebhookEndpoint } from '../db/webhook.repository.js';
 import { webhookFormat } from '../webhooks/formats.js';
 
-/** True when an endpoint takes this event: its format carries it and its filter names its type (`*` takes all). */
-export function endpointWants(endpoint: Pick<WebhookEndpoint, 'enabledEvents' | 'format'>, event: Pick<StoredEvent, 'type' | 'data'>): boolean {
+/**
+ * True when an endpoint takes this event: its format carries it, its account scope (if any) is
+ * the request's payee account, and its filter names the type (`*` takes all).
+ */
+export function endpointWants(endpoint: Pick<WebhookEndpoint, 'enabledEvents' | 'format' | 'accountId'>, event: Pick<StoredEvent, 'type' | 'data'>): boolean {
   if (!webhookFormat(endpoint.format).carries(event)) return false;
+  if (endpoint.accountId !== null) {
+    const payee = (event.data['paymentRequest'] as { payee?: { accountId?: string } } | undefined)?.payee;
+    if (payee?.accountId !== endpoint.accountId) return false;
+  }
   return endpoint.enabledEvents.includes('*') || endpoint.enabledEvents.includes(event.type);
 }
 

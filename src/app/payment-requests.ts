@@ -281,6 +281,8 @@ export async function createPaymentRequest(deps: Deps, principal: Principal, inp
     const payer = await resolvePayer(tx, principal, input.payer);
     if (payer.accountId === payee.id) throw fieldError('payer.accountId', 'the payer account cannot be the payee account', 'account_not_allowed');
     const payeeParty = await findParty(tx, principal.orgId, principal.mode, { id: payee.partyId });
+    const payerParty = payer.partyId === null ? undefined : await findParty(tx, principal.orgId, principal.mode, { id: payer.partyId });
+    const ref = (p: Party) => ({ number: p.number, type: p.type, name: p.type === 'user' ? (p.username ?? p.name) : p.name });
     const merchant = payeeParty?.type === 'legal_entity' ? { id: payeeParty.id, name: payeeParty.name, ...(payeeParty.merchant ?? {}) } : null;
 
     const id = newId();
@@ -313,6 +315,7 @@ export async function createPaymentRequest(deps: Deps, principal: Principal, inp
       paidAt: null,
       failureReason: null,
       code: newCode(),
+      parties: payeeParty ? { payee: { ...ref(payeeParty), accountNumber: payee.number }, payer: payerParty ? ref(payerParty) : null } : null,
       number: await nextNumber(tx, principal.orgId, principal.mode, 'payment_request'),
       // Request Network's reference over the first receiving address; a ledger-only request
       // uses its payee account id in the address's place.

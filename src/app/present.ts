@@ -68,8 +68,18 @@ export function presentPaymentRequest(pr: PaymentRequest, deps: Pick<Deps, 'curr
     status: effectiveStatus(pr, now),
     amount: amount(pr.amount),
     currency: pr.currency,
-    payee: { accountId: pr.payeeAccountId, partyId: pr.payeePartyId },
-    payer: pr.payerAccountId === null && pr.payerPartyId === null ? null : { accountId: pr.payerAccountId, partyId: pr.payerPartyId },
+    payee: {
+      accountId: pr.payeeAccountId,
+      partyId: pr.payeePartyId,
+      accountNumber: pr.parties?.payee.accountNumber ?? null,
+      partyNumber: pr.parties?.payee.number ?? null,
+      partyType: pr.parties?.payee.type ?? null,
+      name: pr.parties?.payee.name ?? null,
+    },
+    payer:
+      pr.payerAccountId === null && pr.payerPartyId === null
+        ? null
+        : { accountId: pr.payerAccountId, partyId: pr.payerPartyId, partyNumber: pr.parties?.payer?.number ?? null, partyType: pr.parties?.payer?.type ?? null, name: pr.parties?.payer?.name ?? null },
     paymentOptions: pr.paymentOptions.map((o) => presentOption(pr, o, deps)),
     expiresAt: iso(pr.expiresAt),
     description: pr.description,

@@ -8,6 +8,7 @@ import { DomainError, fieldError } from '../domain/errors.js';
 import { allowsGenerally, paymentRequestVisibility } from '../domain/grants.js';
 import { isUuid, newId } from '../domain/ids.js';
 import { EVENT_TYPES, type EventType } from '../domain/payment-request.js';
+import { findAccount } from '../db/account.repository.js';
 import { findEventById, listEventsInOrder, type StoredEvent } from '../db/event.repository.js';
 import {
   deleteEndpoint,
@@ -38,6 +39,7 @@ export function presentEndpoint(e: WebhookEndpoint) {
     description: e.description,
     enabledEvents: e.enabledEvents,
     format: e.format,
+    accountId: e.accountId,
     disabled: e.disabled,
     disabledReason: e.disabledReason,
     failingSince: e.failingSince === null ? null : new Date(e.failingSince).toISOString(),
@@ -94,6 +96,8 @@ export interface EndpointInput {
   disabled?: boolean | undefined;
   /** `standard` (default) or a provider's format such as `request-network`; fixed at creation. */
   format?: WebhookFormat | undefined;
+  /** Only events of payment requests into this account (it must be visible to the key); fixed at creation. */
+  accountId?: string | undefined;
 }
 
 /**
@@ -103,6 +107,9 @@ export interface EndpointInput {
 export async function createEndpoint(deps: Deps, principal: Principal, input: EndpointInput): Promise<{ endpoint: WebhookEndpoint; secret: string }> {
   requireManage(principal);
   await validateUrl(deps, principal, input.url);
+  if (input.accountId !== undefined && !(isUuid(input.accountId) && (await findAccount(deps.store, principal.orgId, principal.mode, input.accountId))?.systemPurpose === null)) {
+    throw fieldError('accountId', `account ${input.accountId} does not exist`, 'account_not_found');
+  }
   const now = deps.clock();
   const endpoint: WebhookEndpoint = {
     id: newId(),
@@ -114,6 +121,7 @@ export async function createEndpoint(deps: Deps, principal: Principal, input: En
     disabled: input.disabled ?? false,
     disabledReason: input.disabled ? 'manual' : null,
     format: input.format ?? 'standard',
+    accountId: input.accountId ?? null,
     secret: webhookFormat(input.format ?? 'standard').newSecret(),
     previousSecret: null,
     previousSecretUntil: null,

@@ -387,11 +387,24 @@ function numbers(): Migration {
     },
   };
 }
+/**
+ * Who a request is between, as it was at creation (party numbers, types and names, the payee
+ * account's number), so that events carry it for the dialects' notifications; and an optional
+ * account scope on webhook endpoints (DeltaPay's per-account callback URLs).
+ */
+function partiesAndScopes(): Migration {
+  return {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('payment_requests').addColumn('parties', 'text').execute();
+      await db.schema.alterTable('webhook_endpoints').addColumn('account_id', 'text').execute();
+    },
+  };
+}
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
 /** The migrations for `engine`, keyed and ordered by name. */
 export function migrations(engine: Engine): Record<string, Migration> {
-  return { '0001_initial': initial(engine), '0002_webhooks': webhooks(engine), '0003_evm': evm(engine), '0004_numbers': numbers() };
+  return { '0001_initial': initial(engine), '0002_webhooks': webhooks(engine), '0003_evm': evm(engine), '0004_numbers': numbers(), '0005_parties_and_scopes': partiesAndScopes() };
 }
 
 /**

@@ -119,6 +119,8 @@ export interface PaymentRequestTable {
   status_actor: string | null;
   /** Per org and mode, from 1: the integer id the dialects speak in. */
   number: number | null;
+  /** JSON {@link PartiesOfRequest}: payee and payer as they were at creation. */
+  parties: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -194,6 +196,8 @@ export interface WebhookEndpointTable {
   failing_since: number | null;
   /** `standard` (Standard Webhooks) or a provider's format such as `request-network`. */
   format: Generated<string>;
+  /** When set, the endpoint only takes events of payment requests into this account. */
+  account_id: string | null;
   deleted_at: number | null;
   created_at: number;
   updated_at: number;

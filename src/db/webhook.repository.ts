@@ -19,6 +19,8 @@ export interface WebhookEndpoint {
   enabledEvents: string[];
   /** How deliveries to it are rendered and signed (`src/webhooks/formats.ts`). */
   format: WebhookFormat;
+  /** When set, only events of payment requests into this account (DeltaPay's per-account callbacks). */
+  accountId: string | null;
   disabled: boolean;
   disabledReason: string | null;
   /** `whsec_` + base64 of 32 random bytes. */
@@ -72,6 +74,7 @@ export function rowToEndpoint(row: WebhookEndpointRow): WebhookEndpoint {
     description: row.description,
     enabledEvents: JSON.parse(row.enabled_events) as string[],
     format: row.format as WebhookFormat,
+    accountId: row.account_id,
     disabled: Number(row.disabled) === 1,
     disabledReason: row.disabled_reason,
     secret: row.secret,
@@ -134,7 +137,7 @@ function endpointColumns(e: WebhookEndpoint) {
 
 /** Inserts an endpoint. */
 export async function insertEndpoint(tx: Tx, e: WebhookEndpoint): Promise<void> {
-  await tx.db.insertInto('webhook_endpoints').values({ id: e.id, org_id: e.orgId, mode: e.mode, format: e.format, ...endpointColumns(e), deleted_at: null, created_at: e.createdAt }).execute();
+  await tx.db.insertInto('webhook_endpoints').values({ id: e.id, org_id: e.orgId, mode: e.mode, format: e.format, account_id: e.accountId, ...endpointColumns(e), deleted_at: null, created_at: e.createdAt }).execute();
 }
 
 /** Writes every mutable column of an endpoint. */

@@ -49,6 +49,19 @@ export interface LineItem {
   price: bigint;
 }
 
+/** A party of a request as it was at creation: its number, kind and name (username or legal name). */
+export interface PartyRef {
+  number: number;
+  type: 'user' | 'legal_entity';
+  name: string | null;
+}
+
+/** Who a request is between, at creation: the payee party with its account's number, and the payer party if known. */
+export interface PartiesOfRequest {
+  payee: PartyRef & { accountNumber: number | null };
+  payer: PartyRef | null;
+}
+
 /** The payment request as the domain sees it. Amounts are minor units of `currency`; times are epoch milliseconds. */
 export interface PaymentRequest {
   id: string;
@@ -82,6 +95,8 @@ export interface PaymentRequest {
   salt: string;
   /** Per org and mode, from 1: the integer id the dialects speak in (DeltaPay's `payment_request_id`). */
   number: number;
+  /** Payee and payer parties at creation; null on requests created before Payreq recorded them. */
+  parties: PartiesOfRequest | null;
   /** The sequence of the last event written for this request; also the row's version. */
   sequence: number;
   /** The command that set the current status and the API key that issued it: lets a repeat answer 200. */

@@ -184,8 +184,15 @@ export const paymentRequestResponse = z.object({
   status: z.enum(PAYMENT_REQUEST_STATUSES),
   amount: z.string(),
   currency: z.string(),
-  payee: z.object({ accountId: z.string(), partyId: z.string() }),
-  payer: z.object({ accountId: nullableString, partyId: nullableString }).nullable(),
+  payee: z.object({
+    accountId: z.string(),
+    partyId: z.string(),
+    accountNumber: z.number().int().nullable(),
+    partyNumber: z.number().int().nullable(),
+    partyType: z.enum(['user', 'legal_entity']).nullable(),
+    name: nullableString.describe('The payee party\'s username (a user) or name (a legal entity), at creation'),
+  }),
+  payer: z.object({ accountId: nullableString, partyId: nullableString, partyNumber: z.number().int().nullable(), partyType: z.enum(['user', 'legal_entity']).nullable(), name: nullableString }).nullable(),
   paymentOptions: z.array(z.object({
     currency: z.string(),
     amount: z.string(),
@@ -331,10 +338,11 @@ export const createEndpointBody = z.strictObject({
   description: z.string().max(255).optional(),
   disabled: z.boolean().optional(),
   format: z.enum(WEBHOOK_FORMATS).optional().describe('standard (Standard Webhooks, the default) or a provider\'s own: request-network'),
+  accountId: uuid.optional().describe('Only events of payment requests into this account'),
 });
 
 /** `PATCH /v1/webhook-endpoints/{id}` body (the format is fixed at creation: its secret has the format's shape). */
-export const updateEndpointBody = createEndpointBody.omit({ format: true }).partial();
+export const updateEndpointBody = createEndpointBody.omit({ format: true, accountId: true }).partial();
 
 /** A webhook endpoint as returned; `secret` only at creation and rotation. */
 export const endpointResponse = z.object({
@@ -345,6 +353,7 @@ export const endpointResponse = z.object({
   description: nullableString,
   enabledEvents: z.array(z.string()),
   format: z.enum(WEBHOOK_FORMATS),
+  accountId: nullableString,
   disabled: z.boolean(),
   disabledReason: nullableString,
   failingSince: nullableString,

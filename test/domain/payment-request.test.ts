@@ -28,7 +28,7 @@ function request(status: PaymentRequestStatus, fields: Partial<PaymentRequest> =
     description: null, metadata: null, externalId: null, lineItems: null, customer: null, redirectUrls: null, merchant: null,
     patronCodeId: null, transactionType: null, tillId: null,
     amountPaid: paid ? 1000n : 0n, amountRefunded: status === 'refunded' ? 1000n : 0n, paidAt: paid ? NOW - HOUR : null,
-    failureReason: null, code: 'CODE', number: 1, paymentReference: 'ref', salt: 'salt', sequence: 3, statusCause: null, statusActor: null,
+    failureReason: null, code: 'CODE', number: 1, parties: null, paymentReference: 'ref', salt: 'salt', sequence: 3, statusCause: null, statusActor: null,
     createdAt: NOW - 2 * HOUR, updatedAt: NOW - 2 * HOUR,
     ...fields,
   };

@@ -20,7 +20,7 @@ describe('DeltaPay approve', () => {
     const username = unique('carol');
     const payer = await createUserWithAccount(t.admin, 'USD', '30', { username });
     const pr = await createRequest(t.admin, payee.accountId, { amount: '12.34', payer: { username }, transactionType: 'p2p', tillId: '7' });
-    expect(pr.payer).toEqual({ accountId: null, partyId: payer.partyId });
+    expect(pr.payer).toMatchObject({ accountId: null, partyId: payer.partyId, partyType: 'user', partyNumber: expect.any(Number) });
     const res = await t.admin.post(`/v1/payment-requests/${pr.id}/approve`, { accountId: payer.accountId });
     expect(res.body).toMatchObject({ status: 'paid', amountPaid: '12.34', failureReason: null, transactionType: 'p2p', tillId: '7' });
     expect(await balanceOf(t.admin, payer.accountId)).toBe('17.66');
