@@ -4,11 +4,12 @@
  * shape of its secret. A provider's format is a small module beside its dialect.
  */
 import type { StoredEvent } from '../db/event.repository.js';
+import { deltapayFormat } from '../dialects/deltapay/webhook-format.js';
 import { requestNetworkFormat } from '../dialects/request-network/webhook-format.js';
 import { generateWebhookSecret, signWebhook } from './signing.js';
 
 /** Every webhook format, `standard` first (the default). */
-export const WEBHOOK_FORMATS = ['standard', 'request-network'] as const;
+export const WEBHOOK_FORMATS = ['standard', 'request-network', 'deltapay'] as const;
 /** A webhook endpoint's format. */
 export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
 
@@ -60,6 +61,7 @@ const standardFormat: WebhookFormatModule = {
 const MODULES: Readonly<Record<WebhookFormat, WebhookFormatModule>> = {
   standard: standardFormat,
   'request-network': requestNetworkFormat,
+  deltapay: deltapayFormat,
 };
 
 /** The module of a format (an unknown stored value falls back to `standard`). */
