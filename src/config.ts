@@ -26,6 +26,7 @@ const envSchema = z.object({
   PAYREQ_FX_RATES: z.string().default('{}'),
   PAYREQ_TOKEN_LIST: z.string().optional(),
   PAYREQ_CHAINS: z.string().optional(),
+  PAYREQ_DELTAPAY_TRANSACTION_TYPES: z.string().default('rent,eating_out,education,entertainment,taxes,cash_withdrawal,eps_mint,eps_withdrawal'),
   PAYREQ_WEBHOOK_RETRY_SCHEDULE: z.string().optional(),
   PAYREQ_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(1).default(15_000),
   PAYREQ_WEBHOOK_DISABLE_AFTER_SECONDS: z.coerce.number().min(0).default(5 * DAY),
@@ -57,6 +58,8 @@ export interface Config {
   tokens: Token[];
   /** The chains the EVM rail watches (`PAYREQ_CHAINS`); empty: the EVM rail is off. */
   chains: ChainConfig[];
+  /** DeltaPay's transaction types (`PAYREQ_DELTAPAY_TRANSACTION_TYPES`, comma-separated; seeded with the ones DeltaPay's docs show). */
+  deltapayTransactionTypes: string[];
   logLevel: string;
   webhooks: WebhookSettings & {
     /** Deliveries in flight per process; 0 runs no dispatcher here (an API-only process, when others deliver). */
@@ -96,6 +99,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     fxRates: rates.data,
     tokens,
     chains: parseChains(e.PAYREQ_CHAINS, (path) => readFileSync(path, 'utf8')),
+    deltapayTransactionTypes: e.PAYREQ_DELTAPAY_TRANSACTION_TYPES.split(',').map((t) => t.trim()).filter((t) => t.length > 0),
     logLevel: e.PAYREQ_LOG_LEVEL,
     webhooks: {
       retrySchedule: e.PAYREQ_WEBHOOK_RETRY_SCHEDULE === undefined ? [...DEFAULT_RETRY_SCHEDULE_SECONDS] : parseSchedule(e.PAYREQ_WEBHOOK_RETRY_SCHEDULE),

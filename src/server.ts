@@ -42,6 +42,7 @@ export function makeDeps(config: Config, store: Store, publicUrl: string, clock:
       refundWindowSeconds: config.refundWindowSeconds,
       publicUrl,
       webhooks: config.webhooks,
+      deltapayTransactionTypes: config.deltapayTransactionTypes,
     },
     clock,
   };

@@ -23,6 +23,8 @@ export interface Settings {
   publicUrl: string;
   /** Webhook delivery settings (see `docs/webhooks.md`). */
   webhooks: WebhookSettings;
+  /** The transaction types DeltaPay's dialect accepts (`GET /compat/deltapay/transaction-types`). */
+  deltapayTransactionTypes: string[];
 }
 
 /** Webhook delivery settings. */

@@ -88,6 +88,16 @@ export async function getParty(deps: Deps, principal: Principal, id: string): Pr
   return party;
 }
 
+/**
+ * Reads a party by its per-org `number` (DeltaPay's `user_id` / `legal_entity_id`).
+ * @throws DomainError `party_not_found` when no visible party has that number.
+ */
+export async function getPartyByNumber(deps: Deps, principal: Principal, number: number): Promise<Party> {
+  const party = await findParty(deps.store, principal.orgId, principal.mode, { number });
+  if (!party || !canSeeParty(principal, party.id)) throw new DomainError('party_not_found', `party ${number} does not exist`);
+  return party;
+}
+
 /** True when the principal may see the party: `accounts:manage` over it, or any grant naming it. */
 export function canSeeParty(principal: Principal, partyId: string): boolean {
   return allows(principal.grants, 'accounts:manage', { accountIds: [], partyIds: [partyId] }) || principal.grants.some((g) => g.partyId === partyId);

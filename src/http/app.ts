@@ -1,7 +1,7 @@
 /**
  * `buildApp(deps)` assembles the Fastify application and never listens (`server.ts` does).
- * Routes: `/v1/*` (bearer auth, idempotency keys), `/compat/request-network/*` and
- * `/compat/pismo/*` (the dialects), `/healthz`, `/openapi.json`, `/docs`, `/pay/:code`.
+ * Routes: `/v1/*` (bearer auth, idempotency keys), `/compat/request-network/*`,
+ * `/compat/pismo/*` and `/compat/deltapay/*` (the dialects), `/healthz`, `/openapi.json`, `/docs`, `/pay/:code`.
  */
 import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
@@ -10,6 +10,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Deps } from '../app/deps.js';
 import { DomainError } from '../domain/errors.js';
+import { deltapayRoutes } from '../dialects/deltapay/routes.js';
 import { pismoRoutes } from '../dialects/pismo/routes.js';
 import { requestNetworkRoutes } from '../dialects/request-network/routes.js';
 import { authHook } from './auth.js';
@@ -102,5 +103,6 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   // Drop-in dialects: each provider's own paths, auth and error shapes, over the same use cases.
   await app.register(requestNetworkRoutes, { prefix: '/compat/request-network', deps });
   await app.register(pismoRoutes, { prefix: '/compat/pismo', deps });
+  await app.register(deltapayRoutes, { prefix: '/compat/deltapay', deps });
   return app;
 }

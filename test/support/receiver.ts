@@ -14,6 +14,8 @@ export interface Received {
   timestamp: string;
   signature: string;
   body: string;
+  /** The request's path and query. */
+  path: string;
   /** Every request header, lower-cased names. */
   headers: Record<string, string | string[] | undefined>;
   at: number;
@@ -64,6 +66,7 @@ export async function startReceiver(port = 0): Promise<Receiver> {
         timestamp: String(req.headers['webhook-timestamp'] ?? ''),
         signature: String(req.headers['webhook-signature'] ?? ''),
         body,
+        path: req.url ?? '',
         headers: { ...req.headers },
         at: Date.now(),
         json,
