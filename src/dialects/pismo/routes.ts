@@ -88,7 +88,10 @@ export const pismoRoutes: FastifyPluginCallback<{ deps: Deps }> = (scope: Fastif
     if (body.to.currency !== payee.currency) throw new PismoError(400, 'CURRENCY_MISMATCH', `account ${body.to.account.id} holds ${payee.currency}, not ${body.to.currency}`);
     const payer = body.from === undefined ? undefined : await getAccountByNumber(deps, principal, body.from.account.id);
     const exponent = deps.currencies.get(payee.currency).exponent;
-    const amount = formatAmount(amountFromJson(body.amount, exponent), exponent);
+    const minor = amountFromJson(body.amount, exponent);
+    // Pismo's reference: amount ≥ 0.01.
+    if (exponent > 2 && minor < 10n ** BigInt(exponent - 2)) throw new PismoError(400, 'INVALID_AMOUNT', 'amount must be at least 0.01');
+    const amount = formatAmount(minor, exponent);
     const stored: Record<string, unknown> = { ...((plainJson(body.metadata) as Record<string, unknown> | undefined) ?? {}) };
     if (body.location !== undefined) stored[PISMO_KEY] = { location: plainJson(body.location) };
     const pr = await createPaymentRequest(deps, principal, {
