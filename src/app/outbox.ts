@@ -24,13 +24,15 @@ export function endpointWants(endpoint: Pick<WebhookEndpoint, 'enabledEvents' | 
 }
 
 /** A pending delivery of `event` to `endpointId`, due at `now`. */
-export function newDelivery(event: Pick<StoredEvent, 'id' | 'orgId' | 'mode'>, endpointId: string, now: number): WebhookDelivery {
+export function newDelivery(event: Pick<StoredEvent, 'id' | 'orgId' | 'mode' | 'paymentRequestId' | 'sequence'>, endpointId: string, now: number): WebhookDelivery {
   return {
     id: newId(),
     orgId: event.orgId,
     mode: event.mode,
     eventId: event.id,
     endpointId,
+    paymentRequestId: event.paymentRequestId,
+    sequence: event.paymentRequestId === null ? null : event.sequence,
     status: 'pending',
     attempts: 0,
     nextAttemptAt: now,

@@ -389,14 +389,23 @@ function numbers(): Migration {
 }
 /**
  * Who a request is between, as it was at creation (party numbers, types and names, the payee
- * account's number), so that events carry it for the dialects' notifications; and an optional
- * account scope on webhook endpoints (DeltaPay's per-account callback URLs).
+ * account's number), so that events carry it for the dialects' notifications; an optional
+ * account scope on webhook endpoints (DeltaPay's per-account callback URLs); and the request and
+ * sequence of each delivery, for in-order delivery.
  */
 function partiesAndScopes(): Migration {
   return {
     async up(db: Kysely<any>) {
       await db.schema.alterTable('payment_requests').addColumn('parties', 'text').execute();
       await db.schema.alterTable('webhook_endpoints').addColumn('account_id', 'text').execute();
+      // A request's events reach each endpoint in sequence order: a delivery waits while an
+      // earlier one of the same request to the same endpoint is pending (found by this index).
+      await db.schema.alterTable('webhook_deliveries').addColumn('payment_request_id', 'text').execute();
+      await db.schema.alterTable('webhook_deliveries').addColumn('sequence', 'integer').execute();
+      await db.schema.createIndex('webhook_deliveries_order').on('webhook_deliveries')
+        .columns(['endpoint_id', 'payment_request_id', 'sequence'])
+        .where(sql.ref('status'), '=', 'pending')
+        .execute();
     },
   };
 }

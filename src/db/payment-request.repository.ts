@@ -129,7 +129,9 @@ export async function findPaymentRequest(tx: Tx, orgId: string, mode: Mode, id: 
  * @returns false when another writer got there first (nothing was written).
  */
 export async function compareAndSetPaymentRequest(tx: Tx, prev: PaymentRequest, next: PaymentRequest): Promise<boolean> {
-  const { id: _id, org_id: _org, mode: _mode, created_at: _created, ...changes } = paymentRequestToRow(next);
+  // Columns fixed at creation are never rewritten: a row created without a number (by SQL, or by
+  // an older Payreq during a rolling deploy) must not be given a made-up one here.
+  const { id: _id, org_id: _org, mode: _mode, created_at: _created, number: _number, parties: _parties, ...changes } = paymentRequestToRow(next);
   const result = await tx.db
     .updateTable('payment_requests')
     .set(changes)

@@ -213,6 +213,9 @@ export interface WebhookDeliveryTable {
   org_id: string;
   mode: string;
   event_id: string;
+  /** The event's payment request and sequence (null for other events): deliveries of one request go out in order. */
+  payment_request_id: string | null;
+  sequence: number | null;
   endpoint_id: string;
   status: string;
   attempts: number;

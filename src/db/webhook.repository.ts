@@ -41,6 +41,9 @@ export interface WebhookDelivery {
   mode: Mode;
   eventId: string;
   endpointId: string;
+  /** The event's payment request and sequence, or null: a delivery waits for earlier pending ones of the same request to the same endpoint. */
+  paymentRequestId: string | null;
+  sequence: number | null;
   status: 'pending' | 'succeeded' | 'failed';
   attempts: number;
   nextAttemptAt: number;
@@ -94,6 +97,8 @@ export function rowToDelivery(row: WebhookDeliveryRow): WebhookDelivery {
     mode: row.mode as Mode,
     eventId: row.event_id,
     endpointId: row.endpoint_id,
+    paymentRequestId: row.payment_request_id,
+    sequence: row.sequence === null ? null : Number(row.sequence),
     status: row.status as WebhookDelivery['status'],
     attempts: Number(row.attempts),
     nextAttemptAt: Number(row.next_attempt_at),
@@ -189,6 +194,8 @@ export async function insertDeliveries(tx: Tx, deliveries: WebhookDelivery[]): P
         mode: d.mode,
         event_id: d.eventId,
         endpoint_id: d.endpointId,
+        payment_request_id: d.paymentRequestId,
+        sequence: d.sequence,
         status: d.status,
         attempts: d.attempts,
         next_attempt_at: d.nextAttemptAt,
@@ -218,6 +225,19 @@ export async function claimDueDeliveries(tx: Tx, worker: string, now: number, un
     .where('d.next_attempt_at', '<=', now)
     .where((eb) => eb.or([eb('d.claimed_until', 'is', null), eb('d.claimed_until', '<', now)]))
     .where('e.disabled', '=', 0)
+    // In order per request and endpoint: not while an earlier event of the same request is pending there.
+    .where((eb) =>
+      eb.not(
+        eb.exists(
+          eb.selectFrom('webhook_deliveries as earlier')
+            .select('earlier.id')
+            .whereRef('earlier.endpoint_id', '=', 'd.endpoint_id')
+            .whereRef('earlier.payment_request_id', '=', 'd.payment_request_id')
+            .where('earlier.status', '=', 'pending')
+            .whereRef('earlier.sequence', '<', 'd.sequence'),
+        ),
+      ),
+    )
     .$if(busyEndpoints.length > 0, (q) => q.where('d.endpoint_id', 'not in', busyEndpoints))
     .orderBy('d.next_attempt_at')
     .orderBy('d.id')

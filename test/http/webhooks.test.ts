@@ -41,6 +41,19 @@ async function deliveries(server: TestServer, endpointId: string) {
 const of = (received: Received[], requestId: string) => received.filter((r) => r.json?.data?.id === requestId);
 
 describe('webhook delivery', () => {
+  it('delivers one request\'s events to an endpoint in sequence order: a later one waits while an earlier one retries', async () => {
+    const r = await receiver();
+    r.answer = (_req, index) => ({ status: index === 0 ? 500 : 200 });
+    await endpoint(t, `${r.url}/ordered`);
+    const payee = await createUserWithAccount(t.admin);
+    const payer = await createUserWithAccount(t.admin, 'USD', '15');
+    const pr = await createRequest(t.admin, payee.accountId, { payer: { accountId: payer.accountId } });
+    await t.admin.post(`/v1/payment-requests/${pr.id}/approve`, { accountId: payer.accountId });
+    await r.waitFor((all) => of(all, pr.id).some((x) => x.json.type === 'payment_request.paid'));
+    // The created event failed once and was retried; the approval's three events waited for it.
+    expect(of(r.received, pr.id).map((x) => x.json.data.sequence)).toEqual([1, 1, 2, 3, 4]);
+  });
+
   it('delivers every transition\'s event once to each matching endpoint, signed, and never to others', async () => {
     const all = await receiver();
     const paidOnly = await receiver();
