@@ -311,11 +311,6 @@ export async function listLogsOfRequest(tx: Tx, paymentRequestId: string): Promi
   return rows.map((r) => ({ ...rowToLog(r), currency: r.currency }));
 }
 
-/** Sets a log's status (and the payment it was recorded as). */
-export async function setChainLogStatus(tx: Tx, id: string, status: ChainLogStatus, paymentId: string | null, now: number): Promise<void> {
-  await tx.db.updateTable('chain_logs').set({ status, payment_id: paymentId, updated_at: now }).where('id', '=', id).execute();
-}
-
 /** Deletes a log that a reorg removed before it was recorded (it never counted). */
 export async function deleteChainLog(tx: Tx, id: string): Promise<void> {
   await tx.db.deleteFrom('chain_logs').where('id', '=', id).execute();
