@@ -70,11 +70,11 @@ export async function createAccount(deps: Deps, principal: Principal, input: Cre
     if (!allows(principal.grants, 'accounts:manage', { accountIds: [], partyIds: [party.id] })) {
       throw new DomainError('forbidden', 'this API key may not open accounts for this party (needs accounts:manage)');
     }
-    return insertWallet(tx, principal, party.id, currency.code, address, deps.clock(), input.number);
+    return insertPartyAccount(tx, principal, party.id, currency.code, address, deps.clock(), input.number);
   });
 }
 
-async function insertWallet(tx: Tx, principal: Principal, partyId: string, currency: string, address: string | null, now: number, explicit?: number): Promise<Account> {
+async function insertPartyAccount(tx: Tx, principal: Principal, partyId: string, currency: string, address: string | null, now: number, explicit?: number): Promise<Account> {
   const number = await nextNumber(tx, principal.orgId, principal.mode, 'account', explicit);
   const account: Account = { id: newId(), orgId: principal.orgId, mode: principal.mode, partyId, currency, balance: 0n, status: 'open', systemPurpose: null, address, number, createdAt: now, updatedAt: now };
   try {
@@ -113,7 +113,7 @@ export async function findOrCreateWalletAccount(deps: Deps, principal: Principal
         const number = await nextNumber(tx, principal.orgId, principal.mode, 'party');
         await insertParty(tx, { id: partyId, orgId: principal.orgId, mode: principal.mode, type: 'legal_entity', username: null, phone: null, email: null, name: address, merchant: null, number, createdAt: now });
       }
-      return insertWallet(tx, principal, partyId, currency.code, address, now);
+      return insertPartyAccount(tx, principal, partyId, currency.code, address, now);
     });
   } catch (err) {
     // Another request created it at the same moment: use theirs.

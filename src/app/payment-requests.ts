@@ -15,6 +15,7 @@ import {
   isDue,
   isRepeat,
   type LineItem,
+  owedInOption,
   type PaymentOption,
   type PaymentRequest,
   type PaymentRequestStatus,
@@ -72,7 +73,7 @@ export interface CreatePaymentRequestInput {
 }
 
 /** Thrown when a compare-and-set lost a race; the command is retried from a fresh read. */
-export class StaleWrite extends Error {}
+class StaleWrite extends Error {}
 /** Thrown when a command finds its request due for expiry; the expiry is persisted first, then the command retried. */
 class DueForExpiry extends Error {}
 
@@ -430,7 +431,7 @@ async function settleFromLedger(tx: Tx, deps: Deps, pr: PaymentRequest, payer: A
   const option = pr.paymentOptions.find((o) => o.currency === payer.currency);
   if (!option) return { reason: 'currency_not_accepted' };
   // The payer pays the option's share of what is still owed, rounded up (the payee never gets less).
-  const payAmount = payer.currency === pr.currency ? remaining : prorate(remaining, pr.amount, option.amount, 'up');
+  const payAmount = owedInOption(pr, option);
   let transferId: string;
   try {
     const postings = await movementPostings(

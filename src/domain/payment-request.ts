@@ -18,6 +18,7 @@
  * ```
  */
 import { DomainError } from './errors.js';
+import { prorate } from './money.js';
 
 /** Every status a payment request can be in. */
 export const PAYMENT_REQUEST_STATUSES = ['pending', 'processing', 'paid', 'failed', 'cancelled', 'declined', 'expired', 'refunded'] as const;
@@ -207,9 +208,7 @@ export interface TransitionResult {
 export function owedInOption(request: Pick<PaymentRequest, 'amount' | 'amountPaid' | 'currency'>, option: Pick<PaymentOption, 'currency' | 'amount'>): bigint {
   const remaining = request.amount - request.amountPaid;
   if (remaining <= 0n) return 0n;
-  if (option.currency === request.currency) return remaining;
-  const product = remaining * option.amount;
-  return product / request.amount + (product % request.amount === 0n ? 0n : 1n);
+  return option.currency === request.currency ? remaining : prorate(remaining, request.amount, option.amount, 'up');
 }
 
 /** True when a pending request's expiry time has passed at `now` (epoch ms). */
