@@ -9,19 +9,39 @@ import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { DomainError, type ErrorCode, type FieldError, isDomainError } from '../domain/errors.js';
 import { problem, PROBLEM_CONTENT_TYPE, STATUS_OF } from './problem.js';
 
-interface ZodIssueParams {
-  keys?: string[];
+/**
+ * One schema-validation problem of a request, as every error renderer (this one and the
+ * dialects') reads it: `context` is `body`, `querystring`, `params`…; `path` the segments into
+ * it (empty for the part itself); `unknownKeys` the fields a strict object refused, if that is
+ * the problem.
+ */
+export interface SchemaIssue {
+  context: string | undefined;
+  path: string[];
+  message: string;
+  unknownKeys: string[] | undefined;
 }
 
-function validationErrors(error: { validation: { instancePath: string; message?: string | undefined; params: unknown }[]; validationContext?: string | undefined }): FieldError[] {
-  const prefix = error.validationContext === 'body' || error.validationContext === undefined ? '' : `${error.validationContext}.`;
-  return error.validation.flatMap((v) => {
-    const base = v.instancePath.replace(/^\//, '').replace(/\//g, '.');
-    const keys = (v.params as ZodIssueParams).keys;
-    if (keys && keys.length > 0) {
-      return keys.map((k) => ({ path: `${prefix}${base ? `${base}.` : ''}${k}`, message: 'unknown field' }));
+/** The schema-validation problems of a Fastify + zod validation error, or undefined for any other error. */
+export function schemaIssues(err: unknown): SchemaIssue[] | undefined {
+  if (!hasZodFastifySchemaValidationErrors(err)) return undefined;
+  const { validation, validationContext } = err as unknown as { validation: { instancePath: string; message?: string; params: unknown }[]; validationContext?: string };
+  return validation.map((v) => ({
+    context: validationContext,
+    path: v.instancePath.replace(/^\//, '').split('/').filter((p) => p.length > 0),
+    message: v.message ?? 'invalid',
+    unknownKeys: (v.params as { keys?: string[] }).keys,
+  }));
+}
+
+function validationErrors(issues: SchemaIssue[]): FieldError[] {
+  return issues.flatMap((issue) => {
+    const prefix = issue.context === 'body' || issue.context === undefined ? '' : `${issue.context}.`;
+    const base = issue.path.join('.');
+    if (issue.unknownKeys && issue.unknownKeys.length > 0) {
+      return issue.unknownKeys.map((k) => ({ path: `${prefix}${base ? `${base}.` : ''}${k}`, message: 'unknown field' }));
     }
-    return [{ path: `${prefix}${base}` || prefix.replace(/\.$/, '') || '(root)', message: v.message ?? 'invalid' }];
+    return [{ path: `${prefix}${base}` || prefix.replace(/\.$/, '') || '(root)', message: issue.message }];
   });
 }
 
@@ -36,10 +56,11 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
 /** Sends `err` as a problem document. */
 export async function sendError(err: unknown, request: FastifyRequest, reply: FastifyReply): Promise<void> {
   let body;
+  const issues = schemaIssues(err);
   if (isDomainError(err)) {
     body = problem(err.code, err.message, request.id, { errors: err.errors, details: err.details });
-  } else if (hasZodFastifySchemaValidationErrors(err)) {
-    const errors = validationErrors(err);
+  } else if (issues !== undefined) {
+    const errors = validationErrors(issues);
     body = problem('validation_failed', `the request is invalid: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, request.id, { errors });
   } else if (typeof (err as FastifyError).code === 'string' && FASTIFY_CODES[(err as FastifyError).code] !== undefined) {
     const code = FASTIFY_CODES[(err as FastifyError).code] as ErrorCode;

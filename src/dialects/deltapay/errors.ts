@@ -5,8 +5,8 @@
  * a missing resource is 404 "The requested resource does not exist".
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { isDomainError } from '../../domain/errors.js';
+import { schemaIssues } from '../../http/errors.js';
 import { STATUS_OF } from '../../http/problem.js';
 
 /** A DeltaPay-shaped error thrown by the dialect's own checks. */
@@ -32,14 +32,13 @@ export function fieldProblem(where: 'body' | 'query', field: string, msg: string
 /** The status and body of an error on a DeltaPay route. */
 export function renderDeltaPayError(err: unknown): { status: number; body: Record<string, unknown> } {
   if (err instanceof DeltaPayError) return { status: err.status, body: { detail: err.detail } };
-  if (hasZodFastifySchemaValidationErrors(err)) {
-    const context = (err as unknown as { validationContext?: string }).validationContext === 'querystring' ? 'query' : 'body';
-    const issues = (err as unknown as { validation: { instancePath: string; message?: string; params: unknown }[] }).validation;
-    const detail = issues.map((v) => {
-      const keys = (v.params as { keys?: string[] }).keys;
-      const path = v.instancePath.replace(/^\//, '').split('/').filter((p) => p.length > 0);
-      return { loc: [context, ...(path.length > 0 ? path : (keys ?? []))], msg: v.message ?? 'invalid', type: keys ? 'missing' : 'value_error' };
-    });
+  const issues = schemaIssues(err);
+  if (issues !== undefined) {
+    const detail = issues.map((issue) => ({
+      loc: [issue.context === 'querystring' ? 'query' : 'body', ...(issue.path.length > 0 ? issue.path : (issue.unknownKeys ?? []))],
+      msg: issue.message,
+      type: issue.unknownKeys ? 'missing' : 'value_error',
+    }));
     return { status: 422, body: { detail } };
   }
   if (isDomainError(err)) {

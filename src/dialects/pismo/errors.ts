@@ -6,8 +6,8 @@
  * documented case, an unknown or expired token on confirm, answers 400 (`INVALID_TOKEN`).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { isDomainError } from '../../domain/errors.js';
+import { schemaIssues } from '../../http/errors.js';
 import { STATUS_OF } from '../../http/problem.js';
 
 /** A Pismo-shaped error: a status and an upper-snake code, thrown by the dialect's own checks. */
@@ -24,9 +24,9 @@ export class PismoError extends Error {
 /** The body and status of an error on a Pismo route. Payreq's 422 problems answer 400 here. */
 export function renderPismoError(err: unknown): { status: number; body: Record<string, unknown> } {
   if (err instanceof PismoError) return { status: err.status, body: { error_code: err.errorCode, error_message: err.message } };
-  if (hasZodFastifySchemaValidationErrors(err)) {
-    const issues = (err as unknown as { validation: { instancePath: string; message?: string; params: unknown }[] }).validation;
-    const errors = issues.map((v) => ({ field: v.instancePath.replace(/^\//, '').replace(/\//g, '.') || ((v.params as { keys?: string[] }).keys ?? []).join(', ') || '(root)', message: v.message ?? 'invalid' }));
+  const issues = schemaIssues(err);
+  if (issues !== undefined) {
+    const errors = issues.map((issue) => ({ field: issue.path.join('.') || (issue.unknownKeys ?? []).join(', ') || '(root)', message: issue.message }));
     return { status: 400, body: { error_code: 'VALIDATION_FAILED', error_message: errors.map((e) => `${e.field}: ${e.message}`).join('; '), errors } };
   }
   if (isDomainError(err)) {

@@ -7,8 +7,8 @@
  * answers the documented "Request not found".
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { DomainError, type ErrorCode, isDomainError } from '../../domain/errors.js';
+import { schemaIssues } from '../../http/errors.js';
 import { STATUS_OF } from '../../http/problem.js';
 
 /** NestJS's `error` text for each status. */
@@ -43,13 +43,9 @@ export function validationFailed(field: string, message: string): DomainError {
 
 /** The Request Network-shaped body and status of an error. */
 export function renderError(err: unknown, options: { payRoute: boolean }): { status: number; body: Record<string, unknown> } {
-  if (hasZodFastifySchemaValidationErrors(err)) {
-    const issues = (err as unknown as { validation: { instancePath: string; message?: string; params: unknown }[] }).validation;
-    const errors = issues.map((v) => {
-      const keys = (v.params as { keys?: string[] }).keys;
-      const field = v.instancePath.replace(/^\//, '').replace(/\//g, '.') || keys?.join(', ') || '(root)';
-      return { field, message: keys ? 'unknown field' : (v.message ?? 'invalid') };
-    });
+  const issues = schemaIssues(err);
+  if (issues !== undefined) {
+    const errors = issues.map((issue) => ({ field: issue.path.join('.') || issue.unknownKeys?.join(', ') || '(root)', message: issue.unknownKeys ? 'unknown field' : issue.message }));
     return validation(errors, options.payRoute);
   }
   if (isDomainError(err)) {
