@@ -22,10 +22,11 @@ import { getPartyByNumber } from '../../app/parties.js';
 import { approvePaymentRequest, cancelPaymentRequest, createPaymentRequest, declinePaymentRequest, listPartyPaymentRequests, listPaymentRequests } from '../../app/payment-requests.js';
 import { presentPaymentRequest } from '../../app/present.js';
 import { createEndpoint, deleteEndpointOf, listEndpointsOf } from '../../app/webhook-endpoints.js';
-import { isDomainError } from '../../domain/errors.js';
+import { DomainError, isDomainError } from '../../domain/errors.js';
 import { allowsGenerally, type Permission } from '../../domain/grants.js';
 import { formatAmount } from '../../domain/money.js';
 import type { PaymentRequest, PaymentRequestStatus } from '../../domain/payment-request.js';
+import type { PaymentRequestFilter } from '../../db/payment-request.repository.js';
 import type { WebhookEndpoint } from '../../db/webhook.repository.js';
 import { principalOf } from '../../http/auth.js';
 import { STATUS_OF } from '../../http/problem.js';
@@ -95,14 +96,15 @@ export const deltapayRoutes: FastifyPluginCallback<{ deps: Deps }> = (scope: Fas
   const security = [{ apiKey: [] }];
   const view = (pr: PaymentRequest) => deltapayView(presentPaymentRequest(pr, deps, deps.clock()));
 
-  async function byNumber(principal: Principal, number: number, permission: DeltaPayPermission): Promise<PaymentRequest> {
-    const [pr] = (await listPaymentRequests(deps, principal, { number }, { limit: 1 })).data;
-    if (!pr) {
-      if (!allowsGenerally(principal.grants, PERMISSIONS[permission])) throw permissionError(permission, { kind: 'payment_request', id: number });
-      throw new DeltaPayError(404, 'The requested resource does not exist');
-    }
-    return pr;
+  /** The first request the key sees matching `filter`, through {@link guarded}: none is a 404, or the 401 when the key lacks the permission generally. */
+  function findOne(principal: Principal, filter: PaymentRequestFilter, permission: DeltaPayPermission, target?: { kind: string; id: number }): Promise<PaymentRequest> {
+    return guarded(principal, permission, target, async () => {
+      const [pr] = (await listPaymentRequests(deps, principal, filter, { limit: 1 })).data;
+      if (!pr) throw new DomainError('payment_request_not_found', 'no such payment request');
+      return pr;
+    });
   }
+  const byNumber = (principal: Principal, number: number, permission: DeltaPayPermission) => findOne(principal, { number }, permission, { kind: 'payment_request', id: number });
 
   r.get('/transaction-types', { schema: { tags, security, summary: 'The transaction types a payment request may have (DeltaPay)' } }, () => deps.settings.deltapayTransactionTypes);
 
@@ -143,9 +145,7 @@ export const deltapayRoutes: FastifyPluginCallback<{ deps: Deps }> = (scope: Fas
       return sendLossless(reply, 200, view(await byNumber(principalOf(request), request.query.payment_request_id, 'view_payment_requests')));
     });
     r.get(`${base}/from-metadata`, { schema: { tags, security, summary: 'The most recent payment request with this metadata (DeltaPay)', querystring: metadataQuery } }, async (request, reply) => {
-      const principal = principalOf(request);
-      const [pr] = (await listPaymentRequests(deps, principal, { metadata: { [METADATA_KEY]: request.query.metadata } }, { limit: 1 })).data;
-      if (!pr) throw allowsGenerally(principal.grants, 'payment_requests:read') ? new DeltaPayError(404, 'The requested resource does not exist') : permissionError('view_payment_requests');
+      const pr = await findOne(principalOf(request), { metadata: { [METADATA_KEY]: request.query.metadata } }, 'view_payment_requests');
       return sendLossless(reply, 200, view(pr));
     });
   }

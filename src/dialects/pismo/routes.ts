@@ -17,7 +17,7 @@ import { z } from 'zod';
 import { getAccount, getAccountByNumber } from '../../app/accounts.js';
 import type { Deps, Principal } from '../../app/deps.js';
 import { approvePaymentRequest, cancelPaymentRequest, createPaymentRequest, declinePaymentRequest, listPaymentRequests } from '../../app/payment-requests.js';
-import { presentPaymentRequest } from '../../app/present.js';
+import { money } from '../../app/present.js';
 import { formatAmount } from '../../domain/money.js';
 import { effectiveStatus, type PaymentRequest } from '../../domain/payment-request.js';
 import { authHook, principalOf } from '../../http/auth.js';
@@ -59,14 +59,24 @@ async function byCode(deps: Deps, principal: Principal, code: string): Promise<P
   return page.data[0];
 }
 
+/** The payee account's number: recorded on the request at creation; looked up for requests older than that. */
+async function payeeAccountNumber(deps: Deps, principal: Principal, pr: PaymentRequest): Promise<number | null> {
+  return pr.parties?.payee.accountNumber ?? (await getAccount(deps, principal, pr.payeeAccountId).catch(() => undefined))?.number ?? null;
+}
+
 async function renderList(deps: Deps, principal: Principal, requests: PaymentRequest[]) {
-  const numbers = new Map<string, number | null>();
   const now = deps.clock();
   const items = [];
   for (const pr of requests) {
-    if (!numbers.has(pr.payeeAccountId)) numbers.set(pr.payeeAccountId, (await getAccount(deps, principal, pr.payeeAccountId).catch(() => undefined))?.number ?? null);
-    const view = presentPaymentRequest(pr, deps, now);
-    items.push(listItem({ code: pr.code, status: effectiveStatus(pr, now), amount: view.amount, expiresAt: view.expiresAt, createdAt: view.createdAt, metadata: pr.metadata, toAccountNumber: numbers.get(pr.payeeAccountId) ?? null }));
+    items.push(listItem({
+      code: pr.code,
+      status: effectiveStatus(pr, now),
+      amount: money(deps.currencies, pr.currency, pr.amount),
+      expiresAt: new Date(pr.expiresAt).toISOString(),
+      createdAt: new Date(pr.createdAt).toISOString(),
+      metadata: pr.metadata,
+      toAccountNumber: await payeeAccountNumber(deps, principal, pr),
+    }));
   }
   return items;
 }
@@ -116,8 +126,8 @@ export const pismoRoutes: FastifyPluginCallback<{ deps: Deps }> = (scope: Fastif
     if (from.currency !== payer.currency) throw new PismoError(400, 'CURRENCY_MISMATCH', `account ${from.account.id} holds ${payer.currency}, not ${from.currency}`);
     const to = body.to?.[0];
     if (to !== undefined) {
-      const payee = await getAccount(deps, principal, pr.payeeAccountId);
-      if (to.account.id !== payee.number) throw new PismoError(400, 'DESTINATION_MISMATCH', `the payment request pays account ${payee.number ?? '?'}, not ${to.account.id}`);
+      const payeeNumber = await payeeAccountNumber(deps, principal, pr);
+      if (to.account.id !== payeeNumber) throw new PismoError(400, 'DESTINATION_MISMATCH', `the payment request pays account ${payeeNumber ?? '?'}, not ${to.account.id}`);
     }
     const option = pr.paymentOptions.find((o) => o.currency === payer.currency);
     const exponent = deps.currencies.get(payer.currency).exponent;

@@ -20,6 +20,7 @@ import type { Deps, Principal } from '../../app/deps.js';
 import { createPaymentRequest, getPaymentRequest } from '../../app/payment-requests.js';
 import { createEndpoint, deleteEndpointOf, listEndpointsOf } from '../../app/webhook-endpoints.js';
 import { DomainError } from '../../domain/errors.js';
+import { paymentReference } from '../../domain/ids.js';
 import { divideRounded, formatAmount, parseAmount, parseRate } from '../../domain/money.js';
 import { owedInOption, type PaymentRequest } from '../../domain/payment-request.js';
 import type { ChainReference } from '../../db/chain.repository.js';
@@ -87,23 +88,21 @@ async function create(deps: Deps, principal: Principal, body: CreateInput): Prom
     expiresIn: deps.settings.maxExpirySeconds,
     metadata: { [METADATA_KEY]: stored },
   });
-  const option = pr.paymentOptions.find((o) => o.currency === body.paymentCurrency);
-  const { references } = await chainStateOf(deps, pr);
-  const reference = references.find((r) => r.currency === option?.currency) ?? references[0];
-  return { pr, reference: wireReference(reference?.reference ?? pr.paymentReference) };
+  // The option's own reference (Request Network's formula over its receiving address), as the watcher indexes it.
+  const address = pr.paymentOptions.find((o) => o.currency === body.paymentCurrency)?.address;
+  return { pr, reference: wireReference(address === undefined ? pr.paymentReference : paymentReference(pr.id, pr.salt, address)) };
 }
 
-async function byRequestId(deps: Deps, principal: Principal, requestId: string): Promise<{ pr: PaymentRequest; reference: ChainReference | undefined; references: ChainReference[] }> {
+async function byRequestId(deps: Deps, principal: Principal, requestId: string): Promise<PaymentRequest> {
   const id = fromRequestId(requestId);
   if (id === undefined) throw new DomainError('payment_request_not_found', 'Request not found');
-  const pr = await getPaymentRequest(deps, principal, id);
-  const { references } = await chainStateOf(deps, pr);
-  return { pr, reference: primaryReference(pr, references), references };
+  return getPaymentRequest(deps, principal, id);
 }
 
-async function status(deps: Deps, pr: PaymentRequest, reference: ChainReference | undefined, v2: boolean) {
+/** The status body; `pick` chooses, among the request's references, the one the client knows it by. */
+async function status(deps: Deps, pr: PaymentRequest, pick: (references: ChainReference[]) => ChainReference | undefined, v2: boolean) {
   const { references, logs } = await chainStateOf(deps, pr);
-  const body = statusBody(pr, reference, references, logs);
+  const body = statusBody(pr, pick(references), references, logs);
   if (!v2) return body;
   return { ...body, ...v2Extras(pr, logs, (currency) => deps.currencies.get(currency).exponent, deps.clock()) };
 }
@@ -164,12 +163,12 @@ export const requestNetworkRoutes: FastifyPluginCallback<{ deps: Deps }> = (scop
 
   r.get('/v1/request/:paymentReference', { schema: { tags, security, summary: 'Payment status by payment reference (v1)', params: z.object({ paymentReference: z.string().max(100) }) } }, async (request) => {
     const { paymentRequest, reference } = await getPaymentRequestByReference(deps, principalOf(request), request.params.paymentReference);
-    return status(deps, paymentRequest, reference, false);
+    return status(deps, paymentRequest, () => reference, false);
   });
 
   r.get('/v2/request/:requestId', { schema: { tags, security, summary: 'A request and its payment status (v2)', params: z.object({ requestId: z.string().max(100) }) } }, async (request) => {
-    const { pr, reference } = await byRequestId(deps, principalOf(request), request.params.requestId);
-    return status(deps, pr, reference, true);
+    const pr = await byRequestId(deps, principalOf(request), request.params.requestId);
+    return status(deps, pr, (references) => primaryReference(pr, references), true);
   });
 
   r.get('/v1/request/:paymentReference/pay', { config: payConfig, schema: { tags, security, summary: 'The transactions to pay (v1)', params: z.object({ paymentReference: z.string().max(100) }), querystring: payQuery } }, async (request) => {
@@ -180,7 +179,8 @@ export const requestNetworkRoutes: FastifyPluginCallback<{ deps: Deps }> = (scop
 
   r.get('/v2/request/:requestId/pay', { config: payConfig, schema: { tags, security, summary: 'The transactions to pay (v2)', params: z.object({ requestId: z.string().max(100) }), querystring: payQuery } }, async (request) => {
     const principal = principalOf(request);
-    const { pr, reference } = await byRequestId(deps, principal, request.params.requestId);
+    const pr = await byRequestId(deps, principal, request.params.requestId);
+    const reference = primaryReference(pr, (await chainStateOf(deps, pr)).references);
     return pay(deps, principal, pr, reference, request.query);
   });
 
