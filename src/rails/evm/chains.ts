@@ -8,7 +8,7 @@
  */
 import { createPublicClient, getAddress, http, isAddress, type PublicClient } from 'viem';
 import { z } from 'zod';
-import type { Currency, CurrencyRegistry, Token } from '../../domain/currency.js';
+import type { CurrencyRegistry, Token } from '../../domain/currency.js';
 import { NATIVE_TOKEN_ADDRESS } from './abi.js';
 import { DEPLOYMENTS } from './deployments.js';
 
@@ -110,6 +110,7 @@ export interface OnChainCurrency {
  */
 export class ChainRegistry {
   private readonly clients = new Map<number, PublicClient>();
+  private readonly resolved = new Map<string, OnChainCurrency | undefined>();
 
   /**
    * @throws Error when a token of a configured network names another chain id.
@@ -139,10 +140,18 @@ export class ChainRegistry {
     return this.chains.find((c) => c.chainId === chainId);
   }
 
-  /** How `currency` is paid on chain, or undefined when it is fiat or its network is not configured. */
-  onChain(currency: Currency | string): OnChainCurrency | undefined {
-    const c = typeof currency === 'string' ? this.currencies.find(currency) : currency;
-    const token = c?.token;
+  /**
+   * How `currency` (a currency code) is paid on chain, or undefined when it is fiat or its
+   * network is not configured. Remembered per code: it is asked for every on-chain option of
+   * every request presented, and the answer cannot change.
+   */
+  onChain(currency: string): OnChainCurrency | undefined {
+    if (!this.resolved.has(currency)) this.resolved.set(currency, this.resolve(currency));
+    return this.resolved.get(currency);
+  }
+
+  private resolve(code: string): OnChainCurrency | undefined {
+    const token = this.currencies.find(code)?.token;
     if (!token) return undefined;
     const chain = this.chains.find((ch) => ch.network === token.network);
     if (!chain) return undefined;
