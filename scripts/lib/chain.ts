@@ -13,6 +13,7 @@ import {
   type Account,
   createPublicClient,
   createWalletClient,
+  encodeFunctionData,
   getAddress,
   type Hex,
   http,
@@ -169,7 +170,6 @@ export async function startTestChain(): Promise<TestChain> {
     },
     send,
     async fund(index, amount, which = token) {
-      const { encodeFunctionData } = await import('viem');
       await send(0, { to: which, data: encodeFunctionData({ abi: erc20.abi, functionName: 'transfer', args: [wallet(index).account.address, amount] }) });
     },
     close: () =>

@@ -4,7 +4,7 @@
  * settle payment requests only once `confirmations` deep; calldata is checked by decoding it
  * with viem against the contracts' own ABI.
  */
-import { decodeFunctionData, type Hex } from 'viem';
+import { decodeFunctionData, encodeFunctionData, type Hex, maxUint256 } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { factory, startTestChain, type TestChain } from '../support/chain.js';
 import { createRequest, createUser } from '../support/factories.js';
@@ -242,7 +242,6 @@ describe('money rules on chain', () => {
     const p = await payee();
     const pr = await createRequest(t.admin, p.accountId, { amount: '7', currency: 'TST-private' });
     const reference = pr.paymentOptions[0].paymentReference as Hex;
-    const { encodeFunctionData, maxUint256 } = await import('viem');
     const batch = factory('BatchPayments__factory.js', 'BatchPayments');
     await chain.send(5, { to: chain.batchPayments, data: encodeFunctionData({ abi: batch.abi, functionName: 'approvePaymentProxyToSpend', args: [chain.token] }) });
     await chain.send(5, { to: chain.token, data: encodeFunctionData({ abi: tokenAbi(), functionName: 'approve', args: [chain.batchPayments, maxUint256] }) });

@@ -1,9 +1,9 @@
 /** Helpers for EVM-rail tests: a payee with a wallet account, and paying a request the way a wallet would. */
-import type { Hex } from 'viem';
+import { encodeFunctionData, type Hex, maxUint256, zeroAddress } from 'viem';
 import { expect } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import type { Config } from '../../src/config.js';
-import type { TestChain } from './chain.js';
+import { factory, type TestChain } from './chain.js';
 import type { Client } from './client.js';
 import { createUser } from './factories.js';
 import { type TestServer, startTestServer } from './server.js';
@@ -72,8 +72,6 @@ export function settle(ms = 600): Promise<void> {
  * Amounts are base units; `reference` is 16 hex characters (with or without 0x).
  */
 export async function payDirect(chain: TestChain, payer: number, p: { token?: Hex | 'native'; to: Hex; amount: bigint; reference: string; feeAmount?: bigint; feeAddress?: Hex }): Promise<Hex> {
-  const { encodeFunctionData, zeroAddress, maxUint256 } = await import('viem');
-  const { factory } = await import('./chain.js');
   const reference = `0x${p.reference.replace(/^0x/, '')}`;
   const fee = p.feeAmount ?? 0n;
   const feeAddress = p.feeAddress ?? zeroAddress;
