@@ -22,12 +22,23 @@ export function hashSecret(secret: string): string {
   return createHash('sha256').update(secret).digest('hex');
 }
 
+function base62(length: number): string {
+  let body = '';
+  for (const b of randomBytes(length)) body += BASE62[b % 62];
+  return body;
+}
+
 /** A new secret for `mode`: `prq_<mode>_` and 32 base62 characters (≈190 bits). */
 export function generateSecret(mode: Mode): string {
-  const bytes = randomBytes(32);
-  let body = '';
-  for (const b of bytes) body += BASE62[b % 62];
-  return `prq_${mode}_${body}`;
+  return `prq_${mode}_${base62(32)}`;
+}
+
+/**
+ * A new signing secret (AlphaPo's "secret key", the HMAC-SHA512 key of
+ * `X-Processing-Signature`): `prqsk_<mode>_` and 40 base62 characters (≈238 bits).
+ */
+export function generateSigningSecret(mode: Mode): string {
+  return `prqsk_${mode}_${base62(40)}`;
 }
 
 /** The mode a secret belongs to, or undefined when it is not a Payreq secret. */
@@ -70,7 +81,7 @@ export async function bootstrap(deps: Pick<Deps, 'store' | 'clock'>, bootstrapSe
 }
 
 function adminKey(orgId: string, secret: string, now: number): ApiKey {
-  return { id: newId(), orgId, mode: modeOfSecret(secret) as Mode, name: 'admin', prefix: secret.slice(0, 14), grants: [{ permission: 'admin' }], createdBy: null, createdAt: now, revokedAt: null };
+  return { id: newId(), orgId, mode: modeOfSecret(secret) as Mode, name: 'admin', prefix: secret.slice(0, 14), grants: [{ permission: 'admin' }], createdBy: null, createdAt: now, revokedAt: null, hasSigningSecret: false };
 }
 
 /** How long an authenticated key is remembered by a process, in milliseconds. */
@@ -82,46 +93,67 @@ const AUTH_CACHE_SIZE = 10_000;
  * a key lookup per request. Entries live {@link AUTH_CACHE_TTL_MS}; unknown keys are not cached.
  */
 export class AuthCache {
-  private readonly entries = new Map<string, { principal: Principal; until: number }>();
+  private readonly entries = new Map<string, { key: AuthenticatedKey; until: number }>();
 
-  get(hash: string, now: number): Principal | undefined {
+  get(hash: string, now: number): AuthenticatedKey | undefined {
     const entry = this.entries.get(hash);
-    if (entry && entry.until > now) return entry.principal;
+    if (entry && entry.until > now) return entry.key;
     if (entry) this.entries.delete(hash);
     return undefined;
   }
 
-  set(hash: string, principal: Principal, now: number): void {
+  set(hash: string, key: AuthenticatedKey, now: number): void {
     if (this.entries.size >= AUTH_CACHE_SIZE) this.entries.delete(this.entries.keys().next().value as string);
-    this.entries.set(hash, { principal, until: now + AUTH_CACHE_TTL_MS });
+    this.entries.set(hash, { key, until: now + AUTH_CACHE_TTL_MS });
   }
 }
 
+/** An authenticated key: its principal, and its signing secret (null when it has none). */
+export interface AuthenticatedKey {
+  principal: Principal;
+  signingSecret: string | null;
+}
+
 /**
- * Resolves a bearer secret to the calling principal. With a cache, a key seen in the last
+ * Resolves an API key secret to the key: the principal and the key's signing secret (AlphaPo's
+ * dialect verifies request signatures with it). With a cache, a key seen in the last
  * {@link AUTH_CACHE_TTL_MS} ms is not looked up again.
  * @throws DomainError `unauthenticated` when the secret is malformed, unknown or revoked.
  */
-export async function authenticate(deps: Pick<Deps, 'store'>, secret: string, cache?: AuthCache, now = Date.now()): Promise<Principal> {
+export async function authenticateKey(deps: Pick<Deps, 'store'>, secret: string, cache?: AuthCache, now = Date.now()): Promise<AuthenticatedKey> {
   if (modeOfSecret(secret) === undefined) throw new DomainError('unauthenticated', 'the API key is malformed');
   const hash = hashSecret(secret);
   const cached = cache?.get(hash, now);
   if (cached) return cached;
   const key = await findApiKeyByHash(deps.store, hash);
   if (!key) throw new DomainError('unauthenticated', 'the API key is not valid');
-  const principal: Principal = { keyId: key.id, orgId: key.orgId, mode: key.mode, grants: key.grants };
-  cache?.set(hash, principal, now);
-  return principal;
+  const authenticated: AuthenticatedKey = { principal: { keyId: key.id, orgId: key.orgId, mode: key.mode, grants: key.grants }, signingSecret: key.signingSecret };
+  cache?.set(hash, authenticated, now);
+  return authenticated;
+}
+
+/**
+ * Resolves a bearer secret to the calling principal ({@link authenticateKey} without the signing secret).
+ * @throws DomainError `unauthenticated` when the secret is malformed, unknown or revoked.
+ */
+export async function authenticate(deps: Pick<Deps, 'store'>, secret: string, cache?: AuthCache, now = Date.now()): Promise<Principal> {
+  return (await authenticateKey(deps, secret, cache, now)).principal;
 }
 
 /**
  * Issues a key in the caller's org and mode. The caller needs `api_keys:manage` (or `admin`)
  * and may only hand out grants it holds itself; scoped grants must name an account or party
- * of this org and mode.
- * @returns the key and its secret (shown once, never stored).
+ * of this org and mode. With `signingSecret: true` the key also gets a signing secret, the
+ * HMAC-SHA512 key with which AlphaPo's dialect checks `X-Processing-Signature`.
+ * @returns the key, its secret (shown once; only its hash is stored) and its signing secret
+ *   when asked for (shown once).
  * @throws DomainError `forbidden`, `invalid_grant`.
  */
-export async function createApiKey(deps: Deps, principal: Principal, input: { name?: string | undefined; grants: Grant[] }): Promise<{ key: ApiKey; secret: string }> {
+export async function createApiKey(
+  deps: Deps,
+  principal: Principal,
+  input: { name?: string | undefined; grants: Grant[]; signingSecret?: boolean | undefined },
+): Promise<{ key: ApiKey; secret: string; signingSecret?: string }> {
   if (!principal.grants.some((g) => (g.permission === 'api_keys:manage' || g.permission === 'admin') && g.accountId === undefined && g.partyId === undefined)) {
     throw new DomainError('forbidden', 'this API key may not create API keys (needs api_keys:manage)');
   }
@@ -151,8 +183,10 @@ export async function createApiKey(deps: Deps, principal: Principal, input: { na
       createdBy: principal.keyId,
       createdAt: deps.clock(),
       revokedAt: null,
+      hasSigningSecret: input.signingSecret === true,
     };
-    await storeKey(tx, key, secret);
-    return { key, secret };
+    const signingSecret = input.signingSecret === true ? generateSigningSecret(principal.mode) : undefined;
+    await insertApiKey(tx, key, hashSecret(secret), signingSecret ?? null);
+    return signingSecret === undefined ? { key, secret } : { key, secret, signingSecret };
   });
 }

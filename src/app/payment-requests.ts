@@ -27,7 +27,8 @@ import { type Account, findAccount, systemAccount } from '../db/account.reposito
 import { isUniqueViolation } from '../db/errors.js';
 import { listEventsOfPaymentRequest, type StoredEvent } from '../db/event.repository.js';
 import { findParty, type Party } from '../db/party.repository.js';
-import { findPaymentByReference, insertPayment, insertRefund, listPayments, type Payment, type Refund, setPaymentRefunded } from '../db/payment.repository.js';
+import { findPatronCode } from '../db/patron-code.repository.js';
+import { findPaymentByReference, findRefundByReference, insertPayment, insertRefund, listPayments, type Payment, type Refund, setPaymentRefunded } from '../db/payment.repository.js';
 import {
   compareAndSetPaymentRequest,
   claimDuePaymentRequests,
@@ -105,9 +106,10 @@ function eventsToStore(deps: Deps, pr: PaymentRequest, events: DomainEvent[], ex
   const snapshot = presentPaymentRequest(pr, deps, now);
   return events.map((e) => {
     const data: Record<string, unknown> = { paymentRequest: snapshot };
-    if (e.type === 'payment.received' || e.type === 'payment.reverted') data['payment'] = extras['payment'];
+    // The payment that paid a request rides on its `paid` event too (Centrapay's paid notification carries it).
+    if ((e.type === 'payment.received' || e.type === 'payment.reverted' || e.type === 'payment_request.paid') && extras['payment'] !== undefined) data['payment'] = extras['payment'];
     if (e.data?.['requiresRefund'] === true) data['requiresRefund'] = true;
-    if (e.type === 'refund.created') data['refund'] = extras['refund'];
+    if (e.type === 'refund.created' || e.type === 'refund.completed') data['refund'] = extras['refund'];
     if (e.type === 'payment_request.failed') data['reason'] = pr.failureReason;
     return { id: newId(), orgId: pr.orgId, mode: pr.mode, paymentRequestId: pr.id, type: e.type, sequence: e.sequence, data, createdAt: now };
   });
@@ -251,7 +253,9 @@ async function resolvePayer(tx: Tx, principal: Principal, payer: PayerInput | un
  * @throws DomainError `unknown_currency`, `invalid_amount`, `invalid_expiry`, `line_items_mismatch`,
  *   `rate_unavailable`, `account_not_found` (payee), `currency_mismatch` (payee account in another
  *   currency), `account_closed`, `payer_not_found`, `invalid_phone`, `account_not_allowed` (payer =
- *   payee account), `forbidden`, `external_id_conflict`.
+ *   payee account), `forbidden`, `external_id_conflict`, `patron_code_not_found`. With
+ *   `patronCodeId` the request is attached to that patron code and its party becomes the payer
+ *   (a `payer` naming another party is `validation_failed`).
  */
 export async function createPaymentRequest(deps: Deps, principal: Principal, input: CreatePaymentRequestInput): Promise<PaymentRequest> {
   const currency = deps.currencies.get(input.currency);
@@ -280,6 +284,13 @@ export async function createPaymentRequest(deps: Deps, principal: Principal, inp
     paymentOptions = await assignReceivingAddresses(tx, deps, payee, paymentOptions, input.paymentOptions ?? []);
     if (payee.status === 'closed') throw fieldError('payee.accountId', 'the payee account is closed', 'account_closed');
     const payer = await resolvePayer(tx, principal, input.payer);
+    if (input.patronCodeId !== undefined) {
+      // A patron code names its party: the request is attached to it, and that party pays.
+      const patronCode = await findPatronCode(tx, principal.orgId, principal.mode, input.patronCodeId);
+      if (!patronCode) throw fieldError('patronCodeId', `patron code ${input.patronCodeId} does not exist`, 'patron_code_not_found');
+      if (payer.partyId !== null && payer.partyId !== patronCode.partyId) throw fieldError('patronCodeId', 'the patron code belongs to another party than the payer');
+      payer.partyId = patronCode.partyId;
+    }
     if (payer.accountId === payee.id) throw fieldError('payer.accountId', 'the payer account cannot be the payee account', 'account_not_allowed');
     const payeeParty = await findParty(tx, principal.orgId, principal.mode, { id: payee.partyId });
     const payerParty = payer.partyId === null ? undefined : await findParty(tx, principal.orgId, principal.mode, { id: payer.partyId });
@@ -480,28 +491,8 @@ async function settleFromLedger(tx: Tx, deps: Deps, pr: PaymentRequest, payer: A
  */
 export function approvePaymentRequest(deps: Deps, principal: Principal, id: string, input: { accountId: string }): Promise<PaymentRequest> {
   return runCommand(deps, principal, id, async (tx, pr, now) => {
-    const visible = canSee(principal.grants, scopeOf(pr, 'both'));
-    const account = await findAccount(tx, principal.orgId, principal.mode, input.accountId);
-    if (!account || account.systemPurpose !== null || !allows(principal.grants, 'payment_requests:pay', { accountIds: [account.id], partyIds: [account.partyId] })) {
-      if (!visible && !(account && canSeeAccount(principal, account))) throw notFound(id);
-      if (account && account.systemPurpose === null && canSeeAccount(principal, account)) {
-        throw new DomainError('forbidden', 'this API key may not pay from this account (needs payment_requests:pay)');
-      }
-      throw fieldError('accountId', `account ${input.accountId} does not exist`, 'account_not_found');
-    }
+    const account = await payerAccountOf(tx, principal, pr, input.accountId);
     if (isRepeat(pr, 'approve', principal.keyId)) return pr;
-    const payee = await findAccount(tx, pr.orgId, pr.mode, pr.payeeAccountId);
-    if (isWallet(account) || (payee && isWallet(payee))) {
-      throw fieldError('accountId', 'a wallet account pays and is paid on chain (GET /v1/payment-requests/{id}/pay), never from the ledger', 'account_not_allowed');
-    }
-    const wrongPayer =
-      account.id === pr.payeeAccountId ||
-      (pr.payerAccountId !== null && pr.payerAccountId !== account.id) ||
-      (pr.payerPartyId !== null && pr.payerPartyId !== account.partyId);
-    if (wrongPayer) {
-      if (!visible) throw notFound(id);
-      throw fieldError('accountId', 'this account is not the payer of the payment request', 'account_not_allowed');
-    }
     const processing = await saveTransition(tx, deps, pr, transition(pr, { type: 'approve' }, now, principal.keyId), now);
     const outcome = await settleFromLedger(tx, deps, processing, account, now);
     if ('reason' in outcome) {
@@ -510,6 +501,111 @@ export function approvePaymentRequest(deps: Deps, principal: Principal, id: stri
     const extras = { payment: presentPayment(outcome.payment, pr.currency, deps.currencies) };
     const settled = transition(processing, { type: 'settle', payment: { id: outcome.payment.id, appliedAmount: outcome.payment.appliedAmount } }, now, principal.keyId);
     return saveTransition(tx, deps, processing, settled, now, extras);
+  });
+}
+
+/**
+ * The ledger account `accountId` when the key may pay the request from it: an open party
+ * ledger account the key holds `payments_requests:pay` over, the request's payer (when it names
+ * one) and not its payee.
+ * @throws DomainError `payment_request_not_found` (the key sees neither the request nor the
+ *   account), `forbidden`, `account_not_found`, `account_not_allowed` (a wallet, the payee, or not
+ *   the request's payer).
+ */
+async function payerAccountOf(tx: Tx, principal: Principal, pr: PaymentRequest, accountId: string): Promise<Account> {
+  const visible = canSee(principal.grants, scopeOf(pr, 'both'));
+  const account = isUuid(accountId) ? await findAccount(tx, principal.orgId, principal.mode, accountId) : undefined;
+  if (!account || account.systemPurpose !== null || !allows(principal.grants, 'payment_requests:pay', { accountIds: [account.id], partyIds: [account.partyId] })) {
+    if (!visible && !(account && canSeeAccount(principal, account))) throw notFound(pr.id);
+    if (account && account.systemPurpose === null && canSeeAccount(principal, account)) {
+      throw new DomainError('forbidden', 'this API key may not pay from this account (needs payment_requests:pay)');
+    }
+    throw fieldError('accountId', `account ${accountId} does not exist`, 'account_not_found');
+  }
+  const payee = await findAccount(tx, pr.orgId, pr.mode, pr.payeeAccountId);
+  if (isWallet(account) || (payee && isWallet(payee))) {
+    throw fieldError('accountId', 'a wallet account pays and is paid on chain (GET /v1/payment-requests/{id}/pay), never from the ledger', 'account_not_allowed');
+  }
+  const wrongPayer =
+    account.id === pr.payeeAccountId ||
+    (pr.payerAccountId !== null && pr.payerAccountId !== account.id) ||
+    (pr.payerPartyId !== null && pr.payerPartyId !== account.partyId);
+  if (wrongPayer) {
+    if (!visible) throw notFound(pr.id);
+    throw fieldError('accountId', 'this account is not the payer of the payment request', 'account_not_allowed');
+  }
+  return account;
+}
+
+/** Input for {@link payFromAccount}. */
+export interface PayFromAccountInput {
+  accountId: string;
+  /** A decimal string in the account's currency (a payment option's); default: all that is still owed in it. */
+  amount?: string | undefined;
+  /** The caller's idempotency reference (Centrapay's `idempotencyKey`); default: the ledger transfer's id. */
+  reference?: string | undefined;
+}
+
+/**
+ * The payer pays from a ledger account in one step, all that is owed or part of it (Centrapay's
+ * pay, partial payments included): the transfer payer → payee and `receive_payment` in one
+ * transaction; the request stays `pending` until fully paid. Unlike {@link approvePaymentRequest}
+ * a refusal (too little money) stores nothing and leaves the request payable. Idempotent by
+ * `reference`: the same reference for the same request answers the first payment.
+ * Needs `payment_requests:pay` over the paying account or its party.
+ * @returns the payment, the request after it, and whether it was already recorded.
+ * @throws DomainError `insufficient_funds`, `account_closed`, `currency_mismatch` (the account's
+ *   currency is no payment option), `invalid_amount` (more than is owed, or too little to count),
+ *   `payment_reference_conflict`, `invalid_transition`, the errors of the account checks
+ *   (`account_not_found`, `account_not_allowed`, `forbidden`), `payment_request_not_found`.
+ */
+export function payFromAccount(deps: Deps, principal: Principal, id: string, input: PayFromAccountInput): Promise<{ payment: Payment; paymentRequest: PaymentRequest; replayed: boolean }> {
+  return runCommand(deps, principal, id, async (tx, pr, now) => {
+    const account = await payerAccountOf(tx, principal, pr, input.accountId);
+    if (input.reference !== undefined) {
+      const existing = await findPaymentByReference(tx, pr.orgId, pr.mode, 'ledger', input.reference);
+      if (existing && existing.paymentRequestId === pr.id) return { payment: existing, paymentRequest: pr, replayed: true };
+      if (existing) throw fieldError('reference', `reference "${input.reference}" was already used for another payment`, 'payment_reference_conflict');
+    }
+    const option = pr.paymentOptions.find((o) => o.currency === account.currency);
+    if (!option) throw fieldError('accountId', `the account holds ${account.currency}, which is not a payment option of this request`, 'currency_mismatch');
+    const owed = owedInOption(pr, option);
+    const amount = input.amount === undefined ? owed : parseAmount(input.amount, deps.currencies.get(account.currency).exponent, { path: 'amount' });
+    if (amount > owed) throw fieldError('amount', 'the amount is more than is still owed in this currency', 'invalid_amount');
+    const remaining = pr.amount - pr.amountPaid;
+    // All that is owed settles the rest exactly; a part counts for its share, rounded down.
+    const applied = amount === owed ? remaining : option.currency === pr.currency ? amount : prorate(amount, option.amount, pr.amount, 'down');
+    if (applied <= 0n) throw fieldError('amount', 'the amount is too small to count towards the request', 'invalid_amount');
+    const paymentId = newId();
+    const result = transition(pr, { type: 'receive_payment', payment: { id: paymentId, appliedAmount: applied } }, now, principal.keyId);
+    const postings = await movementPostings(
+      tx,
+      pr.orgId,
+      pr.mode,
+      { accountId: account.id, currency: account.currency, amount },
+      { accountId: pr.payeeAccountId, currency: pr.currency, amount: applied },
+      now,
+    );
+    const transferId = await transfer(tx, { orgId: pr.orgId, mode: pr.mode, kind: 'payment', paymentRequestId: pr.id, postings, now });
+    const payment: Payment = {
+      id: paymentId,
+      orgId: pr.orgId,
+      mode: pr.mode,
+      paymentRequestId: pr.id,
+      rail: 'ledger',
+      currency: account.currency,
+      amount,
+      appliedAmount: applied,
+      amountRefunded: 0n,
+      reference: input.reference ?? transferId,
+      payerAccountId: account.id,
+      status: 'applied',
+      chain: null,
+      createdAt: now,
+    };
+    await insertPayment(tx, payment);
+    const next = await saveTransition(tx, deps, pr, result, now, { payment: presentPayment(payment, pr.currency, deps.currencies) });
+    return { payment, paymentRequest: next, replayed: false };
   });
 }
 
@@ -599,32 +695,53 @@ export function recordPayment(deps: Deps, principal: Principal, id: string, inpu
  * the payments newest first: a ledger payment's share goes back to its payer account (through
  * FX at the original quote, rounded down, when it was paid in another currency); an external
  * payment's share goes to the system `external` account, for the operator to send out.
- * A full refund moves the request to `refunded`.
+ * Money that moved in the ledger completes the refund at once (`refund.completed` follows
+ * `refund.created`); money paid on chain is sent back by the payee itself, so its refund is
+ * recorded only. A full refund moves the request to `refunded`. With `reference`, a repeat of
+ * the same refund (same reference and amount) answers the first one (`replayed`).
  * Needs `refunds:create` over the payee side.
  * @throws DomainError `invalid_amount`, `refund_exceeds_paid`, `refund_window_closed`,
- *   `invalid_transition`, `insufficient_funds` (the payee account holds too little), `forbidden`,
+ *   `invalid_transition`, `insufficient_funds` (the payee account holds too little),
+ *   `refund_reference_conflict` (the reference was used for another amount), `forbidden`,
  *   `payment_request_not_found`.
  */
-export function refundPaymentRequest(deps: Deps, principal: Principal, id: string, input: { amount: string; reason?: string | undefined }): Promise<{ refund: Refund; paymentRequest: PaymentRequest }> {
+export function refundPaymentRequest(
+  deps: Deps,
+  principal: Principal,
+  id: string,
+  input: { amount: string; reason?: string | undefined; reference?: string | undefined },
+): Promise<{ refund: Refund; paymentRequest: PaymentRequest; replayed: boolean }> {
   return runCommand(deps, principal, id, async (tx, pr, now) => {
     authorize(principal, pr, 'refunds:create', 'payee');
     const amount = parseAmount(input.amount, deps.currencies.get(pr.currency).exponent);
-    const refund: Refund = { id: newId(), orgId: pr.orgId, mode: pr.mode, paymentRequestId: pr.id, amount, reason: input.reason ?? null, createdBy: principal.keyId, createdAt: now };
-    const result = transition(pr, { type: 'refund', refund: { id: refund.id, amount }, refundWindowMs: deps.settings.refundWindowSeconds * 1000 }, now, principal.keyId);
+    if (input.reference !== undefined) {
+      const existing = await findRefundByReference(tx, pr.id, input.reference);
+      if (existing?.amount === amount) return { refund: existing, paymentRequest: pr, replayed: true };
+      if (existing) throw fieldError('reference', `reference "${input.reference}" was already used for a refund of another amount`, 'refund_reference_conflict');
+    }
+    const refund: Refund = { id: newId(), orgId: pr.orgId, mode: pr.mode, paymentRequestId: pr.id, amount, reason: input.reason ?? null, createdBy: principal.keyId, createdAt: now, reference: input.reference ?? null };
 
-    const postings: Posting[] = [];
-    const payeeAccount = await findAccount(tx, pr.orgId, pr.mode, pr.payeeAccountId);
-    const payeeHoldsNothing = payeeAccount !== undefined && isWallet(payeeAccount);
+    // Allocate the refund to the payments, newest first.
+    const allocations: { payment: Payment; share: bigint }[] = [];
     let left = amount;
-    const payments = (await listPayments(tx, pr.id)).filter((p) => p.status === 'applied').reverse();
-    for (const p of payments) {
+    for (const p of (await listPayments(tx, pr.id)).filter((x) => x.status === 'applied').reverse()) {
       if (left === 0n) break;
       const share = p.appliedAmount - p.amountRefunded < left ? p.appliedAmount - p.amountRefunded : left;
       if (share <= 0n) continue;
       left -= share;
+      allocations.push({ payment: p, share });
+    }
+    const payeeAccount = await findAccount(tx, pr.orgId, pr.mode, pr.payeeAccountId);
+    const payeeHoldsNothing = payeeAccount !== undefined && isWallet(payeeAccount);
+    // Money paid on chain, or to a wallet payee, never entered the ledger: the payee sends the
+    // refund back itself (Payreq holds no keys); the refund is recorded all the same.
+    const settled = !payeeHoldsNothing && allocations.length > 0 && allocations.every((a) => a.payment.rail !== 'evm');
+    const result = transition(pr, { type: 'refund', refund: { id: refund.id, amount }, refundWindowMs: deps.settings.refundWindowSeconds * 1000, settled }, now, principal.keyId);
+    if (left !== 0n) throw new Error(`refund allocation left ${left} minor units unallocated`);
+
+    const postings: Posting[] = [];
+    for (const { payment: p, share } of allocations) {
       await setPaymentRefunded(tx, p.id, p.amountRefunded + share);
-      // Money paid on chain, or to a wallet payee, never entered the ledger: the payee sends
-      // the refund back itself (Payreq holds no keys); the refund is recorded all the same.
       if (p.rail === 'evm' || payeeHoldsNothing) continue;
       const from = { accountId: pr.payeeAccountId, currency: pr.currency, amount: share };
       if (p.rail === 'ledger' && p.payerAccountId !== null) {
@@ -635,11 +752,15 @@ export function refundPaymentRequest(deps: Deps, principal: Principal, id: strin
         postings.push(...(await movementPostings(tx, pr.orgId, pr.mode, from, { accountId: external.id, currency: pr.currency, amount: share }, now)));
       }
     }
-    if (left !== 0n) throw new Error(`refund allocation left ${left} minor units unallocated`);
     if (postings.length > 0) await transfer(tx, { orgId: pr.orgId, mode: pr.mode, kind: 'refund', paymentRequestId: pr.id, postings, now });
-    await insertRefund(tx, refund);
+    try {
+      await insertRefund(tx, refund);
+    } catch (err) {
+      if (isUniqueViolation(err, 'reference')) throw new StaleWrite();
+      throw err;
+    }
     const next = await saveTransition(tx, deps, pr, result, now, { refund: presentRefund(refund, pr.currency, deps.currencies) });
-    return { refund, paymentRequest: next };
+    return { refund, paymentRequest: next, replayed: false };
   });
 }
 

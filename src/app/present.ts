@@ -150,6 +150,7 @@ export function presentRefund(r: Refund, currency: string, currencies: CurrencyR
     amount: money(currencies, currency, r.amount),
     currency,
     reason: r.reason,
+    reference: r.reference,
     createdAt: iso(r.createdAt),
   };
 }
@@ -200,6 +201,7 @@ export function presentApiKey(k: ApiKey) {
     name: k.name,
     prefix: k.prefix,
     grants: k.grants,
+    hasSigningSecret: k.hasSigningSecret,
     createdAt: iso(k.createdAt),
   };
 }

@@ -16,6 +16,8 @@ export interface ApiKey {
   createdBy: string | null;
   createdAt: number;
   revokedAt: number | null;
+  /** True when the key has a signing secret (AlphaPo's `X-Processing-Signature`). */
+  hasSigningSecret: boolean;
 }
 
 /** Maps a row to an {@link ApiKey}. */
@@ -30,11 +32,12 @@ export function rowToApiKey(row: ApiKeyRow): ApiKey {
     createdBy: row.created_by,
     createdAt: Number(row.created_at),
     revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
+    hasSigningSecret: row.signing_secret !== null,
   };
 }
 
-/** Inserts a key with the hash of its secret. */
-export async function insertApiKey(tx: Tx, key: ApiKey, secretHash: string): Promise<void> {
+/** Inserts a key with the hash of its secret, and its signing secret when it has one. */
+export async function insertApiKey(tx: Tx, key: ApiKey, secretHash: string, signingSecret: string | null = null): Promise<void> {
   await tx.db
     .insertInto('api_keys')
     .values({
@@ -48,14 +51,15 @@ export async function insertApiKey(tx: Tx, key: ApiKey, secretHash: string): Pro
       created_by: key.createdBy,
       created_at: key.createdAt,
       revoked_at: key.revokedAt,
+      signing_secret: signingSecret,
     })
     .execute();
 }
 
-/** The unrevoked key whose secret hashes to `secretHash`, or undefined. */
-export async function findApiKeyByHash(tx: Tx, secretHash: string): Promise<ApiKey | undefined> {
+/** The unrevoked key whose secret hashes to `secretHash`, with its signing secret (null when none), or undefined. */
+export async function findApiKeyByHash(tx: Tx, secretHash: string): Promise<(ApiKey & { signingSecret: string | null }) | undefined> {
   const row = await tx.db.selectFrom('api_keys').selectAll().where('secret_hash', '=', secretHash).where('revoked_at', 'is', null).executeTakeFirst();
-  return row && rowToApiKey(row);
+  return row && { ...rowToApiKey(row), signingSecret: row.signing_secret };
 }
 
 /** The first org's id, or undefined on an empty database. */

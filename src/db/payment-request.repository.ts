@@ -155,6 +155,8 @@ export interface PaymentRequestFilter {
   /** For a party's list: `incoming` (the party is the payer) or `outgoing` (the payee). */
   party?: { id: string; direction: 'incoming' | 'outgoing' } | undefined;
   metadata?: Record<string, string> | undefined;
+  /** Requests attached to any of these patron codes (an empty list matches none). */
+  patronCodeIds?: readonly string[] | undefined;
 }
 
 /** What the caller may see: everything, or requests touching these accounts or parties. */
@@ -187,6 +189,9 @@ export async function listPaymentRequests(
   if (filter.externalId !== undefined) query = query.where('external_id', '=', filter.externalId);
   if (filter.code !== undefined) query = query.where('code', '=', filter.code);
   if (filter.number !== undefined) query = query.where('number', '=', filter.number);
+  if (filter.patronCodeIds !== undefined) {
+    query = filter.patronCodeIds.length === 0 ? query.where(sql<SqlBool>`1 = 0`) : query.where('patron_code_id', 'in', filter.patronCodeIds);
+  }
   if (filter.payeeAccountId !== undefined) query = query.where('payee_account_id', '=', filter.payeeAccountId);
   if (filter.payerPartyId !== undefined) query = query.where('payer_party_id', '=', filter.payerPartyId);
   if (filter.payerAccountId !== undefined) query = query.where('payer_account_id', '=', filter.payerAccountId);

@@ -1,6 +1,6 @@
 /** Payments received and refunds made against payment requests. Amounts are minor units. */
 import type { Mode } from '../domain/payment-request.js';
-import type { PaymentRow } from './schema.js';
+import type { PaymentRow, RefundRow } from './schema.js';
 import type { Tx } from './store.js';
 
 /** How money arrived: the internal ledger, an EVM chain, or recorded from outside. */
@@ -59,6 +59,8 @@ export interface Refund {
   reason: string | null;
   createdBy: string | null;
   createdAt: number;
+  /** The caller's reference (Centrapay's `externalRef`), unique per request; null when none was given. */
+  reference: string | null;
 }
 
 /** Maps a row to a {@link Payment}. */
@@ -157,6 +159,28 @@ export async function insertRefund(tx: Tx, r: Refund): Promise<void> {
       reason: r.reason,
       created_by: r.createdBy,
       created_at: r.createdAt,
+      reference: r.reference,
     })
     .execute();
+}
+
+/** Maps a row to a {@link Refund}. */
+export function rowToRefund(row: RefundRow): Refund {
+  return {
+    id: row.id,
+    orgId: row.org_id,
+    mode: row.mode as Mode,
+    paymentRequestId: row.payment_request_id,
+    amount: BigInt(row.amount),
+    reason: row.reason,
+    createdBy: row.created_by,
+    createdAt: Number(row.created_at),
+    reference: row.reference,
+  };
+}
+
+/** The refund of a request with the caller's `reference`, or undefined. */
+export async function findRefundByReference(tx: Tx, paymentRequestId: string, reference: string): Promise<Refund | undefined> {
+  const row = await tx.db.selectFrom('refunds').selectAll().where('payment_request_id', '=', paymentRequestId).where('reference', '=', reference).executeTakeFirst();
+  return row && rowToRefund(row);
 }

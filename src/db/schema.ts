@@ -25,6 +25,8 @@ export interface ApiKeyTable {
   created_by: string | null;
   created_at: number;
   revoked_at: number | null;
+  /** AlphaPo's secret key: the HMAC-SHA512 key of `X-Processing-Signature`; null when the key has none. */
+  signing_secret: string | null;
 }
 
 /** A party: `type` is `user` or `legal_entity`. `merchant` is JSON. */
@@ -154,6 +156,8 @@ export interface RefundTable {
   reason: string | null;
   created_by: string | null;
   created_at: number;
+  /** The caller's reference (Centrapay's `externalRef`), unique per request: a repeat answers the first refund. */
+  reference: string | null;
 }
 
 /** An immutable event, written in the same transaction as the change it records. `data` is JSON. */
@@ -316,6 +320,26 @@ export interface NumberCounterTable {
   last: number;
 }
 
+/** A merchant configuration: the account that receives and the asset types accepted (JSON string array). */
+export interface MerchantConfigTable {
+  id: string;
+  org_id: string;
+  mode: string;
+  name: string;
+  payee_account_id: string;
+  asset_types: string;
+  created_at: number;
+}
+
+/** A payer party's patron code: requests created with it are attached to the party. */
+export interface PatronCodeTable {
+  id: string;
+  org_id: string;
+  mode: string;
+  party_id: string;
+  created_at: number;
+}
+
 /** The whole database as Kysely sees it. */
 export interface Database {
   orgs: OrgTable;
@@ -337,6 +361,8 @@ export interface Database {
   chain_blocks: ChainBlockTable;
   chain_logs: ChainLogTable;
   number_counters: NumberCounterTable;
+  merchant_configs: MerchantConfigTable;
+  patron_codes: PatronCodeTable;
 }
 
 export type PaymentRequestRow = Selectable<PaymentRequestTable>;
@@ -352,3 +378,5 @@ export type WebhookDeliveryRow = Selectable<WebhookDeliveryTable>;
 export type WebhookAttemptRow = Selectable<WebhookAttemptTable>;
 export type ChainReferenceRow = Selectable<ChainReferenceTable>;
 export type ChainLogRow = Selectable<ChainLogTable>;
+export type MerchantConfigRow = Selectable<MerchantConfigTable>;
+export type PatronCodeRow = Selectable<PatronCodeTable>;

@@ -120,6 +120,7 @@ export const EVENT_TYPES = [
   'payment.received',
   'payment.reverted',
   'refund.created',
+  'refund.completed',
   'webhook_endpoint.disabled',
 ] as const;
 /** An event type such as `payment_request.paid`. */
@@ -155,7 +156,7 @@ export type Command =
   | { type: 'expire' }
   | { type: 'receive_payment'; payment: PaymentFact }
   | { type: 'revert_payment'; payment: PaymentFact }
-  | { type: 'refund'; refund: RefundFact; refundWindowMs: number };
+  | { type: 'refund'; refund: RefundFact; refundWindowMs: number; settled?: boolean };
 
 /** The type of a {@link Command}. */
 export type CommandType = Command['type'];
@@ -333,6 +334,9 @@ export function transition(request: PaymentRequest, command: Command, now: numbe
       }
       next.amountRefunded = refunded;
       emit('refund.created', { refundId: refund.id });
+      // The money went back in the same transaction (the ledger): the refund is complete at
+      // once. A refund of money paid on chain waits for the payee to send it (never `settled`).
+      if (command.settled === true) emit('refund.completed', { refundId: refund.id });
       if (refunded === request.amountPaid) {
         setStatus('refunded');
         emit('payment_request.refunded');

@@ -17,6 +17,7 @@ import { authHook } from './auth.js';
 import { routeNotFound, sendError } from './errors.js';
 import { idempotencyOnSend, idempotencyPreHandler } from './idempotency.js';
 import { payPageRoute } from './pay-page.js';
+import { merchantRoutes } from './routes/merchants.routes.js';
 import { partyRoutes } from './routes/parties.routes.js';
 import { paymentRequestRoutes } from './routes/payment-requests.routes.js';
 import { type StreamOptions, webhookRoutes } from './routes/webhooks.routes.js';
@@ -95,6 +96,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
       v1.addHook('onSend', idempotencyOnSend(deps));
       paymentRequestRoutes(v1, deps);
       partyRoutes(v1, deps);
+      merchantRoutes(v1, deps);
       webhookRoutes(v1, deps, options.stream ?? { heartbeatMs: 15_000, pollIntervalMs: 250 });
       done();
     },

@@ -80,7 +80,11 @@ export const recordPaymentBody = z.strictObject({
 });
 
 /** `POST /v1/payment-requests/{id}/refunds` body. */
-export const refundBody = z.strictObject({ amount: amountString, reason: z.string().max(255).optional() });
+export const refundBody = z.strictObject({
+  amount: amountString,
+  reason: z.string().max(255).optional(),
+  reference: shortText.optional().describe('Your reference for this refund, unique per request: a repeat with the same amount answers the first refund (Centrapay\'s externalRef)'),
+});
 
 /** `POST /v1/parties` body. */
 export const createPartyBody = z.strictObject({
@@ -141,7 +145,18 @@ export const fundBody = z.strictObject({ amount: amountString });
 export const grantSchema = z.strictObject({ permission: z.enum(PERMISSIONS), accountId: uuid.optional(), partyId: uuid.optional() });
 
 /** `POST /v1/api-keys` body. */
-export const createApiKeyBody = z.strictObject({ name: shortText.optional(), grants: z.array(grantSchema).min(1).max(50) });
+export const createApiKeyBody = z.strictObject({
+  name: shortText.optional(),
+  grants: z.array(grantSchema).min(1).max(50),
+  signingSecret: z.boolean().optional().describe('Also issue a signing secret (returned once): the HMAC-SHA512 key of AlphaPo\'s X-Processing-Signature'),
+});
+
+/** `POST /v1/merchant-configs` body. */
+export const createMerchantConfigBody = z.strictObject({
+  name: shortText,
+  payeeAccountId: uuid.describe('The account that receives'),
+  assetTypes: z.array(z.string().min(1).max(64)).min(1).max(20).optional().describe('Centrapay asset types such as centrapay.nzd.test; default: the payee account\'s'),
+});
 
 /** `{id}` path parameter. */
 export const idParams = z.strictObject({ id: z.string().max(64) });
@@ -263,6 +278,7 @@ export const refundResponse = z.object({
   amount: z.string(),
   currency: z.string(),
   reason: nullableString,
+  reference: nullableString,
   createdAt: z.string(),
   paymentRequest: paymentRequestResponse,
 });
@@ -323,8 +339,31 @@ export const apiKeyResponse = z.object({
   name: nullableString,
   prefix: z.string(),
   grants: z.array(z.object({ permission: z.enum(PERMISSIONS), accountId: z.string().optional(), partyId: z.string().optional() })),
+  hasSigningSecret: z.boolean(),
   createdAt: z.string(),
   secret: z.string().optional().describe('Shown once, at creation'),
+  signingSecret: z.string().optional().describe('Shown once, at creation, when asked for'),
+});
+
+/** A merchant configuration as returned. */
+export const merchantConfigResponse = z.object({
+  id: z.string(),
+  object: z.literal('merchant_config'),
+  mode: z.enum(['live', 'test']),
+  name: z.string(),
+  payeeAccountId: z.string(),
+  assetTypes: z.array(z.string()),
+  currencies: z.array(z.string()).describe('The currency of each asset type, in order'),
+  createdAt: z.string(),
+});
+
+/** A patron code as returned. */
+export const patronCodeResponse = z.object({
+  id: z.string(),
+  object: z.literal('patron_code'),
+  mode: z.enum(['live', 'test']),
+  partyId: z.string(),
+  createdAt: z.string(),
 });
 
 // ---- webhooks and events ----
@@ -337,7 +376,7 @@ export const createEndpointBody = z.strictObject({
   enabledEvents: z.array(eventTypeOrStar).min(1).max(50).optional().describe('Event types, or ["*"] (the default) for all'),
   description: z.string().max(255).optional(),
   disabled: z.boolean().optional(),
-  format: z.enum(WEBHOOK_FORMATS).optional().describe('standard (Standard Webhooks, the default) or a provider\'s own: request-network'),
+  format: z.enum(WEBHOOK_FORMATS).optional().describe('standard (Standard Webhooks, the default) or a provider\'s own: request-network, deltapay, centrapay, alphapo'),
   accountId: uuid.optional().describe('Only events of payment requests into this account'),
 });
 

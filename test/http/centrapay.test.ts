@@ -5,7 +5,7 @@
  * fully for a short period after being paid.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { balanceOf, createAccount, createMerchant, createRequest, createUserWithAccount, unique } from '../support/factories.js';
+import { balanceOf, createAccount, createKey, createMerchant, createRequest, createUser, createUserWithAccount, unique } from '../support/factories.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 let t: TestServer;
@@ -25,13 +25,19 @@ const lineItems = [
 
 describe('Centrapay merchant request', () => {
   it('creates a request with line items, merchant details and quoted payment options', async () => {
+    const patron = await createUser(t.admin);
+    const code = await t.admin.post(`/v1/parties/${patron}/patron-codes`);
+    expect(code.status).toBe(201);
+    expect(code.body).toMatchObject({ object: 'patron_code', partyId: patron, mode: 'test' });
     const pr = await createRequest(t.admin, merchantAccount, {
-      amount: '15.00', currency: 'NZD', lineItems, expiresIn: 120, patronCodeId: 'V17FByEP9gm1shSG6a1Zzx',
+      amount: '15.00', currency: 'NZD', lineItems, expiresIn: 120, patronCodeId: code.body.id,
       paymentOptions: [{ currency: 'USD' }, { currency: 'USDC-mainnet' }],
     });
     expect(pr.lineItems).toEqual(lineItems.map((li) => ({ ...li, price: li.price.replace(/\.?0+$/, '') })));
     expect(pr.merchant).toMatchObject({ name: 'Centrapay Café', merchantConfigId: '5efbe2fb96c08357bb2b9242' });
-    expect(pr.patronCodeId).toBe('V17FByEP9gm1shSG6a1Zzx');
+    expect(pr.patronCodeId).toBe(code.body.id);
+    // The patron code's party is the payer.
+    expect(pr.payer).toMatchObject({ partyId: patron, accountId: null });
     expect(pr.paymentOptions.map(({ currency, amount, rate, network }: Record<string, unknown>) => ({ currency, amount, rate, network }))).toEqual([
       { currency: 'NZD', amount: '15', rate: '1', network: null },
       { currency: 'USD', amount: '9', rate: '0.6', network: null },
@@ -96,7 +102,7 @@ describe('Centrapay merchant request', () => {
     const types = (await t.admin.get(`/v1/payment-requests/${pr.id}/events`)).body.data.map((e: { type: string }) => e.type);
     expect(types).toEqual([
       'payment_request.created', 'payment.received', 'payment.received', 'payment_request.paid',
-      'refund.created', 'refund.created', 'payment_request.refunded',
+      'refund.created', 'refund.completed', 'refund.created', 'refund.completed', 'payment_request.refunded',
     ]);
   });
 
@@ -140,5 +146,76 @@ describe('Centrapay merchant request', () => {
     const wrong = await t.admin.post(`/v1/payment-requests/${pr.id}/payments`, { amount: '1', currency: 'EUR', reference: unique('x') });
     expect(wrong.status).toBe(422);
     expect(wrong.body.code).toBe('currency_mismatch');
+  });
+});
+
+describe('patron codes', () => {
+  it('refuses an unknown patron code and a payer that is not the code\'s party, storing nothing', async () => {
+    const unknown = await t.admin.post('/v1/payment-requests', { amount: '1', currency: 'NZD', payee: { accountId: merchantAccount }, expiresIn: 120, patronCodeId: 'V17FByEP9gm1shSG6a1Zzx' });
+    expect(unknown.status).toBe(422);
+    expect(unknown.body).toMatchObject({ code: 'patron_code_not_found', errors: [{ path: 'patronCodeId' }] });
+    const patron = await createUser(t.admin);
+    const other = await createUser(t.admin);
+    const code = (await t.admin.post(`/v1/parties/${patron}/patron-codes`)).body.id as string;
+    const mismatch = await t.admin.post('/v1/payment-requests', { amount: '1', currency: 'NZD', payee: { accountId: merchantAccount }, expiresIn: 120, patronCodeId: code, payer: { partyId: other } });
+    expect(mismatch.status).toBe(422);
+    expect((await t.admin.get(`/v1/parties/${patron}/payment-requests?direction=incoming`)).body.data).toEqual([]);
+    expect((await t.admin.get(`/v1/parties/${patron}/patron-codes`)).body.data.map((c: { id: string }) => c.id)).toEqual([code]);
+  });
+
+  it('lets a key scoped to the patron create its own code, but not another party\'s', async () => {
+    const patron = await createUser(t.admin);
+    const other = await createUser(t.admin);
+    const key = t.client(await createKey(t.admin, [{ permission: 'payment_requests:pay', partyId: patron }]));
+    expect((await key.post(`/v1/parties/${patron}/patron-codes`)).status).toBe(201);
+    const refused = await key.post(`/v1/parties/${other}/patron-codes`);
+    expect(refused.status).toBe(404);
+    expect(refused.body.code).toBe('party_not_found');
+  });
+});
+
+describe('merchant configurations', () => {
+  it('defaults to the payee account\'s asset type and maps asset types to currencies by mode', async () => {
+    const made = await t.admin.post('/v1/merchant-configs', { name: 'Till 1', payeeAccountId: merchantAccount });
+    expect(made.status, JSON.stringify(made.body)).toBe(201);
+    expect(made.body).toMatchObject({ object: 'merchant_config', name: 'Till 1', payeeAccountId: merchantAccount, assetTypes: ['centrapay.nzd.test'], currencies: ['NZD'] });
+    expect((await t.admin.get(`/v1/merchant-configs/${made.body.id as string}`)).body).toEqual(made.body);
+    expect((await t.admin.get('/v1/merchant-configs')).body.data.map((c: { id: string }) => c.id)).toContain(made.body.id);
+    const two = await t.admin.post('/v1/merchant-configs', { name: 'Till 2', payeeAccountId: merchantAccount, assetTypes: ['centrapay.nzd.test', 'centrapay.usd.test', 'usdc-mainnet.test'] });
+    expect(two.body.currencies).toEqual(['NZD', 'USD', 'USDC-mainnet']);
+    for (const bad of ['centrapay.nzd.main', 'centrapay.xxx.test', 'centrapay.NZD.test', 'nzd']) {
+      const res = await t.admin.post('/v1/merchant-configs', { name: 'x', payeeAccountId: merchantAccount, assetTypes: [bad] });
+      expect(res.status, bad).toBe(422);
+      expect(res.body.errors[0].path).toBe('assetTypes.0');
+    }
+    const missing = await t.admin.get('/v1/merchant-configs/01890000-0000-7000-8000-000000000000');
+    expect(missing.status).toBe(404);
+    expect(missing.body.code).toBe('merchant_config_not_found');
+  });
+});
+
+describe('paying from an account in parts, and refunds by reference', () => {
+  it('pays part then the rest, refunds by reference idempotently, and refuses a reused reference', async () => {
+    const patron = await createUserWithAccount(t.admin, 'NZD', '100');
+    const pr = await createRequest(t.admin, merchantAccount, { amount: '30', currency: 'NZD', payer: { partyId: patron.partyId } });
+    const tooPoor = await createUserWithAccount(t.admin, 'NZD', '1');
+    const other = await createRequest(t.admin, merchantAccount, { amount: '30', currency: 'NZD', payer: { partyId: tooPoor.partyId } });
+    expect((await t.admin.get(`/v1/payment-requests/${other.id as string}`)).body.status).toBe('pending');
+
+    const refunded = await t.admin.post(`/v1/payment-requests/${pr.id as string}/refunds`, { amount: '1', reference: 'r-early' });
+    expect(refunded.status).toBe(409);
+    // Paying through the canonical approve is still all or nothing; the parts go through payments recorded externally here.
+    await t.admin.post(`/v1/payment-requests/${pr.id as string}/approve`, { accountId: patron.accountId });
+    const first = await t.admin.post(`/v1/payment-requests/${pr.id as string}/refunds`, { amount: '10', reference: 'r-1' });
+    expect(first.status).toBe(201);
+    expect(first.body).toMatchObject({ amount: '10', reference: 'r-1' });
+    const again = await t.admin.post(`/v1/payment-requests/${pr.id as string}/refunds`, { amount: '10', reference: 'r-1' });
+    expect(again.status).toBe(200);
+    expect(again.body.id).toBe(first.body.id);
+    expect(again.body.paymentRequest.amountRefunded).toBe('10');
+    const conflict = await t.admin.post(`/v1/payment-requests/${pr.id as string}/refunds`, { amount: '11', reference: 'r-1' });
+    expect(conflict.status).toBe(409);
+    expect(conflict.body.code).toBe('refund_reference_conflict');
+    expect(await balanceOf(t.admin, patron.accountId)).toBe('80');
   });
 });

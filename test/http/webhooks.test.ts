@@ -80,7 +80,7 @@ describe('webhook delivery', () => {
     expect((await t.admin.get(`/v1/payment-requests/${expired.id}`)).body.status).toBe('expired');
 
     const expected: Record<string, string[]> = {
-      [paid.id]: ['payment_request.created', 'payment_request.processing', 'payment.received', 'payment_request.paid', 'refund.created', 'payment_request.refunded'],
+      [paid.id]: ['payment_request.created', 'payment_request.processing', 'payment.received', 'payment_request.paid', 'refund.created', 'refund.completed', 'payment_request.refunded'],
       [failed.id]: ['payment_request.created', 'payment_request.processing', 'payment_request.failed'],
       [cancelled.id]: ['payment_request.created', 'payment_request.cancelled'],
       [declined.id]: ['payment_request.created', 'payment_request.declined'],

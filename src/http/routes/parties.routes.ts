@@ -71,7 +71,7 @@ export function partyRoutes(app: FastifyInstance, deps: Deps): void {
   r.post('/api-keys', {
     schema: { tags: ['api keys'], security, summary: 'Create an API key (the secret is returned once)', body: createApiKeyBody, response: { 201: apiKeyResponse } },
   }, async (request, reply) => {
-    const { key, secret } = await createApiKey(deps, principalOf(request), request.body);
-    return reply.code(201).send({ ...presentApiKey(key), secret });
+    const { key, secret, signingSecret } = await createApiKey(deps, principalOf(request), request.body);
+    return reply.code(201).send({ ...presentApiKey(key), secret, ...(signingSecret === undefined ? {} : { signingSecret }) });
   });
 }

@@ -165,9 +165,9 @@ export function paymentRequestRoutes(app: FastifyInstance, deps: Deps): void {
   });
 
   r.post('/payment-requests/:id/refunds', {
-    schema: { tags, security, summary: 'Refund a paid request, partly or fully', params: idParams, body: refundBody, response: { 201: refundResponse } },
+    schema: { tags, security, summary: 'Refund a paid request, partly or fully', params: idParams, body: refundBody, response: { 200: refundResponse, 201: refundResponse } },
   }, async (request, reply) => {
-    const { refund, paymentRequest } = await refundPaymentRequest(deps, principalOf(request), request.params.id, request.body);
-    return reply.code(201).send({ ...presentRefund(refund, paymentRequest.currency, deps.currencies), paymentRequest: show(paymentRequest) });
+    const { refund, paymentRequest, replayed } = await refundPaymentRequest(deps, principalOf(request), request.params.id, request.body);
+    return reply.code(replayed ? 200 : 201).send({ ...presentRefund(refund, paymentRequest.currency, deps.currencies), paymentRequest: show(paymentRequest) });
   });
 }

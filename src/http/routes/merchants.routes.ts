@@ -1,0 +1,49 @@
+/** `/v1/merchant-configs` and `/v1/parties/{id}/patron-codes`: Centrapay's merchant configurations and patron codes in canonical form. */
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Deps } from '../../app/deps.js';
+import { createMerchantConfig, currencyOfAssetType, getMerchantConfig, listMerchantConfigs } from '../../app/merchant-configs.js';
+import { createPatronCode, listPartyPatronCodes } from '../../app/patron-codes.js';
+import type { MerchantConfig } from '../../db/merchant-config.repository.js';
+import type { PatronCode } from '../../db/patron-code.repository.js';
+import { principalOf } from '../auth.js';
+import { createMerchantConfigBody, idParams, listResponse, merchantConfigResponse, patronCodeResponse } from '../schemas.js';
+
+const security = [{ bearer: [] }];
+
+/** Registers the merchant configuration and patron code routes on a `/v1` scope. */
+export function merchantRoutes(app: FastifyInstance, deps: Deps): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const presentConfig = (c: MerchantConfig) => ({
+    id: c.id,
+    object: 'merchant_config' as const,
+    mode: c.mode,
+    name: c.name,
+    payeeAccountId: c.payeeAccountId,
+    assetTypes: c.assetTypes,
+    currencies: c.assetTypes.map((t) => currencyOfAssetType(deps.currencies, t, c.mode) ?? ''),
+    createdAt: new Date(c.createdAt).toISOString(),
+  });
+  const presentCode = (c: PatronCode) => ({ id: c.id, object: 'patron_code' as const, mode: c.mode, partyId: c.partyId, createdAt: new Date(c.createdAt).toISOString() });
+  const list = <T>(data: T[]) => ({ object: 'list' as const, data, hasMore: false, nextCursor: null });
+
+  r.post('/merchant-configs', {
+    schema: { tags: ['merchant configs'], security, summary: 'Create a merchant configuration: the account that receives and the asset types accepted (Centrapay\'s configId)', body: createMerchantConfigBody, response: { 201: merchantConfigResponse } },
+  }, async (request, reply) => reply.code(201).send(presentConfig(await createMerchantConfig(deps, principalOf(request), request.body))));
+
+  r.get('/merchant-configs', {
+    schema: { tags: ['merchant configs'], security, summary: 'List merchant configurations', response: { 200: listResponse(merchantConfigResponse) } },
+  }, async (request) => list((await listMerchantConfigs(deps, principalOf(request))).map(presentConfig)));
+
+  r.get('/merchant-configs/:id', {
+    schema: { tags: ['merchant configs'], security, summary: 'Get a merchant configuration', params: idParams, response: { 200: merchantConfigResponse } },
+  }, async (request) => presentConfig(await getMerchantConfig(deps, principalOf(request), request.params.id)));
+
+  r.post('/parties/:id/patron-codes', {
+    schema: { tags: ['parties'], security, summary: 'Issue a patron code for a party: requests created with it are attached to the party, which pays them', params: idParams, response: { 201: patronCodeResponse } },
+  }, async (request, reply) => reply.code(201).send(presentCode(await createPatronCode(deps, principalOf(request), request.params.id))));
+
+  r.get('/parties/:id/patron-codes', {
+    schema: { tags: ['parties'], security, summary: 'A party\'s patron codes', params: idParams, response: { 200: listResponse(patronCodeResponse) } },
+  }, async (request) => list((await listPartyPatronCodes(deps, principalOf(request), request.params.id)).map(presentCode)));
+}
