@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import type { WebhookSettings } from './app/deps.js';
+import type { AmountLimits, WebhookSettings } from './app/deps.js';
 import type { Token } from './domain/currency.js';
 import { type ChainConfig, parseChains } from './rails/evm/chains.js';
 import { DEFAULT_RETRY_SCHEDULE_SECONDS, parseSchedule } from './webhooks/schedule.js';
@@ -27,6 +27,7 @@ const envSchema = z.object({
   PAYREQ_TOKEN_LIST: z.string().optional(),
   PAYREQ_CHAINS: z.string().optional(),
   PAYREQ_DELTAPAY_TRANSACTION_TYPES: z.string().default('rent,eating_out,education,entertainment,taxes,cash_withdrawal,eps_mint,eps_withdrawal'),
+  PAYREQ_ALPHAPO_AMOUNT_LIMITS: z.string().default('{}'),
   PAYREQ_WEBHOOK_RETRY_SCHEDULE: z.string().optional(),
   PAYREQ_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(1).default(15_000),
   PAYREQ_WEBHOOK_DISABLE_AFTER_SECONDS: z.coerce.number().min(0).default(5 * DAY),
@@ -60,6 +61,8 @@ export interface Config {
   chains: ChainConfig[];
   /** DeltaPay's transaction types (`PAYREQ_DELTAPAY_TRANSACTION_TYPES`, comma-separated; seeded with the ones DeltaPay's docs show). */
   deltapayTransactionTypes: string[];
+  /** AlphaPo's per-currency amount limits (`PAYREQ_ALPHAPO_AMOUNT_LIMITS`, JSON `{"EUR": {"min": "10", "max": "100000"}}`, decimal strings). */
+  alphapoAmountLimits: AmountLimits;
   logLevel: string;
   webhooks: WebhookSettings & {
     /** Deliveries in flight per process; 0 runs no dispatcher here (an API-only process, when others deliver). */
@@ -100,6 +103,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tokens,
     chains: parseChains(e.PAYREQ_CHAINS, (path) => readFileSync(path, 'utf8')),
     deltapayTransactionTypes: e.PAYREQ_DELTAPAY_TRANSACTION_TYPES.split(',').map((t) => t.trim()).filter((t) => t.length > 0),
+    alphapoAmountLimits: parseAmountLimits(e.PAYREQ_ALPHAPO_AMOUNT_LIMITS),
     logLevel: e.PAYREQ_LOG_LEVEL,
     webhooks: {
       retrySchedule: e.PAYREQ_WEBHOOK_RETRY_SCHEDULE === undefined ? [...DEFAULT_RETRY_SCHEDULE_SECONDS] : parseSchedule(e.PAYREQ_WEBHOOK_RETRY_SCHEDULE),
@@ -112,6 +116,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     sse: { heartbeatMs: e.PAYREQ_SSE_HEARTBEAT_MS, pollIntervalMs: e.PAYREQ_SSE_POLL_INTERVAL_MS },
   };
+}
+
+const decimalText = z.string().regex(/^(0|[1-9][0-9]*)(\.[0-9]+)?$/, 'must be a decimal string');
+const amountLimitsSchema = z.record(z.string().min(1), z.strictObject({ min: decimalText.optional(), max: decimalText.optional() }));
+
+function parseAmountLimits(text: string): AmountLimits {
+  const parsed = amountLimitsSchema.safeParse(safeJson(text));
+  if (!parsed.success) throw new Error(`PAYREQ_ALPHAPO_AMOUNT_LIMITS must be JSON {"EUR": {"min": "10", "max": "100000"}}: ${parsed.error.message}`);
+  return parsed.data;
 }
 
 function safeJson(text: string): unknown {

@@ -43,6 +43,7 @@ export function makeDeps(config: Config, store: Store, publicUrl: string, clock:
       publicUrl,
       webhooks: config.webhooks,
       deltapayTransactionTypes: config.deltapayTransactionTypes,
+      alphapoAmountLimits: config.alphapoAmountLimits,
     },
     clock,
   };

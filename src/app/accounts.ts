@@ -8,7 +8,7 @@ import { DomainError, fieldError, isDomainError } from '../domain/errors.js';
 import { allows } from '../domain/grants.js';
 import { newId } from '../domain/ids.js';
 import { parseAmount } from '../domain/money.js';
-import { type Account, findAccount, findAccountByNumber, findWalletAccounts, insertAccount, setAccountStatus, systemAccount } from '../db/account.repository.js';
+import { type Account, findAccount, findAccountByNumber, findPartyAccounts, findWalletAccounts, insertAccount, setAccountStatus, systemAccount } from '../db/account.repository.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { findParty, insertParty } from '../db/party.repository.js';
 import { nextNumber } from '../db/number.repository.js';
@@ -131,6 +131,21 @@ export async function getAccount(deps: Deps, principal: Principal, id: string): 
   const account = await findAccount(deps.store, principal.orgId, principal.mode, id);
   if (!account || account.systemPurpose !== null || !canSeeAccount(principal, account)) throw new DomainError('account_not_found', `account ${id} does not exist`);
   return account;
+}
+
+/**
+ * A party's open accounts in `currency` that the key may see, oldest first: the dialects name a
+ * merchant or a payer, not an account (AlphaPo's merchant, Centrapay's paying patron).
+ */
+export async function partyAccountsIn(deps: Deps, principal: Principal, partyId: string, currency: string): Promise<Account[]> {
+  const accounts = await findPartyAccounts(deps.store, principal.orgId, principal.mode, partyId, currency);
+  return accounts.filter((a) => canSeeAccount(principal, a) || allows(principal.grants, 'payment_requests:pay', scopeOf(a)) || allows(principal.grants, 'payment_requests:create', scopeOf(a)));
+}
+
+/** A party's wallet accounts that the key may see (every token, every network), oldest first. */
+export async function partyWalletAccounts(deps: Deps, principal: Principal, partyId: string): Promise<Account[]> {
+  const wallets = await findWalletAccounts(deps.store, principal.orgId, principal.mode, { partyId });
+  return wallets.filter((a) => canSeeAccount(principal, a) || allows(principal.grants, 'payment_requests:create', scopeOf(a)));
 }
 
 /**

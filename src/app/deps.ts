@@ -25,7 +25,12 @@ export interface Settings {
   webhooks: WebhookSettings;
   /** The transaction types DeltaPay's dialect accepts (`GET /compat/deltapay/transaction-types`). */
   deltapayTransactionTypes: string[];
+  /** AlphaPo's per-currency amount limits, by Payreq currency code. */
+  alphapoAmountLimits: AmountLimits;
 }
+
+/** Per-currency amount limits: decimal strings in the currency (`{"EUR": {"min": "10", "max": "100000"}}`); either bound may be absent. */
+export type AmountLimits = Record<string, { min?: string | undefined; max?: string | undefined }>;
 
 /** Webhook delivery settings. */
 export interface WebhookSettings {

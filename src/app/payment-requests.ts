@@ -10,6 +10,7 @@ import { allows, canSee, paymentRequestVisibility, type Permission, type Scope }
 import { isUuid, newCode, newId, newSalt, paymentReference } from '../domain/ids.js';
 import { convertAmount, parseAmount, prorate } from '../domain/money.js';
 import {
+  assertAllowed,
   type Command,
   type DomainEvent,
   isDue,
@@ -371,6 +372,19 @@ export async function getPaymentRequest(deps: Deps, principal: Principal, id: st
 }
 
 /**
+ * Reads a request for a payer about to pay it: one the key may see, or an open one (no payer:
+ * "whoever holds its link pays", DESIGN.md §2) when the key may pay from some account or party.
+ * @throws DomainError `payment_request_not_found`.
+ */
+export async function getPaymentRequestToPay(deps: Deps, principal: Principal, id: string): Promise<PaymentRequest> {
+  if (!isUuid(id)) throw notFound(id);
+  const pr = await findPaymentRequest(deps.store, principal.orgId, principal.mode, id);
+  const open = pr !== undefined && pr.payerAccountId === null && pr.payerPartyId === null;
+  if (!pr || !(canSee(principal.grants, scopeOf(pr, 'both')) || (open && principal.grants.some((g) => g.permission === 'payment_requests:pay' || g.permission === 'admin')))) throw notFound(id);
+  return isDue(pr, deps.clock()) ? getPaymentRequest(deps, principal, id) : pr;
+}
+
+/**
  * Lists the payment requests the key may see, most recent first.
  * @param page - `limit` 1–100; `cursor` is a `nextCursor` from an earlier page.
  * @throws DomainError `invalid_cursor`.
@@ -549,7 +563,8 @@ export interface PayFromAccountInput {
 /**
  * The payer pays from a ledger account in one step, all that is owed or part of it (Centrapay's
  * pay, partial payments included): the transfer payer → payee and `receive_payment` in one
- * transaction; the request stays `pending` until fully paid. Unlike {@link approvePaymentRequest}
+ * transaction; the request stays `pending` until fully paid. An open request (no payer) takes
+ * the paying account as its payer. Unlike {@link approvePaymentRequest}
  * a refusal (too little money) stores nothing and leaves the request payable. Idempotent by
  * `reference`: the same reference for the same request answers the first payment.
  * Needs `payment_requests:pay` over the paying account or its party.
@@ -567,6 +582,7 @@ export function payFromAccount(deps: Deps, principal: Principal, id: string, inp
       if (existing && existing.paymentRequestId === pr.id) return { payment: existing, paymentRequest: pr, replayed: true };
       if (existing) throw fieldError('reference', `reference "${input.reference}" was already used for another payment`, 'payment_reference_conflict');
     }
+    assertAllowed(pr, 'receive_payment', now);
     const option = pr.paymentOptions.find((o) => o.currency === account.currency);
     if (!option) throw fieldError('accountId', `the account holds ${account.currency}, which is not a payment option of this request`, 'currency_mismatch');
     const owed = owedInOption(pr, option);
@@ -578,6 +594,12 @@ export function payFromAccount(deps: Deps, principal: Principal, id: string, inp
     if (applied <= 0n) throw fieldError('amount', 'the amount is too small to count towards the request', 'invalid_amount');
     const paymentId = newId();
     const result = transition(pr, { type: 'receive_payment', payment: { id: paymentId, appliedAmount: applied } }, now, principal.keyId);
+    // An open request becomes the paying party's: it sees the request from now on, and its
+    // later parts come from it.
+    if (pr.payerAccountId === null && pr.payerPartyId === null) {
+      result.request.payerAccountId = account.id;
+      result.request.payerPartyId = account.partyId;
+    }
     const postings = await movementPostings(
       tx,
       pr.orgId,

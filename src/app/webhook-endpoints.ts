@@ -18,6 +18,7 @@ import {
   listAttempts,
   listDeliveries,
   listEndpoints,
+  listSigningSecrets,
   updateEndpoint,
   type WebhookAttempt,
   type WebhookDelivery,
@@ -244,4 +245,13 @@ export async function listOrgEvents(deps: Deps, principal: Principal, query: { t
   }
   const events = await listEventsInOrder(deps.store, principal.orgId, principal.mode, { after, types: query.types, limit: query.limit + 1 });
   return toPage(events, query.limit);
+}
+
+/**
+ * The signing secrets of every undeleted endpoint of `format`, in any org, including those in a
+ * rotation's overlap: for a format whose secrets are private keys, so that their public halves
+ * can be published (Centrapay's JWKS). Never answer these to a caller.
+ */
+export function signingSecretsOf(deps: Deps, format: WebhookFormat): Promise<string[]> {
+  return listSigningSecrets(deps.store, format, deps.clock());
 }

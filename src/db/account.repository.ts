@@ -121,6 +121,21 @@ export async function findWalletAccounts(tx: Tx, orgId: string, mode: Mode, filt
   return rows.map(rowToAccount);
 }
 
+/** A party's open accounts (ledger and wallet) in `currency`, oldest first. */
+export async function findPartyAccounts(tx: Tx, orgId: string, mode: Mode, partyId: string, currency: string): Promise<Account[]> {
+  const rows = await tx.db
+    .selectFrom('accounts')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('mode', '=', mode)
+    .where('party_id', '=', partyId)
+    .where('currency', '=', currency)
+    .where('status', '=', 'open')
+    .orderBy('id')
+    .execute();
+  return rows.map(rowToAccount);
+}
+
 /** The party account with this number in an org and mode, or undefined. */
 export async function findAccountByNumber(tx: Tx, orgId: string, mode: Mode, number: number): Promise<Account | undefined> {
   const row = await tx.db.selectFrom('accounts').selectAll().where('org_id', '=', orgId).where('mode', '=', mode).where('number', '=', number).executeTakeFirst();

@@ -371,3 +371,19 @@ export async function isStillClaimed(tx: Tx, id: string, worker: string): Promis
   const row = await tx.db.selectFrom('webhook_deliveries').select('id').where('id', '=', id).where('status', '=', 'pending').where('claimed_by', '=', worker).executeTakeFirst();
   return row !== undefined;
 }
+
+/**
+ * The signing secrets of every undeleted endpoint of `format`, in any org: the current ones and
+ * those still in a rotation's overlap at `now`. Only a format whose secrets are private keys
+ * with public halves to publish asks (Centrapay's JWKS lists the public keys, nothing else).
+ */
+export async function listSigningSecrets(tx: Tx, format: WebhookFormat, now: number): Promise<string[]> {
+  const rows = await tx.db
+    .selectFrom('webhook_endpoints')
+    .select(['secret', 'previous_secret', 'previous_secret_until'])
+    .where('format', '=', format)
+    .where('deleted_at', 'is', null)
+    .orderBy('id')
+    .execute();
+  return rows.flatMap((r) => (r.previous_secret !== null && Number(r.previous_secret_until ?? 0) > now ? [r.secret, r.previous_secret] : [r.secret]));
+}

@@ -34,6 +34,29 @@ export function newCode(): string {
   return out;
 }
 
+/**
+ * The check character of a code (Luhn mod 32 over {@link newCode}'s alphabet, the dashes
+ * ignored): it catches any single mistyped character and most swaps of neighbours. Centrapay's
+ * short codes carry one (`CHECKSUM_FAILED`, reference/providers.md B4).
+ * @throws Error when the code has a character outside the alphabet.
+ */
+export function codeCheckCharacter(code: string): string {
+  const n = CODE_ALPHABET.length;
+  const digits = [...code.replace(/-/g, '')].map((c) => {
+    const v = CODE_ALPHABET.indexOf(c);
+    if (v < 0) throw new Error(`"${c}" is not a code character`);
+    return v;
+  });
+  let sum = 0;
+  let factor = 2;
+  for (let i = digits.length - 1; i >= 0; i--) {
+    const product = factor * (digits[i] ?? 0);
+    sum += Math.floor(product / n) + (product % n);
+    factor = factor === 2 ? 1 : 2;
+  }
+  return CODE_ALPHABET[(n - (sum % n)) % n] as string;
+}
+
 /** A random 8-byte hex salt, as Request Network uses for payment references. */
 export function newSalt(): string {
   return randomBytes(8).toString('hex');

@@ -232,6 +232,22 @@ function invalid(request: PaymentRequest, command: CommandType, message?: string
 }
 
 /**
+ * Throws when the transition table forbids `command` from the request's status at `now` (a
+ * pending request already due takes only `expire`, and a chain revert): the check
+ * {@link transition} starts with, for a use case that must refuse before it does other work.
+ * @throws DomainError `invalid_transition` with details `{currentStatus, command}`.
+ */
+export function assertAllowed(request: Pick<PaymentRequest, 'status' | 'expiresAt'>, command: CommandType, now: number): void {
+  if (!TRANSITIONS[command].includes(request.status)) {
+    throw new DomainError('invalid_transition', `cannot ${command.replace('_', ' ')} a payment request that is ${request.status}`, { details: { currentStatus: request.status, command } });
+  }
+  // A reorg does not wait for the expiry sweeper: a due request loses the payment all the same.
+  if (command !== 'expire' && command !== 'revert_payment' && isDue(request, now)) {
+    throw new DomainError('invalid_transition', `cannot ${command.replace('_', ' ')} a payment request that is expired`, { details: { currentStatus: 'expired', command } });
+  }
+}
+
+/**
  * Applies `command` to `request` at `now` (epoch ms), as `actor` (an API key id, or null for
  * the system). Pure: it returns a new object and never touches its input.
  *
@@ -242,13 +258,7 @@ function invalid(request: PaymentRequest, command: CommandType, message?: string
  *   `refund_exceeds_paid` when a refund would take the refunded total above what was paid.
  */
 export function transition(request: PaymentRequest, command: Command, now: number, actor: string | null = null): TransitionResult {
-  if (!TRANSITIONS[command.type].includes(request.status)) throw invalid(request, command.type);
-  // A reorg does not wait for the expiry sweeper: a due request loses the payment all the same.
-  if (command.type !== 'expire' && command.type !== 'revert_payment' && isDue(request, now)) {
-    throw new DomainError('invalid_transition', `cannot ${command.type.replace('_', ' ')} a payment request that is expired`, {
-      details: { currentStatus: 'expired', command: command.type },
-    });
-  }
+  assertAllowed(request, command.type, now);
 
   let sequence = request.sequence;
   const events: DomainEvent[] = [];

@@ -1,7 +1,7 @@
 /**
  * `buildApp(deps)` assembles the Fastify application and never listens (`server.ts` does).
  * Routes: `/v1/*` (bearer auth, idempotency keys), `/compat/request-network/*`,
- * `/compat/pismo/*` and `/compat/deltapay/*` (the dialects), `/healthz`, `/openapi.json`, `/docs`, `/pay/:code`.
+ * `/compat/pismo/*`, `/compat/deltapay/*`, `/compat/centrapay/*` and `/compat/alphapo/*` (the dialects), `/healthz`, `/openapi.json`, `/docs`, `/pay/:code`.
  */
 import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
@@ -10,6 +10,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Deps } from '../app/deps.js';
 import { DomainError } from '../domain/errors.js';
+import { alphapoRoutes } from '../dialects/alphapo/routes.js';
+import { centrapayRoutes } from '../dialects/centrapay/routes.js';
 import { deltapayRoutes } from '../dialects/deltapay/routes.js';
 import { pismoRoutes } from '../dialects/pismo/routes.js';
 import { requestNetworkRoutes } from '../dialects/request-network/routes.js';
@@ -74,7 +76,8 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
       components: {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer', description: 'prq_test_… or prq_live_…' },
-          apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'A Payreq API key, on the Request Network dialect' },
+          apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'A Payreq API key, on the Request Network, DeltaPay and Centrapay dialects' },
+          processingKey: { type: 'apiKey', in: 'header', name: 'x-processing-key', description: 'A Payreq API key with a signing secret, on the AlphaPo dialect (with X-Processing-Signature)' },
         },
       },
     },
@@ -106,5 +109,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   await app.register(requestNetworkRoutes, { prefix: '/compat/request-network', deps });
   await app.register(pismoRoutes, { prefix: '/compat/pismo', deps });
   await app.register(deltapayRoutes, { prefix: '/compat/deltapay', deps });
+  await app.register(centrapayRoutes, { prefix: '/compat/centrapay', deps });
+  await app.register(alphapoRoutes, { prefix: '/compat/alphapo', deps });
   return app;
 }

@@ -3,13 +3,16 @@
  * endpoint's `format` picks which events it takes, how each is rendered and signed, and the
  * shape of its secret. A provider's format is a small module beside its dialect.
  */
+import type { CurrencyRegistry } from '../domain/currency.js';
 import type { StoredEvent } from '../db/event.repository.js';
+import { alphapoFormat } from '../dialects/alphapo/webhook-format.js';
+import { centrapayFormat } from '../dialects/centrapay/webhook-format.js';
 import { deltapayFormat } from '../dialects/deltapay/webhook-format.js';
 import { requestNetworkFormat } from '../dialects/request-network/webhook-format.js';
 import { generateWebhookSecret, signWebhook } from './signing.js';
 
 /** Every webhook format, `standard` first (the default). */
-export const WEBHOOK_FORMATS = ['standard', 'request-network', 'deltapay'] as const;
+export const WEBHOOK_FORMATS = ['standard', 'request-network', 'deltapay', 'centrapay', 'alphapo'] as const;
 /** A webhook endpoint's format. */
 export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
 
@@ -21,6 +24,11 @@ export interface RenderContext {
   secrets: readonly string[];
   /** When the attempt is made. */
   sentAt: Date;
+  /** The endpoint's id and URL (Centrapay's JWT names the URL as its audience; AlphaPo's callback the id as its key). */
+  endpointId: string;
+  url: string;
+  /** The server's currencies (a format that speaks in minor units converts with them). */
+  currencies: CurrencyRegistry;
 }
 
 /** The bytes to post and the headers that go with them. */
@@ -33,7 +41,8 @@ export interface RenderedWebhook {
 export interface WebhookFormatModule {
   /** True when an endpoint of this format takes this event at all (its `enabledEvents` filter applies on top). */
   carries(event: Pick<StoredEvent, 'type' | 'data'>): boolean;
-  render(event: StoredEvent, context: RenderContext): RenderedWebhook;
+  /** Renders and signs one attempt; may be asynchronous (a JWT signature is). */
+  render(event: StoredEvent, context: RenderContext): RenderedWebhook | Promise<RenderedWebhook>;
   newSecret(): string;
 }
 
@@ -62,6 +71,8 @@ const MODULES: Readonly<Record<WebhookFormat, WebhookFormatModule>> = {
   standard: standardFormat,
   'request-network': requestNetworkFormat,
   deltapay: deltapayFormat,
+  centrapay: centrapayFormat,
+  alphapo: alphapoFormat,
 };
 
 /** The module of a format (an unknown stored value falls back to `standard`). */

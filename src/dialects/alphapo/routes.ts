@@ -1,0 +1,64 @@
+/**
+ * The AlphaPo dialect, mounted at `/compat/alphapo` (seeds/alphapo-create-payment-request.md,
+ * reference/providers.md C): `POST /api/payments/v1/requests` (the seed's operation server) and
+ * `POST /api/v2/requests` create a payment request, authenticated and signed as AlphaPo's API
+ * is (`X-Processing-Key`, `X-Processing-Signature`). AlphaPo's body names no payee: the merchant
+ * is the legal-entity party the key's `payment_requests:create` grant is scoped to, paid into
+ * that party's account in the request's currency. AlphaPo documents no read, list or cancel
+ * call; status changes reach the merchant through `alphapo` webhook endpoints.
+ */
+import type { FastifyInstance, FastifyPluginCallback } from 'fastify';
+import type { Deps, Principal } from '../../app/deps.js';
+import { getParty } from '../../app/parties.js';
+import { createPaymentRequest } from '../../app/payment-requests.js';
+import { presentPaymentRequest } from '../../app/present.js';
+import { isDomainError } from '../../domain/errors.js';
+import { principalOf } from '../../http/auth.js';
+import { useAlphaPoAuth } from './auth.js';
+import { AlphaPoError, AUTH_ERRORS, sendAlphaPoError } from './errors.js';
+import { createdView, currencyObject } from './mapping.js';
+import { validateCreate } from './validation.js';
+
+/**
+ * The merchant of a key: the first legal-entity party that one of its `payment_requests:create`
+ * (or `admin`) grants is scoped to.
+ * @throws AlphaPoError "Merchant is disabled." when the key names none.
+ */
+async function merchantOf(deps: Deps, principal: Principal): Promise<string> {
+  for (const grant of principal.grants) {
+    if (grant.partyId === undefined || (grant.permission !== 'payment_requests:create' && grant.permission !== 'admin')) continue;
+    const party = await getParty(deps, principal, grant.partyId).catch(() => undefined);
+    if (party?.type === 'legal_entity') return party.id;
+  }
+  throw AUTH_ERRORS.merchant_disabled;
+}
+
+/** Registers the dialect's routes on a scope of their own. */
+export const alphapoRoutes: FastifyPluginCallback<{ deps: Deps }> = (scope: FastifyInstance, { deps }, done) => {
+  scope.setErrorHandler(sendAlphaPoError);
+  // AlphaPo: "No key header" is also the answer when "the request URL is invalid".
+  scope.setNotFoundHandler(async (request, reply) => sendAlphaPoError(AUTH_ERRORS.required_header_key, request, reply));
+  useAlphaPoAuth(scope, deps);
+  const schema = { tags: ['alphapo dialect'], security: [{ processingKey: [] }], summary: 'Create a payment request (AlphaPo)' };
+
+  for (const path of ['/api/payments/v1/requests', '/api/v2/requests']) {
+    scope.post(path, { schema }, async (request) => {
+      const principal = principalOf(request);
+      const merchant = await merchantOf(deps, principal);
+      const input = await validateCreate(deps, principal, merchant, request.body as Record<string, unknown>, deps.clock());
+      try {
+        const pr = await createPaymentRequest(deps, principal, input);
+        return { data: createdView(presentPaymentRequest(pr, deps, deps.clock()), deps.currencies) };
+      } catch (err) {
+        if (isDomainError(err, 'external_id_conflict')) throw new AlphaPoError(400, 'Payment request with this foreign_id already exists.');
+        if (isDomainError(err, 'rate_unavailable')) {
+          const option = input.paymentOptions?.[0]?.currency ?? input.currency;
+          const iso = (code: string) => currencyObject(deps.currencies.get(code)).iso;
+          throw new AlphaPoError(422, `Exchange rate is not available between ${iso(input.currency)} and ${iso(option)}.`);
+        }
+        throw err;
+      }
+    });
+  }
+  done();
+};
