@@ -14,7 +14,7 @@ import { processingSignature } from '../../src/dialects/alphapo/auth.js';
 import { ALPHAPO_STATUS, alphapoStatus } from '../../src/dialects/alphapo/mapping.js';
 import { spanText } from '../../src/dialects/alphapo/validation.js';
 import { startTestChain, type TestChain } from '../support/chain.js';
-import { Client } from '../support/client.js';
+import type { Client } from '../support/client.js';
 import { chainOverrides, payOnChain } from '../support/evm.js';
 import { type Receiver, startReceiver } from '../support/receiver.js';
 import { startTestServer, type TestServer } from '../support/server.js';

@@ -194,17 +194,12 @@ describe('merchant configurations', () => {
   });
 });
 
-describe('paying from an account in parts, and refunds by reference', () => {
-  it('pays part then the rest, refunds by reference idempotently, and refuses a reused reference', async () => {
+describe('refunds by reference', () => {
+  it('refunds by reference idempotently, and refuses a reused reference with another amount', async () => {
     const patron = await createUserWithAccount(t.admin, 'NZD', '100');
     const pr = await createRequest(t.admin, merchantAccount, { amount: '30', currency: 'NZD', payer: { partyId: patron.partyId } });
-    const tooPoor = await createUserWithAccount(t.admin, 'NZD', '1');
-    const other = await createRequest(t.admin, merchantAccount, { amount: '30', currency: 'NZD', payer: { partyId: tooPoor.partyId } });
-    expect((await t.admin.get(`/v1/payment-requests/${other.id as string}`)).body.status).toBe('pending');
-
     const refunded = await t.admin.post(`/v1/payment-requests/${pr.id as string}/refunds`, { amount: '1', reference: 'r-early' });
     expect(refunded.status).toBe(409);
-    // Paying through the canonical approve is still all or nothing; the parts go through payments recorded externally here.
     await t.admin.post(`/v1/payment-requests/${pr.id as string}/approve`, { accountId: patron.accountId });
     const first = await t.admin.post(`/v1/payment-requests/${pr.id as string}/refunds`, { amount: '10', reference: 'r-1' });
     expect(first.status).toBe(201);
