@@ -201,6 +201,9 @@ describe('authentication', () => {
     expect(await send('/api/v2/requests', '{"amount": "1",', { ...shop() })).toEqual({ status: 400, body: { error: 'Bad content format', code: 'bad_content_format' } });
     expect(await send('/api/v2/requests', b, { ...shop() }, 'text/plain')).toEqual({ status: 400, body: { error: 'Bad content format', code: 'bad_content_format' } });
     expect(await send('/api/v2/requests', '[1,2]', { ...shop() })).toEqual({ status: 400, body: { error: 'Bad content format', code: 'bad_content_format' } });
+    expect(await send('/api/v2/requests', '{"amount":"1","amount":"2"}', { ...shop() })).toEqual({ status: 400, body: { error: 'Bad content format', code: 'bad_content_format' } });
+    const deep = `${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}`;
+    expect((await send('/api/v2/requests', deep, { ...shop() })).status).toBeLessThan(500);
     expect(await send('/api/v2/requests', b, keys['unsigned'] ? { key: keys['unsigned'].key, secret: 'anything' } : {})).toEqual({ status: 403, body: { error: 'Client is not enabled', code: 'client_disabled' } });
     expect(await create(b, 'user')).toEqual({ status: 403, body: { error: 'Merchant is disabled.', code: 403 } });
     expect(await create(b, 'general')).toEqual({ status: 403, body: { error: 'Merchant is disabled.', code: 403 } });

@@ -21,6 +21,7 @@ let receiver: Receiver;
 let merchant: Client; // the merchant's key (X-Api-Key), scoped to the merchant party
 let patron: Client; // the patron's key, scoped to the patron party
 let configId: string;
+let merchantKey: string;
 const ids: Record<string, string> = {};
 
 /** A Centrapay client: every call carries `X-Api-Key`. */
@@ -50,7 +51,7 @@ beforeAll(async () => {
   const config = await t.admin.post('/v1/merchant-configs', { name: 'Café till', payeeAccountId: ids['cafeAccount'] });
   expect(config.status, JSON.stringify(config.body)).toBe(201);
   configId = config.body.id;
-  const merchantKey = await createKey(t.admin, ['payment_requests:create', 'payment_requests:read', 'payment_requests:cancel', 'refunds:create'].map((permission) => ({ permission, partyId: ids['cafe'] })));
+  merchantKey = await createKey(t.admin, ['payment_requests:create', 'payment_requests:read', 'payment_requests:cancel', 'refunds:create'].map((permission) => ({ permission, partyId: ids['cafe'] })));
   const patronKey = await createKey(t.admin, [{ permission: 'payment_requests:pay', partyId: ids['patron'] }]);
   const strangerKey = await createKey(t.admin, [{ permission: 'payment_requests:read', partyId: other.body.id }, { permission: 'refunds:create', partyId: other.body.id }]);
   merchant = t.client(merchantKey);
@@ -274,6 +275,12 @@ describe('Centrapay\'s error bodies', () => {
     const checksum = await m.get(`/api/payment-requests/short-code/${pr.shortCode.slice(0, -1)}${pr.shortCode.endsWith('0') ? '1' : '0'}`);
     expect(checksum.body).toEqual({ statusCode: 400, error: 'Bad Request', message: 'CHECKSUM_FAILED' });
     expect((await m.get('/api/nothing-here')).body).toEqual({ statusCode: 404, error: 'Not Found', message: 'Not Found' });
+    const badRequest = { statusCode: 400, error: 'Bad Request', message: 'BAD REQUEST' };
+    for (const [body, type] of [['{"configId":', 'application/json'], ['configId=1', 'application/x-www-form-urlencoded'], [`{"configId":"${'x'.repeat(2 * 1024 * 1024)}"}`, 'application/json']] as const) {
+      const res = await fetch(`${t.url}/compat/centrapay/api/payment-requests`, { method: 'POST', headers: { 'x-api-key': merchantKey, 'content-type': type }, body });
+      expect(res.status, type).toBe(400);
+      expect(await res.json()).toEqual(badRequest);
+    }
     // Nothing refused was stored.
     expect((await merchant.get('/v1/payment-requests?limit=100')).body.data.filter((r: { amount: string }) => r.amount === '0.01')).toHaveLength(0);
   });

@@ -44,8 +44,10 @@ export function renderCentrapayError(err: unknown): { status: number; body: { st
     if (status === 422 || status === 400) return body(400, err.errors?.[0] ? `${err.errors[0].path} ${err.errors[0].message}` : err.message);
     return body(403, err.code.toUpperCase());
   }
-  if (err instanceof SyntaxError || (typeof err === 'object' && err !== null && (err as { statusCode?: unknown }).statusCode === 400)) return body(400, 'BAD REQUEST');
-  if (typeof err === 'object' && err !== null && (err as { statusCode?: unknown }).statusCode === 415) return body(400, 'BAD REQUEST');
+  // Fastify's own refusals (malformed JSON, a media type or size it does not take): Centrapay
+  // answers only 400 for a bad request.
+  const statusCode = typeof err === 'object' && err !== null ? (err as { statusCode?: unknown }).statusCode : undefined;
+  if (err instanceof SyntaxError || (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500)) return body(400, 'BAD REQUEST');
   return body(500, 'SERVER ERROR');
 }
 
