@@ -9,7 +9,10 @@ import { RateTable, type Deps } from './app/deps.js';
 import { startExpirySweeper, type Worker } from './app/expiry-sweeper.js';
 import type { Config } from './config.js';
 import { CurrencyRegistry } from './domain/currency.js';
+import { oldestDueExpiry } from './db/payment-request.repository.js';
 import { openStore, type Store } from './db/store.js';
+import { countPendingDeliveries } from './db/webhook.repository.js';
+import { Metrics } from './metrics.js';
 import { ChainRegistry } from './rails/evm/chains.js';
 import { startChainWatchers } from './rails/evm/watcher.js';
 import { buildApp } from './http/app.js';
@@ -30,7 +33,20 @@ export interface RunningServer {
 /** Builds the dependencies for a config and an open store. `clock` defaults to `Date.now`. */
 export function makeDeps(config: Config, store: Store, publicUrl: string, clock: () => number = Date.now, resolver: Resolver = systemResolver): Deps {
   const currencies = new CurrencyRegistry(config.tokens);
+  const metrics = new Metrics();
+  metrics.readFrom({
+    outboxBacklog: () => countPendingDeliveries(store),
+    async expiryLagSeconds() {
+      const now = clock();
+      const oldest = await oldestDueExpiry(store, now);
+      return oldest === undefined ? 0 : (now - oldest) / 1000;
+    },
+  });
+  store.onEventsCommitted((types) => {
+    for (const type of types) metrics.events.inc({ type });
+  });
   return {
+    metrics,
     resolver,
     store,
     currencies,

@@ -9,6 +9,7 @@ import { parseRate, type Rate } from '../domain/money.js';
 import type { Mode } from '../domain/payment-request.js';
 import type { Store } from '../db/store.js';
 import type { ChainRegistry } from '../rails/evm/chains.js';
+import type { Metrics } from '../metrics.js';
 import type { Resolver } from '../webhooks/url-guard.js';
 
 /** Settings the use cases read. Durations are in seconds. */
@@ -81,6 +82,8 @@ export interface Deps {
   clock: () => number;
   /** Resolves webhook hosts (the system resolver by default; tests may give their own). */
   resolver: Resolver;
+  /** The server's Prometheus metrics (`GET /metrics`). */
+  metrics: Metrics;
 }
 
 /** Who is calling: the authenticated API key, its org, mode and grants. */

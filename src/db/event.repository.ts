@@ -33,7 +33,10 @@ export function rowToEvent(row: EventRow): StoredEvent {
 /** Inserts events; `(payment_request_id, sequence)` is unique, so an event can never be written twice. */
 export async function insertEvents(tx: Tx, events: StoredEvent[]): Promise<void> {
   if (events.length === 0) return;
-  if (tx.written) tx.written.events = true;
+  if (tx.written) {
+    tx.written.events = true;
+    tx.written.types.push(...events.map((e) => e.type));
+  }
   await tx.db
     .insertInto('events')
     .values(

@@ -247,3 +247,9 @@ export async function findPaymentRequestByCode(tx: Tx, code: string): Promise<Pa
   const row = await tx.db.selectFrom('payment_requests').selectAll().where('code', '=', code).executeTakeFirst();
   return row && rowToPaymentRequest(row);
 }
+
+/** The earliest `expiresAt` (epoch ms) among pending requests due at `now`, in every org, or undefined when none is due. */
+export async function oldestDueExpiry(tx: Tx, now: number): Promise<number | undefined> {
+  const row = await tx.db.selectFrom('payment_requests').select((eb) => eb.fn.min<string | number | null>('expires_at').as('oldest')).where('status', '=', 'pending').where('expires_at', '<=', now).executeTakeFirst();
+  return row?.oldest === null || row?.oldest === undefined ? undefined : Number(row.oldest);
+}

@@ -15,7 +15,7 @@ export interface Tx {
   db: Kysely<Database> | Transaction<Database>;
   engine: Engine;
   /** Inside a transaction: set by writers of events, so the store can announce them after commit. */
-  written?: { events: boolean };
+  written?: { events: boolean; types: string[] };
 }
 
 /** The open database. `transaction(fn)` runs `fn` in one database transaction and commits when it resolves. */
@@ -27,11 +27,12 @@ export interface Store extends Tx {
   /** True when a trivial query answers. */
   ping(): Promise<boolean>;
   /**
-   * Calls `listener` after each transaction of this process that wrote events has committed
-   * (the in-process wake-up for the webhook dispatcher and live streams; other processes find
-   * the events by polling). Returns a function that removes the listener.
+   * Calls `listener` after each transaction of this process that wrote events has committed,
+   * with the committed events' types (the in-process wake-up for the webhook dispatcher and live
+   * streams, and the event counter of `/metrics`; other processes find the events by polling).
+   * Returns a function that removes the listener.
    */
-  onEventsCommitted(listener: () => void): () => void;
+  onEventsCommitted(listener: (types: readonly string[]) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -146,14 +147,14 @@ function openPostgres(url: string, poolSize: number): Store {
 }
 
 function makeStore(db: Kysely<Database>, engine: Engine, migrate: () => Promise<string[]>): Store {
-  const listeners = new Set<() => void>();
+  const listeners = new Set<(types: readonly string[]) => void>();
   return {
     db,
     engine,
     async transaction(fn) {
-      const written = { events: false };
+      const written = { events: false, types: [] as string[] };
       const result = await db.transaction().execute((trx) => fn({ db: trx, engine, written }));
-      if (written.events) for (const listener of listeners) listener();
+      if (written.events) for (const listener of listeners) listener(written.types);
       return result;
     },
     onEventsCommitted(listener) {

@@ -387,3 +387,9 @@ export async function listSigningSecrets(tx: Tx, format: WebhookFormat, now: num
     .execute();
   return rows.flatMap((r) => (r.previous_secret !== null && Number(r.previous_secret_until ?? 0) > now ? [r.secret, r.previous_secret] : [r.secret]));
 }
+
+/** The number of pending deliveries, in every org (the outbox backlog of `/metrics`). */
+export async function countPendingDeliveries(tx: Tx): Promise<number> {
+  const row = await tx.db.selectFrom('webhook_deliveries').select((eb) => eb.fn.countAll<string | number>().as('n')).where('status', '=', 'pending').executeTakeFirst();
+  return Number(row?.n ?? 0);
+}

@@ -1,7 +1,7 @@
 /**
  * `buildApp(deps)` assembles the Fastify application and never listens (`server.ts` does).
  * Routes: `/v1/*` (bearer auth, idempotency keys), `/compat/request-network/*`,
- * `/compat/pismo/*`, `/compat/deltapay/*`, `/compat/centrapay/*` and `/compat/alphapo/*` (the dialects), `/healthz`, `/openapi.json`, `/docs`, `/pay/:code`.
+ * `/compat/pismo/*`, `/compat/deltapay/*`, `/compat/centrapay/*` and `/compat/alphapo/*` (the dialects), `/healthz`, `/metrics`, `/openapi.json`, `/docs`, `/pay/:code`.
  */
 import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
@@ -59,6 +59,9 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
     closing = true;
     done();
   });
+  app.addHook('onResponse', async (request, reply) => {
+    deps.metrics.httpDuration.observe({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
   app.addHook('onSend', async (request, reply, payload) => {
     void reply.header('x-request-id', request.id);
     if (closing) void reply.header('connection', 'close');
@@ -90,6 +93,8 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
     return reply.send({ status: 'ok' });
   });
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
+  // Operational counts only (no tenant data), in Prometheus' text format: scrape it from inside your network.
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()));
   payPageRoute(app, deps);
 
   await app.register(

@@ -159,7 +159,11 @@ export function startDispatcher(deps: Deps, options: DispatcherOptions): Dispatc
         if (now - failingSince >= settings.disableAfterSeconds * 1000) await disableWithEvent(tx, endpoint, 'failing', now);
       }
       // Written only while this process still holds the claim; otherwise the lease ran out.
-      await completeDelivery(tx, delivery.id, workerId, outcome);
+      if (await completeDelivery(tx, delivery.id, workerId, outcome)) {
+        const label = outcome.status === 'succeeded' ? 'delivered' : outcome.status === 'pending' ? 'retrying' : refused ? 'refused' : 'failed';
+        deps.metrics.webhookAttempts.inc({ format: endpoint.format, outcome: label });
+        if (outcome.status === 'succeeded') deps.metrics.webhookLag.observe(Math.max(0, now - event.createdAt) / 1000);
+      }
     });
   }
 

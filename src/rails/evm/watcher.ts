@@ -162,6 +162,7 @@ export class ChainWatcher {
     // viem caches the block number for its polling interval (4 s) by default: the watcher wants the head now.
     const head = Number(await this.client.getBlockNumber({ cacheTime: 0 }));
     let last = cursor.lastScanned ?? (chain.startBlock ?? head) - 1;
+    deps.metrics.chainLag.set({ network: chain.network, chain_id: String(chain.chainId) }, Math.max(0, head - last));
 
     const stored = await listBlockHashes(deps.store, chain.chainId);
     const top = stored[0];
