@@ -9,8 +9,8 @@ describe('npm run demo', () => {
     expect(run.status, run.stdout + run.stderr).toBe(0);
     expect(run.stdout).toMatch(/Ana asks Ben for 25.50 USD/);
     expect(run.stdout).toMatch(/status\s+paid/);
-    expect(run.stdout).toMatch(/balance\s+74.5 USD/);
-    expect(run.stdout).toMatch(/25.5 USD PAID/);
+    expect(run.stdout).toMatch(/balance\s+74.50 USD/);
+    expect(run.stdout).toMatch(/25.50 USD PAID/);
     expect(run.stdout).toMatch(/#4\s+payment_request.paid/);
   });
 });

@@ -5,7 +5,7 @@
  */
 import type { CurrencyRegistry } from '../domain/currency.js';
 import { paymentReference } from '../domain/ids.js';
-import { formatAmount } from '../domain/money.js';
+import { formatWireAmount } from '../domain/money.js';
 import { effectiveStatus, owedInOption, type PaymentOption, type PaymentRequest } from '../domain/payment-request.js';
 import type { Account } from '../db/account.repository.js';
 import type { ApiKey } from '../db/api-key.repository.js';
@@ -23,9 +23,9 @@ function isoOrNull(ms: number | null): string | null {
   return ms === null ? null : iso(ms);
 }
 
-/** Formats minor units of `currency` as a decimal string. */
+/** Formats minor units of `currency` as a decimal string on the wire (fiat: its minor-unit digits; tokens: no trailing zeros). */
 export function money(currencies: CurrencyRegistry, currency: string, minor: bigint): string {
-  return formatAmount(minor, currencies.get(currency).exponent);
+  return formatWireAmount(minor, currencies.get(currency));
 }
 
 /**

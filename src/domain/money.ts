@@ -81,6 +81,55 @@ export function formatAmount(minor: bigint, exponent: number): string {
   return `${negative ? '-' : ''}${whole}${fraction ? `.${fraction}` : ''}`;
 }
 
+/**
+ * Formats minor units as an amount on the wire (docs/api.md, "Amounts"): a fiat currency's
+ * amount carries exactly its ISO 4217 minor-unit digits (`"25.50"`, JPY `"100"`, BHD
+ * `"1.250"`); a token's carries no trailing zeros (`"1.5"` USDC, `"0.000000000000000001"` ETH),
+ * its decimals being a contract's precision rather than a unit people count in.
+ * @param minor - the amount in minor units (may be negative).
+ * @param currency - its exponent and kind.
+ */
+export function formatWireAmount(minor: bigint, currency: { exponent: number; kind: 'fiat' | 'token' }): string {
+  const shortest = formatAmount(minor, currency.exponent);
+  if (currency.kind === 'token' || currency.exponent === 0) return shortest;
+  const [whole, fraction = ''] = shortest.split('.');
+  return `${whole ?? '0'}.${fraction.padEnd(currency.exponent, '0')}`;
+}
+
+/**
+ * The shortest form of a decimal string (no trailing fraction zeros): `"25.50"` → `"25.5"`,
+ * `"100.00"` → `"100"`. For providers whose amounts are the shortest numbers (DeltaPay's
+ * `22`, signed through Python's `json.dumps`).
+ */
+export function shortestDecimal(decimal: string): string {
+  return decimal.includes('.') ? decimal.replace(/0+$/, '').replace(/\.$/, '') : decimal;
+}
+
+/**
+ * An amount for people to read, in `locale`'s conventions (`Intl.NumberFormat`): a fiat currency
+ * with its symbol and minor-unit digits (`$25.50` in `en-US`, `25,50 €` in `de-DE`), a token as
+ * the number grouped the locale's way and its symbol (`1,234.5 USDC`). The decimal string is
+ * formatted exactly (never through a float).
+ * @param decimal - a decimal string in the currency (`"25.5"`).
+ * @param currency - the ISO 4217 code or token id, its exponent, kind and (for a token) symbol.
+ * @param locale - a BCP 47 tag (`en-US`); an unknown or malformed one falls back to `en`.
+ */
+export function formatForReader(decimal: string, currency: { code: string; exponent: number; kind: 'fiat' | 'token'; symbol?: string | undefined }, locale: string): string {
+  let tag: string;
+  try {
+    tag = Intl.getCanonicalLocales(locale)[0] ?? 'en';
+  } catch {
+    tag = 'en';
+  }
+  // Intl formats a string argument as an exact decimal (ECMA-402 NumberFormat v3).
+  const exact = decimal as unknown as number;
+  if (currency.kind === 'fiat') {
+    return new Intl.NumberFormat(tag, { style: 'currency', currency: currency.code, minimumFractionDigits: currency.exponent, maximumFractionDigits: currency.exponent }).format(exact);
+  }
+  const number = new Intl.NumberFormat(tag, { maximumFractionDigits: Math.min(currency.exponent, 100) }).format(exact);
+  return `${number} ${currency.symbol ?? currency.code}`;
+}
+
 /** Rounding modes for conversions; each conversion names the one it uses. */
 export type RoundingMode = 'up' | 'down';
 

@@ -95,7 +95,7 @@ describe('the seed\'s examples', () => {
     expect(data['payment_link']).toMatch(new RegExp(`^${t.url}/pay/[0-9A-Z-]+$`));
     const canonical = await t.admin.get(`/v1/payment-requests/${data['id'] as string}`);
     expect(canonical.body).toMatchObject({
-      amount: '100', currency: 'EUR', status: 'pending', externalId: 'payment_request_123', description: 'Order 0512',
+      amount: '100.00', currency: 'EUR', status: 'pending', externalId: 'payment_request_123', description: 'Order 0512',
       customer: { email: 'customer@example.com', reference: 'user_12345' }, redirectUrls: { store: 'https://example.com/store' }, payee: { accountId: ids['eur'] },
     });
     expect(canonical.body.paymentLink).toBe(data['payment_link']);

@@ -106,7 +106,7 @@ describe('the seed\'s patron-code flow', () => {
     const paid = await p.post(`/api/payment-requests/${made.body.id as string}/pay`, { assetType: 'centrapay.nzd.test', idempotencyKey: 'seed-1' });
     expect(paid.status, JSON.stringify(paid.body)).toBe(200);
     expect((await p.get('/api/me/patron-code-payment-request')).body).toEqual({});
-    expect(await balanceOf(t.admin, ids['patronAccount'] as string)).toBe('999');
+    expect(await balanceOf(t.admin, ids['patronAccount'] as string)).toBe('999.00');
   });
 });
 
@@ -120,7 +120,7 @@ describe('a merchant request with line items, paid, refunded, voided', () => {
     });
     expect(pr.shortCode).toMatch(/^CP-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]$/);
     const canonical = await t.admin.get(`/v1/payment-requests/${pr.id}`);
-    expect(canonical.body).toMatchObject({ id: pr.id, amount: '15', currency: 'NZD', status: 'pending', payee: { accountId: ids['cafeAccount'] }, redirectUrls: { success: 'https://shop.example/paid' } });
+    expect(canonical.body).toMatchObject({ id: pr.id, amount: '15.00', currency: 'NZD', status: 'pending', payee: { accountId: ids['cafeAccount'] }, redirectUrls: { success: 'https://shop.example/paid' } });
     expect(canonical.body.lineItems).toHaveLength(3);
     expect((await m.get(`/api/payment-requests/${pr.id}`)).body).toEqual(pr);
     expect((await m.get(`/api/payment-requests/short-code/${pr.shortCode}`)).body.id).toBe(pr.id);
@@ -157,7 +157,7 @@ describe('a merchant request with line items, paid, refunded, voided', () => {
     const repeat = await m.post(`/api/payment-requests/${pr.id}/refund`, refund);
     expect(repeat.status).toBe(200);
     expect(repeat.body.id).toBe(partial.body.id);
-    expect(await balanceOf(t.admin, ids['patronAccount'] as string)).toBe(String(Number(before) + 30));
+    expect(await balanceOf(t.admin, ids['patronAccount'] as string)).toBe((Number(before) + 30).toFixed(2));
     const changed = await m.post(`/api/payment-requests/${pr.id}/refund`, { ...refund, value: { amount: '3001', currency: 'NZD' } });
     expect(changed.body).toEqual({ statusCode: 403, error: 'Forbidden', message: 'REPEAT_REFERENCE' });
     const tooMuch = await m.post(`/api/payment-requests/${pr.id}/refund`, { value: { amount: '7001', currency: 'NZD' }, externalRef: 'refund-b' });
@@ -197,7 +197,7 @@ describe('a merchant request with line items, paid, refunded, voided', () => {
     const voided = await m.post(`/api/payment-requests/${paid.id}/void`);
     expect(voided.body).toMatchObject({ type: 'refund', value: { amount: '700', currency: 'NZD' } });
     expect(voided.body.externalRef).toBeUndefined();
-    expect(await balanceOf(t.admin, ids['patronAccount'] as string)).toBe(String(Number(before) + 7));
+    expect(await balanceOf(t.admin, ids['patronAccount'] as string)).toBe((Number(before) + 7).toFixed(2));
     expect((await m.post(`/api/payment-requests/${paid.id}/void`)).body.id).toBe(voided.body.id);
 
     const late = await create({ value: { amount: '800', currency: 'NZD' }, expirySeconds: 86_400 });

@@ -82,7 +82,7 @@ describe('the guide\'s calls', () => {
 
     // The same request in the canonical API.
     const canonical = (await t.admin.get(`/v1/payment-requests?number=${id}`)).body.data[0];
-    expect(canonical).toMatchObject({ amount: '22', currency: 'SZL', transactionType: 'eating_out', tillId: '4', description: 'Lunch', status: 'pending' });
+    expect(canonical).toMatchObject({ amount: '22.00', currency: 'SZL', transactionType: 'eating_out', tillId: '4', description: 'Lunch', status: 'pending' });
 
     for (const path of [`/payment-request/from-id?payment_request_id=${id}`, `/payment-requests/from-id?payment_request_id=${id}`]) {
       const byId = await dp.get(path);
@@ -97,8 +97,8 @@ describe('the guide\'s calls', () => {
     const approved = await post('/payment-request/approve', { payment_request_id: id, account_id: thandiAccount });
     expect(approved.status, JSON.stringify(approved.body)).toBe(200);
     expect(approved.body).toMatchObject({ payment_request_status: 'succeeded', transaction_status: 'succeeded', transaction_id: id });
-    expect(await balanceOf(t.admin, ids['thandi']!)).toBe('78');
-    expect(await balanceOf(t.admin, ids['shop']!)).toBe('22');
+    expect(await balanceOf(t.admin, ids['thandi']!)).toBe('78.00');
+    expect(await balanceOf(t.admin, ids['shop']!)).toBe('22.00');
     expect((await dp.get('/user/payment-requests/incoming?user_id=76&status=succeeded')).body.map((r: { payment_request_id: number }) => r.payment_request_id)).toContain(id);
 
     await receiver.waitFor(() => callbacksOf(id).length >= 2);
@@ -134,7 +134,7 @@ describe('the guide\'s calls', () => {
     expect((await post('/payment-request/cancel', { payment_request_id: b })).body.payment_request_status).toBe('cancelled');
     const failed = await post('/payment-request/approve', { payment_request_id: c, account_id: 81 });
     expect(failed.body).toMatchObject({ payment_request_status: 'failed', transaction_status: 'failed' });
-    expect(await balanceOf(t.admin, ids['sipho']!)).toBe('1');
+    expect(await balanceOf(t.admin, ids['sipho']!)).toBe('1.00');
     await receiver.waitFor(() => callbacksOf(a).length >= 1 && callbacksOf(b).length >= 1 && callbacksOf(c).length >= 2);
     expect(callbacksOf(a)[0]!.json.payment_request_status).toBe('rejected');
     expect(callbacksOf(b)[0]!.json.payment_request_status).toBe('cancelled');

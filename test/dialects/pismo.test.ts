@@ -47,7 +47,7 @@ describe('the seed\'s samples', () => {
 
     // The same request in the canonical API.
     const canonical = await t.admin.get(`/v1/payment-requests?code=${code}`);
-    expect(canonical.body.data[0]).toMatchObject({ amount: '25.5', currency: 'USD', status: 'pending', metadata: { message: "David's birthday present" }, payee: { accountId: accounts[6789] }, payer: { accountId: accounts[8795] } });
+    expect(canonical.body.data[0]).toMatchObject({ amount: '25.50', currency: 'USD', status: 'pending', metadata: { message: "David's birthday present" }, payee: { accountId: accounts[6789] }, payer: { accountId: accounts[8795] } });
 
     const pending = await pismo.get('/payments/v1/payment-requests?to=6789');
     expect(pending.status).toBe(200);
@@ -56,8 +56,8 @@ describe('the seed\'s samples', () => {
     const confirmed = await postRaw('/payments/v1/payments', `{ "descriptor": "PAYMENT REQUEST ACCEPT", "token": "${code}", "from": [ { "amount": 25.50, "currency": "USD", "account": { "id": 8795 } } ], "to": [ { "currency": "USD", "account": { "id": 6789 } } ], "metadata": [ { "source": "account balance", "message": "David's birthday present" } ] }`);
     expect(confirmed.status, JSON.stringify(confirmed.body)).toBe(200);
     expect(confirmed.body).toMatchObject({ authorization_ids: { credit: expect.any(Number), debit: confirmed.body.authorization_id }, event_date: expect.stringMatching(/Z$/), tracking_id: expect.any(String), metadata: [{ source: 'account balance', message: "David's birthday present" }] });
-    expect(await balanceOf(t.admin, accounts[8795]!)).toBe('74.5');
-    expect(await balanceOf(t.admin, accounts[6789]!)).toBe('25.5');
+    expect(await balanceOf(t.admin, accounts[8795]!)).toBe('74.50');
+    expect(await balanceOf(t.admin, accounts[6789]!)).toBe('25.50');
 
     // The guide's own spelling of the list path, with the payee's view and the payer's view.
     for (const path of ['/payments/v1/payments-requests?to=6789', '/payments/v1/payment-requests?from=8795']) {
@@ -69,7 +69,7 @@ describe('the seed\'s samples', () => {
     const again = await postRaw('/payments/v1/payments', `{"token":"${code}","from":[{"amount":25.50,"currency":"USD","account":{"id":8795}}]}`);
     expect(again.status).toBe(200);
     expect(again.body.authorization_id).toBe(confirmed.body.authorization_id);
-    expect(await balanceOf(t.admin, accounts[8795]!)).toBe('74.5');
+    expect(await balanceOf(t.admin, accounts[8795]!)).toBe('74.50');
   });
 
   it('keeps location and answers amounts as exact JSON numbers', async () => {
@@ -119,8 +119,8 @@ describe('the P2P story', () => {
     const res = await postRaw('/payments/v1/payments', `{"token":"${code}","from":[{"amount":9.99,"currency":"USD","account":{"id":4242}}]}`);
     expect(res.status).toBe(422);
     expect(res.body.error_code).toBe('INSUFFICIENT_FUNDS');
-    expect(await balanceOf(t.admin, accounts[4242]!)).toBe('5');
-    expect(await balanceOf(t.admin, accounts[5151]!)).toBe('0');
+    expect(await balanceOf(t.admin, accounts[4242]!)).toBe('5.00');
+    expect(await balanceOf(t.admin, accounts[5151]!)).toBe('0.00');
     expect((await pismo.get('/payments/v1/payment-requests?to=5151')).body[0].status).toBe('FAILED');
   });
 

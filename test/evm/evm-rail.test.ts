@@ -152,7 +152,7 @@ describe('paying with the transactions from /pay', () => {
     const paid = await waitForStatus(t.admin, pr.id, 'paid');
     expect(paid.amountPaid).toBe('12.34');
     // Nothing was credited to the USD ledger account: the tokens went to the payee's own address.
-    expect((await t.admin.get(`/v1/accounts/${usd}`)).body.balance).toBe('0');
+    expect((await t.admin.get(`/v1/accounts/${usd}`)).body.balance).toBe('0.00');
   });
 });
 

@@ -33,14 +33,14 @@ describe('Centrapay merchant request', () => {
       amount: '15.00', currency: 'NZD', lineItems, expiresIn: 120, patronCodeId: code.body.id,
       paymentOptions: [{ currency: 'USD' }, { currency: 'USDC-mainnet' }],
     });
-    expect(pr.lineItems).toEqual(lineItems.map((li) => ({ ...li, price: li.price.replace(/\.?0+$/, '') })));
+    expect(pr.lineItems).toEqual(lineItems);
     expect(pr.merchant).toMatchObject({ name: 'Centrapay Café', merchantConfigId: '5efbe2fb96c08357bb2b9242' });
     expect(pr.patronCodeId).toBe(code.body.id);
     // The patron code's party is the payer.
     expect(pr.payer).toMatchObject({ partyId: patron, accountId: null });
     expect(pr.paymentOptions.map(({ currency, amount, rate, network }: Record<string, unknown>) => ({ currency, amount, rate, network }))).toEqual([
-      { currency: 'NZD', amount: '15', rate: '1', network: null },
-      { currency: 'USD', amount: '9', rate: '0.6', network: null },
+      { currency: 'NZD', amount: '15.00', rate: '1', network: null },
+      { currency: 'USD', amount: '9.00', rate: '0.6', network: null },
       { currency: 'USDC-mainnet', amount: '9', rate: '0.6', network: 'mainnet' },
     ]);
     expect(pr.paymentLink).toBe(`${t.url}/pay/${pr.code}`);
@@ -64,8 +64,8 @@ describe('Centrapay merchant request', () => {
     const pr = await createRequest(t.admin, merchantAccount, { amount: '15.00', currency: 'NZD', paymentOptions: [{ currency: 'USD' }] });
     const before = await balanceOf(t.admin, merchantAccount);
     const paid = await t.admin.post(`/v1/payment-requests/${pr.id}/approve`, { accountId: patron.accountId });
-    expect(paid.body).toMatchObject({ status: 'paid', amountPaid: '15' });
-    expect(await balanceOf(t.admin, patron.accountId)).toBe('11');
+    expect(paid.body).toMatchObject({ status: 'paid', amountPaid: '15.00' });
+    expect(await balanceOf(t.admin, patron.accountId)).toBe('11.00');
     expect(Number(await balanceOf(t.admin, merchantAccount)) - Number(before)).toBe(15);
   });
 
@@ -74,17 +74,17 @@ describe('Centrapay merchant request', () => {
     const ref1 = unique('txn');
     const first = await t.admin.post(`/v1/payment-requests/${pr.id}/payments`, { amount: '40', reference: ref1 });
     expect(first.status).toBe(201);
-    expect(first.body).toMatchObject({ status: 'applied', appliedAmount: '40', paymentRequest: { status: 'pending', amountPaid: '40' } });
+    expect(first.body).toMatchObject({ status: 'applied', appliedAmount: '40.00', paymentRequest: { status: 'pending', amountPaid: '40.00' } });
     const replay = await t.admin.post(`/v1/payment-requests/${pr.id}/payments`, { amount: '40', reference: ref1 });
     expect(replay.status).toBe(200);
     expect(replay.body.id).toBe(first.body.id);
-    expect(replay.body.paymentRequest.amountPaid).toBe('40');
+    expect(replay.body.paymentRequest.amountPaid).toBe('40.00');
     const conflict = await t.admin.post(`/v1/payment-requests/${pr.id}/payments`, { amount: '41', reference: ref1 });
     expect(conflict.status).toBe(409);
     expect(conflict.body.code).toBe('payment_reference_conflict');
 
     const second = await t.admin.post(`/v1/payment-requests/${pr.id}/payments`, { amount: '60', reference: unique('txn') });
-    expect(second.body.paymentRequest).toMatchObject({ status: 'paid', amountPaid: '100' });
+    expect(second.body.paymentRequest).toMatchObject({ status: 'paid', amountPaid: '100.00' });
 
     const tooMuch = await t.admin.post(`/v1/payment-requests/${pr.id}/refunds`, { amount: '100.01' });
     expect(tooMuch.status).toBe(422);
@@ -92,9 +92,9 @@ describe('Centrapay merchant request', () => {
 
     const partial = await t.admin.post(`/v1/payment-requests/${pr.id}/refunds`, { amount: '30', reason: 'cold coffee' });
     expect(partial.status).toBe(201);
-    expect(partial.body).toMatchObject({ amount: '30', reason: 'cold coffee', paymentRequest: { status: 'paid', amountRefunded: '30' } });
+    expect(partial.body).toMatchObject({ amount: '30.00', reason: 'cold coffee', paymentRequest: { status: 'paid', amountRefunded: '30.00' } });
     const rest = await t.admin.post(`/v1/payment-requests/${pr.id}/refunds`, { amount: '70' });
-    expect(rest.body.paymentRequest).toMatchObject({ status: 'refunded', amountRefunded: '100' });
+    expect(rest.body.paymentRequest).toMatchObject({ status: 'refunded', amountRefunded: '100.00' });
     const after = await t.admin.post(`/v1/payment-requests/${pr.id}/refunds`, { amount: '1' });
     expect(after.status).toBe(409);
     expect(after.body).toMatchObject({ code: 'invalid_transition', currentStatus: 'refunded' });
@@ -110,12 +110,12 @@ describe('Centrapay merchant request', () => {
     const patron = await createUserWithAccount(t.admin, 'USD', '9');
     const pr = await createRequest(t.admin, merchantAccount, { amount: '15', currency: 'NZD', paymentOptions: [{ currency: 'USD' }] });
     await t.admin.post(`/v1/payment-requests/${pr.id}/approve`, { accountId: patron.accountId });
-    expect(await balanceOf(t.admin, patron.accountId)).toBe('0');
+    expect(await balanceOf(t.admin, patron.accountId)).toBe('0.00');
     await t.admin.post(`/v1/payment-requests/${pr.id}/refunds`, { amount: '5' });
-    expect(await balanceOf(t.admin, patron.accountId)).toBe('3');
+    expect(await balanceOf(t.admin, patron.accountId)).toBe('3.00');
     const full = await t.admin.post(`/v1/payment-requests/${pr.id}/refunds`, { amount: '10' });
     expect(full.body.paymentRequest.status).toBe('refunded');
-    expect(await balanceOf(t.admin, patron.accountId)).toBe('9');
+    expect(await balanceOf(t.admin, patron.accountId)).toBe('9.00');
   });
 
   it('closes the refund window after the configured time', async () => {
@@ -133,7 +133,7 @@ describe('Centrapay merchant request', () => {
     const before = await balanceOf(t.admin, merchantAccount);
     const res = await t.admin.post(`/v1/payment-requests/${pr.id}/payments`, { amount: '10', reference: unique('late') });
     expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ status: 'requires_refund', appliedAmount: '0', paymentRequest: { status: 'cancelled', amountPaid: '0' } });
+    expect(res.body).toMatchObject({ status: 'requires_refund', appliedAmount: '0.00', paymentRequest: { status: 'cancelled', amountPaid: '0.00' } });
     expect(await balanceOf(t.admin, merchantAccount)).toBe(before);
     const last = (await t.admin.get(`/v1/payment-requests/${pr.id}/events`)).body.data.at(-1);
     expect(last).toMatchObject({ type: 'payment.received', data: { payment: { status: 'requires_refund' } } });
@@ -142,7 +142,7 @@ describe('Centrapay merchant request', () => {
   it('takes a payment in a payment option currency for its share of the invoice', async () => {
     const pr = await createRequest(t.admin, merchantAccount, { amount: '15', currency: 'NZD', paymentOptions: [{ currency: 'USDC-mainnet' }] });
     const half = await t.admin.post(`/v1/payment-requests/${pr.id}/payments`, { amount: '4.5', currency: 'USDC-mainnet', reference: unique('0xabc') });
-    expect(half.body).toMatchObject({ currency: 'USDC-mainnet', amount: '4.5', appliedAmount: '7.5', paymentRequest: { status: 'pending', amountPaid: '7.5' } });
+    expect(half.body).toMatchObject({ currency: 'USDC-mainnet', amount: '4.5', appliedAmount: '7.50', paymentRequest: { status: 'pending', amountPaid: '7.50' } });
     const wrong = await t.admin.post(`/v1/payment-requests/${pr.id}/payments`, { amount: '1', currency: 'EUR', reference: unique('x') });
     expect(wrong.status).toBe(422);
     expect(wrong.body.code).toBe('currency_mismatch');
@@ -203,14 +203,14 @@ describe('refunds by reference', () => {
     await t.admin.post(`/v1/payment-requests/${pr.id as string}/approve`, { accountId: patron.accountId });
     const first = await t.admin.post(`/v1/payment-requests/${pr.id as string}/refunds`, { amount: '10', reference: 'r-1' });
     expect(first.status).toBe(201);
-    expect(first.body).toMatchObject({ amount: '10', reference: 'r-1' });
+    expect(first.body).toMatchObject({ amount: '10.00', reference: 'r-1' });
     const again = await t.admin.post(`/v1/payment-requests/${pr.id as string}/refunds`, { amount: '10', reference: 'r-1' });
     expect(again.status).toBe(200);
     expect(again.body.id).toBe(first.body.id);
-    expect(again.body.paymentRequest.amountRefunded).toBe('10');
+    expect(again.body.paymentRequest.amountRefunded).toBe('10.00');
     const conflict = await t.admin.post(`/v1/payment-requests/${pr.id as string}/refunds`, { amount: '11', reference: 'r-1' });
     expect(conflict.status).toBe(409);
     expect(conflict.body.code).toBe('refund_reference_conflict');
-    expect(await balanceOf(t.admin, patron.accountId)).toBe('80');
+    expect(await balanceOf(t.admin, patron.accountId)).toBe('80.00');
   });
 });

@@ -38,7 +38,7 @@ async function race(order: Action[]): Promise<void> {
   }
   const final = await t.admin.get(`/v1/payment-requests/${pr.id}`);
   expect(final.body.status).toBe(TARGET[winner.action]);
-  expect(await balanceOf(t.admin, payer.accountId)).toBe(winner.action === 'approve' ? '90' : '100');
+  expect(await balanceOf(t.admin, payer.accountId)).toBe(winner.action === 'approve' ? '90.00' : '100.00');
   const events = (await t.admin.get(`/v1/payment-requests/${pr.id}/events`)).body.data as { sequence: number; type: string }[];
   expect(events.map((e) => e.sequence)).toEqual(events.map((_, i) => i + 1));
   const terminal = events.filter((e) => ['payment_request.paid', 'payment_request.cancelled', 'payment_request.declined', 'payment_request.failed'].includes(e.type));
@@ -65,7 +65,7 @@ describe('50 simultaneous commands on one request', () => {
     const results = await Promise.all(Array.from({ length: 50 }, () => t.admin.post(`/v1/payment-requests/${pr.id}/approve`, { accountId: payer.accountId })));
     // The same key repeating the command that took effect is answered with the request (200).
     for (const r of results) expect(r.body.status).toBe('paid');
-    expect(await balanceOf(t.admin, payer.accountId)).toBe('90');
+    expect(await balanceOf(t.admin, payer.accountId)).toBe('90.00');
     const events = (await t.admin.get(`/v1/payment-requests/${pr.id}/events`)).body.data as { type: string }[];
     expect(events.filter((e) => e.type === 'payment.received')).toHaveLength(1);
   });

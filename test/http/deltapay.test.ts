@@ -32,9 +32,9 @@ describe('DeltaPay approve', () => {
     const pr = await createRequest(t.admin, payee.accountId, { amount: '12.34', payer: { accountId: payer.accountId } });
     const res = await t.admin.post(`/v1/payment-requests/${pr.id}/approve`, { accountId: payer.accountId });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ status: 'failed', failureReason: 'insufficient_funds', amountPaid: '0' });
-    expect(await balanceOf(t.admin, payer.accountId)).toBe('5');
-    expect(await balanceOf(t.admin, payee.accountId)).toBe('0');
+    expect(res.body).toMatchObject({ status: 'failed', failureReason: 'insufficient_funds', amountPaid: '0.00' });
+    expect(await balanceOf(t.admin, payer.accountId)).toBe('5.00');
+    expect(await balanceOf(t.admin, payee.accountId)).toBe('0.00');
     const events = await t.admin.get(`/v1/payment-requests/${pr.id}/events`);
     expect(events.body.data.map((e: { type: string }) => e.type)).toEqual(['payment_request.created', 'payment_request.processing', 'payment_request.failed']);
     expect(events.body.data[2].data.reason).toBe('insufficient_funds');
@@ -76,7 +76,7 @@ describe('DeltaPay approve', () => {
     const second = await t.admin.post(`/v1/payment-requests/${pr.id}/approve`, { accountId: payer.accountId });
     expect(second.status).toBe(200);
     expect(second.body).toEqual(first.body);
-    expect(await balanceOf(t.admin, payer.accountId)).toBe('40');
+    expect(await balanceOf(t.admin, payer.accountId)).toBe('40.00');
   });
 });
 
@@ -200,7 +200,7 @@ describe('DeltaPay permissions', () => {
     expect(incoming.body.data.map((r: { id: string }) => r.id)).toEqual([pr.id]);
     const paid = await app.post(`/v1/payment-requests/${pr.id}/approve`, { accountId: payer.accountId });
     expect(paid.body.status).toBe('paid');
-    expect((await app.get(`/v1/accounts/${payer.accountId}`)).body.balance).toBe('10');
+    expect((await app.get(`/v1/accounts/${payer.accountId}`)).body.balance).toBe('10.00');
   });
 
   it('a key cannot grant what it does not hold', async () => {

@@ -53,7 +53,7 @@ describe('expiry', () => {
     expect(await storedStatus(pr.id)).toBe('expired');
     const events = (await t.admin.get(`/v1/payment-requests/${pr.id}/events`)).body.data;
     expect(events.filter((e: { type: string }) => e.type === 'payment_request.expired')).toHaveLength(1);
-    expect((await t.admin.get(`/v1/accounts/${payer.accountId}`)).body.balance).toBe('100');
+    expect((await t.admin.get(`/v1/accounts/${payer.accountId}`)).body.balance).toBe('100.00');
   });
 
   it('the sweeper expires due requests in the background, each once with one event', async () => {

@@ -68,6 +68,6 @@ describe('Idempotency-Key', () => {
     for (const r of results) expect([200, 409]).toContain(r.status);
     expect(results.some((r) => r.status === 200 && r.body.status === 'paid')).toBe(true);
     for (const r of results.filter((x) => x.status === 409)) expect(r.body.code).toBe('idempotency_key_in_use');
-    expect((await t.admin.get(`/v1/accounts/${payer.accountId}`)).body.balance).toBe('90');
+    expect((await t.admin.get(`/v1/accounts/${payer.accountId}`)).body.balance).toBe('90.00');
   });
 });

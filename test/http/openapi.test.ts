@@ -48,7 +48,11 @@ describe('/openapi.json and /docs', () => {
     const page = await fetch(pr.body.paymentLink as string);
     expect(page.status).toBe(200);
     const html = await page.text();
-    expect(html).toContain('12.5 EUR');
+    // Formatted for the reader: English without Accept-Language, German with it.
+    expect(html).toContain('€12.50');
+    const german = await (await fetch(pr.body.paymentLink as string, { headers: { 'accept-language': 'de-DE,de;q=0.9' } })).text();
+    expect(german).toContain('12,50\u00a0€');
+    expect(german).toContain('<html lang="de-DE">');
     expect(html).toContain('Order #123');
     expect(html).toContain('Shop &#60;b&#62;');
     expect((await fetch(`${t.url}/pay/NOPE-NOPE-NOPE`)).status).toBe(404);

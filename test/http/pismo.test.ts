@@ -24,7 +24,7 @@ describe('Pismo peer-to-peer request', () => {
       expiresAt: expiration,
       metadata: { message: "David's birthday present" },
     });
-    expect(pr).toMatchObject({ status: 'pending', amount: '25.5', currency: 'USD', metadata: { message: "David's birthday present" }, expiresAt: expiration });
+    expect(pr).toMatchObject({ status: 'pending', amount: '25.50', currency: 'USD', metadata: { message: "David's birthday present" }, expiresAt: expiration });
     expect(pr.code).toMatch(/^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$/);
 
     const byCode = await t.admin.get(`/v1/payment-requests?code=${pr.code}`);
@@ -32,9 +32,9 @@ describe('Pismo peer-to-peer request', () => {
 
     const paid = await t.admin.post(`/v1/payment-requests/${pr.id}/approve`, { accountId: receiver.accountId });
     expect(paid.status).toBe(200);
-    expect(paid.body).toMatchObject({ status: 'paid', amountPaid: '25.5' });
-    expect(await balanceOf(t.admin, receiver.accountId)).toBe('74.5');
-    expect(await balanceOf(t.admin, sender.accountId)).toBe('25.5');
+    expect(paid.body).toMatchObject({ status: 'paid', amountPaid: '25.50' });
+    expect(await balanceOf(t.admin, receiver.accountId)).toBe('74.50');
+    expect(await balanceOf(t.admin, sender.accountId)).toBe('25.50');
 
     const to = await t.admin.get(`/v1/payment-requests?payeeAccountId=${sender.accountId}`);
     expect(to.body.data.map((r: { id: string }) => r.id)).toEqual([pr.id]);
@@ -49,7 +49,7 @@ describe('Pismo peer-to-peer request', () => {
       [4, 'payment_request.paid'],
     ]);
     expect(events.body.data[3].data.paymentRequest.status).toBe('paid');
-    expect(events.body.data[2].data.payment).toMatchObject({ rail: 'ledger', amount: '25.5', payerAccountId: receiver.accountId });
+    expect(events.body.data[2].data.payment).toMatchObject({ rail: 'ledger', amount: '25.50', payerAccountId: receiver.accountId });
   });
 
   it('declines: the receiver refuses and cannot pay afterwards', async () => {
@@ -61,6 +61,6 @@ describe('Pismo peer-to-peer request', () => {
     const pay = await t.admin.post(`/v1/payment-requests/${pr.id}/approve`, { accountId: receiver.accountId });
     expect(pay.status).toBe(409);
     expect(pay.body).toMatchObject({ code: 'invalid_transition', currentStatus: 'declined' });
-    expect(await balanceOf(t.admin, receiver.accountId)).toBe('50');
+    expect(await balanceOf(t.admin, receiver.accountId)).toBe('50.00');
   });
 });

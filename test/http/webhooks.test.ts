@@ -105,9 +105,9 @@ describe('webhook delivery', () => {
       expect(r.json).toMatchObject({ type: expect.any(String), timestamp: expect.any(String), data: { object: 'payment_request' } });
     }
     const paidEvent = all.received.find((r) => r.json.type === 'payment_request.paid');
-    expect(paidEvent?.json.data).toMatchObject({ id: paid.id, status: 'paid', amount: '10', amountPaid: '10' });
+    expect(paidEvent?.json.data).toMatchObject({ id: paid.id, status: 'paid', amount: '10.00', amountPaid: '10.00' });
     const receivedEvent = of(all.received, external.id).find((r) => r.json.type === 'payment.received');
-    expect(receivedEvent?.json.data.payment).toMatchObject({ amount: '4', rail: 'external' });
+    expect(receivedEvent?.json.data.payment).toMatchObject({ amount: '4.00', rail: 'external' });
 
     await paidOnly.waitFor((r) => r.length >= 1);
     await cancelledOnly.waitFor((r) => r.length >= 1);

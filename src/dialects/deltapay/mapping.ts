@@ -5,6 +5,7 @@
  */
 import type { PaymentRequestJson } from '../../app/present.js';
 import type { PaymentRequestStatus } from '../../domain/payment-request.js';
+import { shortestDecimal } from '../../domain/money.js';
 import { jsonAmount } from '../json-numbers.js';
 
 /**
@@ -70,6 +71,6 @@ export function deltapayView(pr: PaymentRequestJson) {
     recipient_user_id: pr.payer?.partyNumber ?? null,
     sender_name: pr.payee.name,
     recipient_name: pr.payer?.name ?? null,
-    amount: jsonAmount(pr.amount),
+    amount: jsonAmount(shortestDecimal(pr.amount)),
   };
 }

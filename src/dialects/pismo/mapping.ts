@@ -4,6 +4,7 @@
  * cancelling but not their words).
  */
 import type { PaymentRequestStatus } from '../../domain/payment-request.js';
+import { shortestDecimal } from '../../domain/money.js';
 import { jsonAmount } from '../json-numbers.js';
 
 /** Payreq status → Pismo status word. */
@@ -37,7 +38,7 @@ export function listItem(source: ListSource) {
   const { [PISMO_KEY]: pismo, ...metadata } = source.metadata ?? {};
   const location = (pismo as { location?: unknown } | undefined)?.location ?? null;
   return {
-    amount: jsonAmount(source.amount),
+    amount: jsonAmount(shortestDecimal(source.amount)),
     to: source.toAccountNumber,
     expiration: source.expiresAt,
     location,

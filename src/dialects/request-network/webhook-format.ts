@@ -16,6 +16,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import type { StoredEvent } from '../../db/event.repository.js';
 import type { RenderContext, RenderedWebhook, WebhookFormatModule } from '../../webhooks/formats.js';
 import { toRequestId, wireReference } from './ids.js';
+import { shortestDecimal } from '../../domain/money.js';
 
 /** Lower-case hex HMAC-SHA256 of `body` keyed with `secret` (its UTF-8 bytes). */
 export function requestNetworkSignature(secret: string, body: string): string {
@@ -23,6 +24,10 @@ export function requestNetworkSignature(secret: string, body: string): string {
 }
 
 type Json = Record<string, unknown>;
+
+function shortest(decimal: string | null): string | null {
+  return decimal === null ? null : shortestDecimal(decimal);
+}
 
 function str(value: unknown): string | null {
   return typeof value === 'string' ? value : null;
@@ -53,9 +58,10 @@ export function requestNetworkPayload(event: Pick<StoredEvent, 'data' | 'created
     requestID: requestId,
     paymentReference: wireReference(str(option?.['paymentReference']) ?? str(pr['paymentReference']) ?? ''),
     explorer: str(pr['paymentLink']),
-    amount: str(payment['amount']),
-    totalAmountPaid: str(pr['amountPaid']),
-    expectedAmount: str(pr['amount']),
+    // Request Network's amounts are the shortest decimals ("12", not Payreq's fiat "12.00").
+    amount: shortest(str(payment['amount'])),
+    totalAmountPaid: shortest(str(pr['amountPaid'])),
+    expectedAmount: shortest(str(pr['amount'])),
     timestamp: new Date(event.createdAt).toISOString(),
     txHash: str(payment['txHash']),
     payerAddress: str(payment['from']),
