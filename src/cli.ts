@@ -1,14 +1,19 @@
 #!/usr/bin/env node
 /**
- * `payreq serve | migrate`.
- * - `serve`: migrate, bootstrap, listen; SIGTERM/SIGINT shut down gracefully.
- * - `migrate`: run pending migrations and exit.
+ * The `payreq` command (commander):
+ * - `payreq serve` (the default): migrate, bootstrap, listen; SIGTERM/SIGINT shut down gracefully.
+ * - `payreq migrate`: run pending migrations and exit.
+ * - `payreq keys|parties|accounts|requests|events|webhooks …`: talk to a running server through
+ *   the SDK (`src/cli/client-commands.ts`; `PAYREQ_URL`, `PAYREQ_API_KEY`, `--json`).
+ * Exit codes: 0 success, 1 a refusal or an unreachable server, 2 a usage mistake.
  */
-import { loadConfig } from './config.js';
-import { openStore } from './db/store.js';
-import { startServer } from './server.js';
+import { Command } from 'commander';
+import { addClientCommands } from './cli/client-commands.js';
 
+// The server's modules load only for `serve` and `migrate`: a client command starts fast.
 async function serve(): Promise<void> {
+  const { loadConfig } = await import('./config.js');
+  const { startServer } = await import('./server.js');
   const config = loadConfig();
   const server = await startServer(config);
   if (server.generatedApiKey !== undefined) {
@@ -31,6 +36,8 @@ async function serve(): Promise<void> {
 }
 
 async function migrate(): Promise<void> {
+  const { loadConfig } = await import('./config.js');
+  const { openStore } = await import('./db/store.js');
   const config = loadConfig();
   const store = openStore({ url: config.databaseUrl, poolSize: 1 });
   try {
@@ -41,14 +48,16 @@ async function migrate(): Promise<void> {
   }
 }
 
-const command = process.argv[2] ?? 'serve';
-const commands: Record<string, () => Promise<void>> = { serve, migrate };
-const run = commands[command];
-if (!run) {
-  process.stderr.write(`usage: payreq <${Object.keys(commands).join('|')}>\n`);
-  process.exit(2);
-}
-run().catch((err: unknown) => {
+const program = new Command('payreq').description('Payreq: payment requests from creation to settlement').showHelpAfterError();
+// Usage mistakes exit 2 (commander's own default is 1).
+program.exitOverride((err) => {
+  process.exit(err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? 0 : 2);
+});
+program.command('serve', { isDefault: true }).description('run the server (configured by PAYREQ_* variables)').action(serve);
+program.command('migrate').description('run pending database migrations and exit').action(migrate);
+addClientCommands(program);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

@@ -10,6 +10,7 @@ import { centrapayFormat } from '../dialects/centrapay/webhook-format.js';
 import { deltapayFormat } from '../dialects/deltapay/webhook-format.js';
 import { requestNetworkFormat } from '../dialects/request-network/webhook-format.js';
 import { generateWebhookSecret, signWebhook } from './signing.js';
+import { standardPayload } from './standard-payload.js';
 
 /** Every webhook format, `standard` first (the default). */
 export const WEBHOOK_FORMATS = ['standard', 'request-network', 'deltapay', 'centrapay', 'alphapo'] as const;
@@ -44,17 +45,6 @@ export interface WebhookFormatModule {
   /** Renders and signs one attempt; may be asynchronous (a JWT signature is). */
   render(event: StoredEvent, context: RenderContext): RenderedWebhook | Promise<RenderedWebhook>;
   newSecret(): string;
-}
-
-/**
- * The body of a Standard Webhooks message (`{type, timestamp, data}`): for a payment-request
- * event `data` is the request as the API returned it right after the change, with the event's
- * `sequence`, and with `payment`, `refund` or `reason` when the event carries one.
- */
-export function standardPayload(event: StoredEvent): string {
-  const { paymentRequest, ...extras } = event.data;
-  const base = typeof paymentRequest === 'object' && paymentRequest !== null ? { ...(paymentRequest as Record<string, unknown>), ...extras } : { ...event.data };
-  return JSON.stringify({ type: event.type, timestamp: new Date(event.createdAt).toISOString(), data: { ...base, sequence: event.sequence } });
 }
 
 /** Standard Webhooks (https://www.standardwebhooks.com): every event, `webhook-id` = the event id. */
