@@ -35,6 +35,7 @@ const envSchema = z.object({
   PAYREQ_WEBHOOK_ALLOW_LOCAL_IN_TEST: z.enum(['true', 'false']).default('true'),
   PAYREQ_WEBHOOK_CONCURRENCY: z.coerce.number().int().min(0).max(1000).default(32),
   PAYREQ_WEBHOOK_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(500),
+  PAYREQ_PAY_PAGE_RATE_LIMIT: z.coerce.number().int().min(1).default(120),
   PAYREQ_SSE_HEARTBEAT_MS: z.coerce.number().int().min(100).default(15_000),
   PAYREQ_SSE_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(250),
   PAYREQ_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -63,6 +64,8 @@ export interface Config {
   deltapayTransactionTypes: string[];
   /** AlphaPo's per-currency amount limits (`PAYREQ_ALPHAPO_AMOUNT_LIMITS`, JSON `{"EUR": {"min": "10", "max": "100000"}}`, decimal strings). */
   alphapoAmountLimits: AmountLimits;
+  /** Requests per minute per client address on the pay page's routes (`PAYREQ_PAY_PAGE_RATE_LIMIT`). */
+  payPageRateLimitPerMinute: number;
   logLevel: string;
   webhooks: WebhookSettings & {
     /** Deliveries in flight per process; 0 runs no dispatcher here (an API-only process, when others deliver). */
@@ -104,6 +107,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     chains: parseChains(e.PAYREQ_CHAINS, (path) => readFileSync(path, 'utf8')),
     deltapayTransactionTypes: e.PAYREQ_DELTAPAY_TRANSACTION_TYPES.split(',').map((t) => t.trim()).filter((t) => t.length > 0),
     alphapoAmountLimits: parseAmountLimits(e.PAYREQ_ALPHAPO_AMOUNT_LIMITS),
+    payPageRateLimitPerMinute: e.PAYREQ_PAY_PAGE_RATE_LIMIT,
     logLevel: e.PAYREQ_LOG_LEVEL,
     webhooks: {
       retrySchedule: e.PAYREQ_WEBHOOK_RETRY_SCHEDULE === undefined ? [...DEFAULT_RETRY_SCHEDULE_SECONDS] : parseSchedule(e.PAYREQ_WEBHOOK_RETRY_SCHEDULE),

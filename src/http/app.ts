@@ -18,7 +18,7 @@ import { requestNetworkRoutes } from '../dialects/request-network/routes.js';
 import { authHook } from './auth.js';
 import { routeNotFound, sendError } from './errors.js';
 import { idempotencyOnSend, idempotencyPreHandler } from './idempotency.js';
-import { payPageRoute } from './pay-page.js';
+import { payPageRoutes } from './pay-page.js';
 import { merchantRoutes } from './routes/merchants.routes.js';
 import { partyRoutes } from './routes/parties.routes.js';
 import { paymentRequestRoutes } from './routes/payment-requests.routes.js';
@@ -32,6 +32,8 @@ export interface AppOptions {
   stream?: StreamOptions;
   /** Largest accepted request body in bytes (default 1 MiB). */
   bodyLimit?: number;
+  /** The pay page's rate limit (requests per minute per address) and status poll interval (ms). */
+  payPage?: { rateLimitPerMinute?: number; pollIntervalMs?: number };
 }
 
 /** Builds the application. Call `ready()` (or `listen()`) before use. */
@@ -95,7 +97,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
   // Operational counts only (no tenant data), in Prometheus' text format: scrape it from inside your network.
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()));
-  payPageRoute(app, deps);
+  await app.register(payPageRoutes, { deps, ...(options.payPage ?? {}) });
 
   await app.register(
     (v1, _opts, done) => {

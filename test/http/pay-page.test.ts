@@ -1,0 +1,100 @@
+/**
+ * The hosted pay page over real HTTP: only public fields, a strict CSP whose nonce is the only
+ * way a script or style runs, amounts in the reader's locale, a plain 404 for unknown and
+ * malformed codes, the public status stream turning to paid when the test-mode simulate button's
+ * call pays, simulate refused in live mode, and the per-address rate limit on `/pay`.
+ * (Browser-driven tests of the same page come with the wallet flow.)
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bootstrap, generateSecret } from '../../src/app/api-keys.js';
+import { createRequest, createUserWithAccount } from '../support/factories.js';
+import { openSse } from '../support/sse.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+
+let t: TestServer;
+beforeAll(async () => {
+  t = await startTestServer({ payPageRateLimitPerMinute: 1000 });
+});
+afterAll(() => t.close());
+
+describe('/pay/{code}', () => {
+  it('shows only public fields under a strict CSP, in the reader\'s locale', async () => {
+    const payee = await createUserWithAccount(t.admin, 'EUR', undefined, { username: 'page-shop' });
+    const pr = await createRequest(t.admin, payee.accountId, { amount: '1234.5', currency: 'EUR', description: 'Order <b>#7</b>', lineItems: [{ name: 'Lamp', sku: 'L1', qty: '1', price: '1234.50' }], redirectUrls: { store: 'https://shop.example/cart', success: 'https://shop.example/thanks' } });
+    const res = await fetch(`${t.url}/pay/${pr.code as string}`, { headers: { 'accept-language': 'de-DE' } });
+    expect(res.status).toBe(200);
+    const csp = res.headers.get('content-security-policy') ?? '';
+    const nonce = /script-src 'nonce-([^']+)'/.exec(csp)?.[1];
+    expect(nonce).toBeTruthy();
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    const html = await res.text();
+    // Every script and style carries the nonce; nothing else can run.
+    expect(html.match(/<script\b[^>]*>/g)).toEqual([`<script nonce="${nonce}">`]);
+    expect(html.match(/<style\b[^>]*>/g)).toEqual([`<style nonce="${nonce}">`]);
+    expect(html).not.toMatch(/\son[a-z]+=/i);
+    expect(html).toContain('1.234,50\u00a0€');
+    expect(html).toContain('page-shop asks you to pay');
+    expect(html).toContain('Order &#60;b&#62;#7&#60;/b&#62;');
+    expect(html).toContain('<caption>Items</caption>');
+    expect(html).toContain('Simulate payment (test mode)');
+    expect(html).toContain('href="https://shop.example/cart"');
+    expect(html).toContain('aria-live="polite"');
+    expect(html).toContain('<meta name="viewport" content="width=device-width, initial-scale=1">');
+    // No ids: not the request's, not the accounts', not the parties'.
+    for (const id of [pr.id, payee.accountId, payee.partyId]) expect(html).not.toContain(id);
+  });
+
+  it('answers a plain 404 for unknown and malformed codes', async () => {
+    for (const code of ['AAAA-BBBB-CCCC', 'nope', 'AAAA-BBBB-CCCC-DDDD', '%3Cscript%3E']) {
+      const res = await fetch(`${t.url}/pay/${code}`);
+      expect(res.status, code).toBe(404);
+      expect(await res.text()).toContain('No such payment request');
+    }
+    expect((await fetch(`${t.url}/pay/AAAA-BBBB-CCCC/events`)).status).toBe(404);
+    expect((await fetch(`${t.url}/pay/AAAA-BBBB-CCCC/simulate`, { method: 'POST' })).status).toBe(404);
+  });
+
+  it('streams the public status and turns to paid when the simulate call pays', async () => {
+    const payee = await createUserWithAccount(t.admin, 'USD');
+    const pr = await createRequest(t.admin, payee.accountId, { amount: '25.50' });
+    const stream = await openSse(`${t.url}/pay/${pr.code as string}/events`, '');
+    expect(stream.status).toBe(200);
+    await stream.waitFor((m) => m.some((x) => x.event === 'status' && x.data.status === 'pending'));
+    expect(Object.keys(stream.messages[0]?.data as object).sort()).toEqual(['amount', 'amountPaid', 'amountPaidText', 'currency', 'sequence', 'status']);
+    const simulated = await fetch(`${t.url}/pay/${pr.code as string}/simulate`, { method: 'POST' });
+    expect(simulated.status).toBe(200);
+    await stream.waitFor((m) => m.some((x) => x.data?.status === 'paid'), 10_000);
+    expect(stream.messages.at(-1)?.data).toMatchObject({ status: 'paid', amountPaid: '25.50', amountPaidText: '$25.50' });
+    stream.close();
+    expect((await t.admin.get(`/v1/payment-requests/${pr.id as string}`)).body).toMatchObject({ status: 'paid', amountPaid: '25.50' });
+    const again = await fetch(`${t.url}/pay/${pr.code as string}/simulate`, { method: 'POST' });
+    expect(again.status).toBe(409);
+  });
+
+  it('refuses to simulate a live-mode payment', async () => {
+    const liveSecret = generateSecret('live');
+    await bootstrap(t.server.deps, liveSecret);
+    const live = t.client(liveSecret);
+    const payee = await createUserWithAccount(live, 'USD');
+    const pr = await createRequest(live, payee.accountId);
+    const res = await fetch(`${t.url}/pay/${pr.code as string}/simulate`, { method: 'POST' });
+    expect(res.status).toBe(403);
+    expect(await res.json()).toMatchObject({ error: 'test_mode_only' });
+    expect(await (await fetch(`${t.url}/pay/${pr.code as string}`)).text()).not.toContain('Simulate payment');
+  });
+
+  it('rate-limits /pay per client address', async () => {
+    const limited = await startTestServer({ payPageRateLimitPerMinute: 5 });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 7; i++) statuses.push((await fetch(`${limited.url}/pay/AAAA-BBBB-CC${String(i).padStart(2, '0')}`)).status);
+      expect(statuses).toEqual([404, 404, 404, 404, 404, 429, 429]);
+      // The API itself is not limited by the page's limit.
+      expect((await limited.admin.get('/v1/payment-requests')).status).toBe(200);
+    } finally {
+      await limited.close();
+    }
+  });
+});
