@@ -15,6 +15,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
+import QRCode from 'qrcode';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Deps } from '../app/deps.js';
 import { findRequestByCode, publicStatus, simulatePayment } from '../app/pay-page.js';
@@ -134,9 +135,17 @@ export const payPageRoutes: FastifyPluginAsync<PayPageOptions> = async (scope: F
     const view = presentPaymentRequest(pr, deps, now);
     const locale = readerLocale(request.headers['accept-language']);
     const merchant = view.payee.name ?? (typeof view.merchant?.['name'] === 'string' ? view.merchant['name'] : null);
-    const options = view.paymentOptions
-      .map((o) => `<li>${escapeHtml(readable(o.amount, o.currency, locale))}${o.address ? ` <span class="muted">to <code>${escapeHtml(o.address)}</code></span>` : ''}</li>`)
-      .join('');
+    const options = (
+      await Promise.all(
+        view.paymentOptions.map(async (o) => {
+          const amount = escapeHtml(readable(o.amount, o.currency, locale));
+          if (!o.uri || !o.address) return `<li>${amount}</li>`;
+          // A mobile wallet scans the option's EIP-681 URI; the address and amount are there to copy too.
+          const qr = await QRCode.toDataURL(o.uri, { errorCorrectionLevel: 'M', margin: 2, width: 240 });
+          return `<li>${amount} on ${escapeHtml(o.network ?? '')}<figure><img src="${qr}" width="240" height="240" alt="QR code: pay ${amount} with a mobile wallet" data-uri="${escapeHtml(o.uri)}"><figcaption>Send to <code>${escapeHtml(o.address)}</code> with payment reference <code>${escapeHtml(o.paymentReference ?? '')}</code></figcaption></figure></li>`;
+        }),
+      )
+    ).join('');
     const items = view.lineItems?.length
       ? `<table><caption>Items</caption><thead><tr><th scope="col">Item</th><th scope="col">Qty</th><th scope="col">Price</th></tr></thead><tbody>${view.lineItems
           .map((li) => `<tr><td>${escapeHtml(li.name)}</td><td>${escapeHtml(li.qty)}</td><td>${escapeHtml(readable(li.price, view.currency, locale))}</td></tr>`)

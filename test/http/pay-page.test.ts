@@ -5,7 +5,11 @@
  * call pays, simulate refused in live mode, and the per-address rate limit on `/pay`.
  * (Browser-driven tests of the same page come with the wallet flow.)
  */
+import jsqr from 'jsqr';
+import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestChain } from '../support/chain.js';
+import { createWalletPayee, startChainServer } from '../support/evm.js';
 import { bootstrap, generateSecret } from '../../src/app/api-keys.js';
 import { createRequest, createUserWithAccount } from '../support/factories.js';
 import { openSse } from '../support/sse.js';
@@ -95,6 +99,32 @@ describe('/pay/{code}', () => {
       expect((await limited.admin.get('/v1/payment-requests')).status).toBe(200);
     } finally {
       await limited.close();
+    }
+  });
+});
+
+describe('/pay/{code} for an on-chain option', () => {
+  it('shows a QR code that decodes (jsQR, an independent decoder) to the option\'s EIP-681 URI', async () => {
+    const chain = await startTestChain();
+    const server = await startChainServer(chain);
+    try {
+      const payee = await createWalletPayee(server.admin, chain.address(7));
+      const pr = await createRequest(server.admin, payee.accountId, { amount: '1.5', currency: 'TST-private' });
+      const option = (pr.paymentOptions as { currency: string; uri: string | null; address: string | null }[]).find((o) => o.currency === 'TST-private');
+      expect(option?.uri).toMatch(/^ethereum:/);
+      const html = await (await fetch(`${server.url}/pay/${pr.code as string}`)).text();
+      const src = /<img src="data:image\/png;base64,([^"]+)"/.exec(html)?.[1];
+      expect(src).toBeTruthy();
+      const png = PNG.sync.read(Buffer.from(src as string, 'base64'));
+      // jsqr is CommonJS: its function is the module itself (its types describe an ES default export).
+      const decode = jsqr as unknown as typeof jsqr.default;
+      const decoded = decode(new Uint8ClampedArray(png.data), png.width, png.height);
+      expect(decoded?.data).toBe(option?.uri);
+      expect(html).toContain(option?.address as string);
+      expect(html).toMatch(/alt="QR code: pay 1\.5 TST with a mobile wallet"/);
+    } finally {
+      await server.close();
+      await chain.close();
     }
   });
 });
