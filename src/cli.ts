@@ -53,10 +53,18 @@ const program = new Command('payreq').description('Payreq: payment requests from
 program.exitOverride((err) => {
   process.exit(err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? 0 : 2);
 });
-program.command('serve', { isDefault: true }).description('run the server (configured by PAYREQ_* variables)').action(serve);
+program.command('serve').description('run the server (configured by PAYREQ_* variables); also what `payreq` alone does').action(serve);
+// `payreq` alone serves; an unknown word is an unknown command (exit 2 with the usage).
+program.action(serve);
 program.command('migrate').description('run pending database migrations and exit').action(migrate);
 addClientCommands(program);
 
+// An unknown first word is an unknown command, not an argument of the default (`serve`).
+const first = process.argv[2];
+if (first !== undefined && !first.startsWith('-') && !program.commands.some((c) => c.name() === first) && first !== 'help') {
+  process.stderr.write(`error: unknown command '${first}'\n\n${program.helpInformation()}`);
+  process.exit(2);
+}
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);

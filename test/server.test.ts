@@ -85,6 +85,7 @@ describe('payreq migrate', () => {
   it('refuses an unknown command', async () => {
     const proc = spawnPayreq(['fly'], {});
     expect(await proc.exited).toBe(2);
-    expect(proc.output()).toMatch(/usage: payreq/);
+    expect(proc.output()).toMatch(/unknown command 'fly'/);
+    expect(proc.output()).toMatch(/usage: payreq/i);
   });
 });
