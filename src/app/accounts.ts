@@ -133,19 +133,24 @@ export async function getAccount(deps: Deps, principal: Principal, id: string): 
   return account;
 }
 
+/** True when the key may see the account or request payments into it (`payment_requests:create` over it or its party). */
+export function mayRequestInto(principal: Principal, account: Pick<Account, 'id' | 'partyId'>): boolean {
+  return canSeeAccount(principal, account) || allows(principal.grants, 'payment_requests:create', scopeOf(account));
+}
+
 /**
  * A party's open accounts in `currency` that the key may see, oldest first: the dialects name a
  * merchant or a payer, not an account (AlphaPo's merchant, Centrapay's paying patron).
  */
 export async function partyAccountsIn(deps: Deps, principal: Principal, partyId: string, currency: string): Promise<Account[]> {
   const accounts = await findPartyAccounts(deps.store, principal.orgId, principal.mode, partyId, currency);
-  return accounts.filter((a) => canSeeAccount(principal, a) || allows(principal.grants, 'payment_requests:pay', scopeOf(a)) || allows(principal.grants, 'payment_requests:create', scopeOf(a)));
+  return accounts.filter((a) => mayRequestInto(principal, a) || allows(principal.grants, 'payment_requests:pay', scopeOf(a)));
 }
 
 /** A party's wallet accounts that the key may see (every token, every network), oldest first. */
 export async function partyWalletAccounts(deps: Deps, principal: Principal, partyId: string): Promise<Account[]> {
   const wallets = await findWalletAccounts(deps.store, principal.orgId, principal.mode, { partyId });
-  return wallets.filter((a) => canSeeAccount(principal, a) || allows(principal.grants, 'payment_requests:create', scopeOf(a)));
+  return wallets.filter((a) => mayRequestInto(principal, a));
 }
 
 /**

@@ -15,7 +15,7 @@ import { isUuid, newId } from '../domain/ids.js';
 import type { Mode } from '../domain/payment-request.js';
 import { findAccount } from '../db/account.repository.js';
 import { findMerchantConfig, insertMerchantConfig, listMerchantConfigs as listRows, type MerchantConfig } from '../db/merchant-config.repository.js';
-import { canSeeAccount, isWallet } from './accounts.js';
+import { canSeeAccount, isWallet, mayRequestInto } from './accounts.js';
 import type { Deps, Principal } from './deps.js';
 
 /** Centrapay's liveness of a mode: `main` for live, `test` for test. */
@@ -88,7 +88,7 @@ export async function createMerchantConfig(deps: Deps, principal: Principal, inp
 export async function getMerchantConfig(deps: Deps, principal: Principal, id: string): Promise<MerchantConfig> {
   const config = isUuid(id) ? await findMerchantConfig(deps.store, principal.orgId, principal.mode, id) : undefined;
   const payee = config && (await findAccount(deps.store, principal.orgId, principal.mode, config.payeeAccountId));
-  const visible = payee !== undefined && (canSeeAccount(principal, payee) || allows(principal.grants, 'payment_requests:create', { accountIds: [payee.id], partyIds: [payee.partyId] }));
+  const visible = payee !== undefined && mayRequestInto(principal, payee);
   if (!config || !visible) throw new DomainError('merchant_config_not_found', `merchant configuration ${id} does not exist`);
   return config;
 }
@@ -99,7 +99,7 @@ export async function listMerchantConfigs(deps: Deps, principal: Principal): Pro
   const visible: MerchantConfig[] = [];
   for (const config of all) {
     const payee = await findAccount(deps.store, principal.orgId, principal.mode, config.payeeAccountId);
-    if (payee && (canSeeAccount(principal, payee) || allows(principal.grants, 'payment_requests:create', { accountIds: [payee.id], partyIds: [payee.partyId] }))) visible.push(config);
+    if (payee && mayRequestInto(principal, payee)) visible.push(config);
   }
   return visible;
 }

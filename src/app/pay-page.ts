@@ -49,9 +49,8 @@ export async function simulatePayment(deps: Deps, code: string): Promise<Payment
   const principal: Principal = { keyId: 'pay-page', orgId: pr.orgId, mode: pr.mode, grants: [{ permission: 'payments:record' }] };
   const option = pr.paymentOptions.find((o) => o.currency === pr.currency);
   const owed = option ? owedInOption(pr, option) : pr.amount - pr.amountPaid;
-  if (owed <= 0n || effectiveStatus(pr, deps.clock()) !== 'pending') {
-    throw new DomainError('invalid_transition', `cannot pay a payment request that is ${effectiveStatus(pr, deps.clock())}`, { details: { currentStatus: effectiveStatus(pr, deps.clock()) } });
-  }
+  const status = effectiveStatus(pr, deps.clock());
+  if (owed <= 0n || status !== 'pending') throw new DomainError('invalid_transition', `cannot pay a payment request that is ${status}`, { details: { currentStatus: status } });
   const { paymentRequest } = await recordPayment(deps, principal, pr.id, { amount: money(deps.currencies, pr.currency, owed), reference: `simulated_${randomUUID()}` });
   return paymentRequest;
 }
