@@ -1,12 +1,14 @@
 /**
  * What the hosted pay page (`/pay/{code}`) may do without an API key: read a request by its
- * code (only the fields a payer sees), follow its status, and in test mode simulate its payment.
+ * code (only the fields a payer sees), follow its status, fetch the transactions a wallet signs
+ * to pay it on chain, and in test mode simulate its payment.
  * The code is the bearer: whoever holds the link sees and pays the request (DESIGN.md §2).
  */
 import { randomUUID } from 'node:crypto';
 import { DomainError } from '../domain/errors.js';
 import { effectiveStatus, owedInOption, type PaymentRequest, type PaymentRequestStatus } from '../domain/payment-request.js';
 import { findPaymentRequestByCode } from '../db/payment-request.repository.js';
+import { preparePayment, type PreparedPayment } from './chain-payments.js';
 import type { Deps, Principal } from './deps.js';
 import { recordPayment } from './payment-requests.js';
 import { money } from './present.js';
@@ -53,4 +55,23 @@ export async function simulatePayment(deps: Deps, code: string): Promise<Payment
   if (owed <= 0n || status !== 'pending') throw new DomainError('invalid_transition', `cannot pay a payment request that is ${status}`, { details: { currentStatus: status } });
   const { paymentRequest } = await recordPayment(deps, principal, pr.id, { amount: money(deps.currencies, pr.currency, owed), reference: `simulated_${randomUUID()}` });
   return paymentRequest;
+}
+
+/**
+ * The transactions a payer's wallet signs to pay the request with this code on chain, for the
+ * pay page's "Pay with wallet": what the `/v1` pay call answers ({@link preparePayment}),
+ * always for all that is still owed and without a fee, since the page has no key and no say
+ * over amounts. Starts listening on the option's reference, as the pay call does.
+ * @param input - `wallet`: the payer's address (EIP-55 or lower case); `currency`: the option to
+ *   pay in (default the first on-chain option).
+ * @throws DomainError `payment_request_not_found` for an unknown code, and every error of
+ *   {@link preparePayment} (`invalid_address`, `chain_not_configured`, `not_payable_on_chain`,
+ *   `chain_unavailable`).
+ */
+export async function preparePaymentByCode(deps: Deps, code: string, input: { wallet: string; currency?: string | undefined }): Promise<PreparedPayment> {
+  const pr = await findRequestByCode(deps, code);
+  if (!pr) throw new DomainError('payment_request_not_found', 'no payment request has this code');
+  // The page reads for the payee's org with the one permission it needs; the code is the bearer.
+  const principal: Principal = { keyId: 'pay-page', orgId: pr.orgId, mode: pr.mode, grants: [{ permission: 'payment_requests:read' }] };
+  return preparePayment(deps, principal, pr.id, { wallet: input.wallet, currency: input.currency });
 }

@@ -235,7 +235,7 @@ export function addClientCommands(program: Command): void {
     .option('--party <id>', 'only events of requests this party is payee or payer of')
     .option('--types <types>', 'comma-separated event types', parseTypes)
     .action(action(async (opts: { forwardTo: string; party?: string; types?: EventType[] }, command: Command) => {
-      const { payreq } = clientOf(command);
+      const { payreq, options } = clientOf(command);
       let target: URL;
       try {
         target = new URL(opts.forwardTo);
@@ -243,7 +243,9 @@ export function addClientCommands(program: Command): void {
         throw new UsageError(`--forward-to ${opts.forwardTo} is not a URL`);
       }
       const secret = generateWebhookSecret();
-      process.stdout.write(`Forwarding events to ${target.href}\nSigning secret (verify with it): ${secret}\n`);
+      // With --json: JSON lines, the first naming the secret, then one per delivery.
+      const report = (line: string, json: Row) => process.stdout.write(`${options.json ? JSON.stringify(json) : line}\n`);
+      report(`Forwarding events to ${target.href}\nSigning secret (verify with it): ${secret}`, { forwardTo: target.href, secret });
       for await (const event of payreq.events.stream({ ...(opts.party ? { partyId: opts.party } : {}), ...(opts.types ? { types: opts.types } : {}) })) {
         // The body Payreq's own standard webhooks carry ({type, timestamp, data}), rendered by the same function.
         const body = standardPayload({ type: event.type, data: event.data, sequence: event.sequence, createdAt: Date.parse(event.createdAt) });
@@ -252,9 +254,11 @@ export function addClientCommands(program: Command): void {
         try {
           const res = await fetch(target, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, signal: AbortSignal.timeout(15_000) });
           await res.body?.cancel();
-          process.stdout.write(`${event.type.padEnd(27)} ${event.id}  -> ${res.status} (${Date.now() - started} ms)\n`);
+          const ms = Date.now() - started;
+          report(`${event.type.padEnd(27)} ${event.id}  -> ${res.status} (${ms} ms)`, { eventId: event.id, type: event.type, status: res.status, ms });
         } catch (err) {
-          process.stdout.write(`${event.type.padEnd(27)} ${event.id}  -> failed: ${err instanceof Error ? err.message : String(err)}\n`);
+          const error = err instanceof Error ? err.message : String(err);
+          report(`${event.type.padEnd(27)} ${event.id}  -> failed: ${error}`, { eventId: event.id, type: event.type, status: null, error });
         }
       }
     }));

@@ -7,6 +7,9 @@
  * - `GET /pay/{code}/events`: a read-only Server-Sent Events stream of that one request's public
  *   status (`status`, `amount`, `amountPaid`, `currency`), so the page turns to paid, partly
  *   paid, expired or failed without a reload.
+ * - `GET /pay/{code}/transactions?wallet=0x…&currency=…`: the transactions a wallet signs to pay
+ *   all that is owed on chain (the `/v1` pay call's, quantities in hex for EIP-1193), behind the
+ *   page's "Pay with wallet" ({@link PAY_PAGE_SCRIPT}).
  * - `POST /pay/{code}/simulate`: test mode only, pays what is owed (an external payment).
  *
  * Safe to expose: only the request's public fields, a strict Content-Security-Policy (scripts
@@ -18,10 +21,11 @@ import rateLimit from '@fastify/rate-limit';
 import QRCode from 'qrcode';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Deps } from '../app/deps.js';
-import { findRequestByCode, publicStatus, simulatePayment } from '../app/pay-page.js';
+import { findRequestByCode, preparePaymentByCode, publicStatus, simulatePayment } from '../app/pay-page.js';
 import { presentPaymentRequest } from '../app/present.js';
 import { isDomainError } from '../domain/errors.js';
-import { formatForReader } from '../domain/money.js';
+import { formatAmount, formatForReader } from '../domain/money.js';
+import { PAY_PAGE_SCRIPT } from './pay-page-script.js';
 import { STATUS_OF } from './problem.js';
 
 function escapeHtml(text: string): string {
@@ -58,48 +62,6 @@ function securityHeaders(reply: FastifyReply, nonce: string): void {
     .header('cache-control', 'no-store');
 }
 
-// The page's own script: the live status, the countdown, the simulate button, the redirect.
-const SCRIPT = `
-(function () {
-  var root = document.getElementById('pay');
-  var code = root.dataset.code;
-  var statusEl = document.getElementById('status');
-  var paidEl = document.getElementById('paid');
-  var countdown = document.getElementById('countdown');
-  var expiresAt = Date.parse(root.dataset.expiresAt);
-  var success = root.dataset.success;
-  var words = JSON.parse(root.dataset.words);
-  function tick() {
-    var left = Math.max(0, Math.floor((expiresAt - Date.now()) / 1000));
-    var h = Math.floor(left / 3600), m = Math.floor((left % 3600) / 60), s = left % 60;
-    countdown.textContent = (h > 0 ? h + ':' + String(m).padStart(2, '0') : String(m)) + ':' + String(s).padStart(2, '0');
-  }
-  tick();
-  var timer = setInterval(tick, 1000);
-  function show(update) {
-    root.dataset.status = update.status;
-    statusEl.textContent = words[update.status] || update.status;
-    paidEl.textContent = update.amountPaidText;
-    var done = update.status !== 'pending' && update.status !== 'processing';
-    var button = document.getElementById('simulate');
-    if (button && done) button.remove();
-    if (done) { clearInterval(timer); countdown.textContent = '0:00'; }
-    if (update.status === 'paid') {
-      var next = document.getElementById('continue');
-      if (next) { next.hidden = false; }
-      if (success) { setTimeout(function () { window.location.assign(success); }, 1500); }
-    }
-  }
-  var stream = new EventSource('/pay/' + code + '/events');
-  stream.addEventListener('status', function (e) { show(JSON.parse(e.data)); });
-  var button = document.getElementById('simulate');
-  if (button) button.addEventListener('click', function () {
-    button.disabled = true;
-    fetch('/pay/' + code + '/simulate', { method: 'POST' }).then(function (r) { if (!r.ok) button.disabled = false; });
-  });
-})();
-`;
-
 const STATUS_WORDS: Record<string, string> = {
   pending: 'Waiting for payment',
   processing: 'Processing',
@@ -109,6 +71,7 @@ const STATUS_WORDS: Record<string, string> = {
   declined: 'Declined',
   expired: 'Expired',
   refunded: 'Refunded',
+  partial: 'Partially paid',
 };
 
 /** Registers the pay page routes (their own scope, rate-limited). */
@@ -135,14 +98,21 @@ export const payPageRoutes: FastifyPluginAsync<PayPageOptions> = async (scope: F
     const view = presentPaymentRequest(pr, deps, now);
     const locale = readerLocale(request.headers['accept-language']);
     const merchant = view.payee.name ?? (typeof view.merchant?.['name'] === 'string' ? view.merchant['name'] : null);
+    const pending = view.status === 'pending';
     const options = (
       await Promise.all(
         view.paymentOptions.map(async (o) => {
           const amount = escapeHtml(readable(o.amount, o.currency, locale));
-          if (!o.uri || !o.address) return `<li>${amount}</li>`;
-          // A mobile wallet scans the option's EIP-681 URI; the address and amount are there to copy too.
+          if (!o.uri || !o.address || o.chainId === null) return `<li class="option"><p class="option-amount">${amount}</p></li>`;
+          const network = escapeHtml(o.network ?? '');
+          const symbol = escapeHtml(deps.currencies.get(o.currency).token?.symbol ?? o.currency);
+          const wallet = pending ? `<p><button type="button" class="wallet" data-action data-currency="${escapeHtml(o.currency)}" data-chain-id="${o.chainId}" data-network="${network}">Pay ${amount} with wallet</button></p>` : '';
+          // A mobile wallet scans the option's EIP-681 URI; the address, amount and reference are there to copy too.
           const qr = await QRCode.toDataURL(o.uri, { errorCorrectionLevel: 'M', margin: 2, width: 240 });
-          return `<li>${amount} on ${escapeHtml(o.network ?? '')}<figure><img src="${qr}" width="240" height="240" alt="QR code: pay ${amount} with a mobile wallet" data-uri="${escapeHtml(o.uri)}"><figcaption>Send to <code>${escapeHtml(o.address)}</code> with payment reference <code>${escapeHtml(o.paymentReference ?? '')}</code></figcaption></figure></li>`;
+          return `<li class="option"><p class="option-amount">${amount} on ${network}</p>${wallet}<figure><img src="${qr}" width="240" height="240" alt="QR code: pay ${amount} with a mobile wallet" data-uri="${escapeHtml(o.uri)}"><figcaption>Or scan it with a mobile wallet: it calls Request Network's payment proxy with the payment reference.</figcaption></figure>
+<dl><dt>Payee address</dt><dd><code>${escapeHtml(o.address)}</code> <button type="button" class="copy" data-copy="${escapeHtml(o.address)}">Copy address</button></dd>
+<dt>Amount</dt><dd><code>${escapeHtml(o.amount)}</code> ${symbol} <button type="button" class="copy" data-copy="${escapeHtml(o.amount)}">Copy amount</button></dd>
+<dt>Payment reference</dt><dd><code>${escapeHtml(o.paymentReference ?? '')}</code></dd></dl></li>`;
         }),
       )
     ).join('');
@@ -151,8 +121,8 @@ export const payPageRoutes: FastifyPluginAsync<PayPageOptions> = async (scope: F
           .map((li) => `<tr><td>${escapeHtml(li.name)}</td><td>${escapeHtml(li.qty)}</td><td>${escapeHtml(readable(li.price, view.currency, locale))}</td></tr>`)
           .join('')}</tbody></table>`
       : '';
-    const pending = view.status === 'pending';
     const success = view.redirectUrls?.success;
+    const partial = pending && pr.amountPaid > 0n;
     const html = `<!doctype html>
 <html lang="${escapeHtml(locale)}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Pay ${escapeHtml(readable(view.amount, view.currency, locale))}${merchant ? ` to ${escapeHtml(merchant)}` : ''}</title>
@@ -161,23 +131,26 @@ body{font-family:system-ui,sans-serif;color:#111;background:#fff;max-width:32rem
 h1{font-size:1.1rem;font-weight:500;margin:0}.amount{font-size:2.4rem;font-weight:650;margin:.25rem 0;overflow-wrap:anywhere}
 .status{font-weight:600}.muted{color:#444}code{overflow-wrap:anywhere}table{width:100%;border-collapse:collapse}td,th{text-align:left;padding:.25rem 0}
 button,a.button{display:inline-block;font:inherit;padding:.7rem 1.1rem;border-radius:.4rem;border:2px solid #0b5394;background:#0b5394;color:#fff;text-decoration:none;cursor:pointer}
-a.secondary{background:#fff;color:#0b5394}button:focus-visible,a:focus-visible{outline:3px solid #f4b400;outline-offset:2px}
+a.secondary,button.copy{background:#fff;color:#0b5394}button.copy{padding:.15rem .5rem;font-size:.9rem}
+button:disabled{opacity:.6;cursor:wait}ul.options{list-style:none;padding:0}li.option{border-top:1px solid #ccc;padding:.5rem 0}
+figure{margin:.5rem 0}dd{margin:0 0 .4rem}dt{font-weight:600}.steps li[data-state=error]{color:#a30000;font-weight:600}button:focus-visible,a:focus-visible{outline:3px solid #f4b400;outline-offset:2px}
 </style></head>
 <body><main id="pay" data-code="${escapeHtml(view.code)}" data-status="${escapeHtml(view.status)}" data-expires-at="${escapeHtml(view.expiresAt)}" data-success="${escapeHtml(success ?? '')}" data-words="${escapeHtml(JSON.stringify(STATUS_WORDS))}">
 <h1>${merchant ? `${escapeHtml(merchant)} asks you to pay` : 'Payment requested'}</h1>
 <p class="amount" data-testid="amount">${escapeHtml(readable(view.amount, view.currency, locale))}</p>
 ${view.description ? `<p data-testid="description">${escapeHtml(view.description)}</p>` : ''}
 ${items}
-<p>Status: <span class="status" id="status" data-testid="status" role="status" aria-live="polite">${escapeHtml(STATUS_WORDS[view.status] ?? view.status)}</span></p>
+<p>Status: <span class="status" id="status" data-testid="status" role="status" aria-live="polite">${escapeHtml((partial ? STATUS_WORDS['partial'] : STATUS_WORDS[view.status]) ?? view.status)}</span></p>
 <p>Paid so far: <span id="paid">${escapeHtml(readable(view.amountPaid, view.currency, locale))}</span></p>
-<p>Expires <time datetime="${escapeHtml(view.expiresAt)}">${escapeHtml(new Date(view.expiresAt).toLocaleString(locale, { timeZone: 'UTC', dateStyle: 'medium', timeStyle: 'short' }))} UTC</time>, in <span id="countdown" aria-label="time left">…</span></p>
-<h2>Pay with</h2><ul>${options}</ul>
-${pending && view.mode === 'test' ? '<p><button type="button" id="simulate">Simulate payment (test mode)</button></p>' : ''}
+<p id="expiry" ${view.status === 'paid' || view.status === 'refunded' ? 'hidden' : ''}>Expires <time datetime="${escapeHtml(view.expiresAt)}">${escapeHtml(new Date(view.expiresAt).toLocaleString(locale, { timeZone: 'UTC', dateStyle: 'medium', timeStyle: 'short' }))} UTC</time>, in <span id="countdown" aria-label="time left">…</span></p>
+<h2>Pay with</h2><ul class="options">${options}</ul>
+<ol id="wallet-steps" class="steps" aria-label="Wallet payment progress" aria-live="polite" hidden></ol>
+${pending && view.mode === 'test' ? '<p><button type="button" id="simulate" data-action>Simulate payment (test mode)</button></p>' : ''}
 ${success ? `<p><a class="button" id="continue" href="${escapeHtml(success)}" ${view.status === 'paid' ? '' : 'hidden'}>Continue</a></p>` : ''}
 ${view.redirectUrls?.store ? `<p><a class="button secondary" href="${escapeHtml(view.redirectUrls.store)}">Back to the store</a></p>` : ''}
 <p class="muted">Reference <code>${escapeHtml(view.paymentReference)}</code></p>
 </main>
-<script nonce="${nonce}">${SCRIPT}</script>
+<script nonce="${nonce}">${PAY_PAGE_SCRIPT}</script>
 </body></html>`;
     return reply.type('text/html; charset=utf-8').send(html);
   });
@@ -221,13 +194,44 @@ ${view.redirectUrls?.store ? `<p><a class="button secondary" href="${escapeHtml(
     await send();
   });
 
+  // The pay page's errors are `{error, detail}` with the code's status (the page is no API and has no problem documents).
+  const refuse = (reply: FastifyReply, err: unknown) => {
+    if (!isDomainError(err)) throw err;
+    return reply.code(STATUS_OF[err.code]).send({ error: err.code, detail: err.message });
+  };
+
+  scope.get<{ Params: { code: string }; Querystring: Record<string, unknown> }>('/pay/:code/transactions', { schema: { hide: true } }, async (request, reply) => {
+    const { wallet, currency } = request.query;
+    if (typeof wallet !== 'string' || (currency !== undefined && typeof currency !== 'string')) {
+      return reply.code(400).send({ error: 'validation_failed', detail: 'give wallet (an address) and at most one currency' });
+    }
+    try {
+      const prepared = await preparePaymentByCode(deps, request.params.code, { wallet, currency });
+      const { onChain, intent, reference } = prepared;
+      return reply.send({
+        chainId: onChain.chain.chainId,
+        // EIP-1193's eth_sendTransaction takes quantities as hex.
+        transactions: prepared.transactions.map((t) => ({ to: t.to, data: t.data, value: `0x${t.value.toString(16)}` })),
+        metadata: prepared.metadata,
+        payment: {
+          currency: reference.currency,
+          symbol: onChain.token.symbol,
+          network: onChain.chain.network,
+          amount: formatAmount(intent.amount, onChain.token.decimals),
+          confirmations: onChain.chain.confirmations,
+        },
+      });
+    } catch (err) {
+      return refuse(reply, err);
+    }
+  });
+
   scope.post<{ Params: { code: string } }>('/pay/:code/simulate', { schema: { hide: true } }, async (request, reply) => {
     try {
       const pr = await simulatePayment(deps, request.params.code);
       return reply.send(publicStatus(deps, pr, deps.clock()));
     } catch (err) {
-      if (!isDomainError(err)) throw err;
-      return reply.code(STATUS_OF[err.code]).send({ error: err.code, detail: err.message });
+      return refuse(reply, err);
     }
   });
 };

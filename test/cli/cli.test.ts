@@ -126,4 +126,21 @@ describe('payreq (the CLI)', () => {
     expect(() => receiver.verify({ ...(forwarded[0] as (typeof forwarded)[number]), body: (forwarded[0]?.body ?? '').replace('3.00', '4.00') }, secret)).toThrow();
     await waitUntil(() => listen.lines.filter((l) => / -> 200 \(\d+ ms\)$/.test(l)).length >= 2, 10_000, 'the listener to show each delivery');
   });
+
+  it('reports `webhooks listen --json` as JSON lines: the secret, then each delivery', { timeout: 180_000 }, async () => {
+    const party = await json('parties', 'create', '--type', 'user', '--username', 'cli-listen-json');
+    const account = await json('accounts', 'create', '--party', party.id, '--currency', 'USD');
+    const listen = follow('--json', 'webhooks', 'listen', '--forward-to', `${receiver.url}/json-hook`, '--party', party.id);
+    await waitUntil(() => listen.lines.length >= 1, 20_000, 'the listener to start');
+    const first = JSON.parse(listen.lines[0] as string) as { forwardTo: string; secret: string };
+    expect(first).toEqual({ forwardTo: `${receiver.url}/json-hook`, secret: expect.stringMatching(/^whsec_/) });
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // the stream connected
+    const pr = await json('requests', 'create', '--amount', '2', '--currency', 'USD', '--payee', account.id);
+    await waitUntil(() => listen.lines.length >= 2, 20_000, 'a delivery line');
+    const delivery = JSON.parse(listen.lines[1] as string) as Record<string, unknown>;
+    expect(delivery).toEqual({ eventId: expect.stringMatching(/^evt_|^[0-9a-f-]{36}$/), type: 'payment_request.created', status: 200, ms: expect.any(Number) });
+    const received = receiver.received.find((x) => x.path === '/json-hook' && x.json?.data?.id === pr.id);
+    expect(received?.id).toBe(delivery['eventId']);
+    expect(() => receiver.verify(received as NonNullable<typeof received>, first.secret)).not.toThrow();
+  });
 });

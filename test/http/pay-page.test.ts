@@ -128,3 +128,44 @@ describe('/pay/{code} for an on-chain option', () => {
     }
   });
 });
+
+describe('/pay/{code}/transactions', () => {
+  it('answers the transactions a wallet signs for all that is owed, quantities in hex, and refuses what it cannot pay', async () => {
+    const chain = await startTestChain();
+    const server = await startChainServer(chain, {}, { payPageRateLimitPerMinute: 1000 });
+    try {
+      const payee = await createWalletPayee(server.admin, chain.address(7));
+      const pr = await createRequest(server.admin, payee.accountId, { amount: '1.5', currency: 'TST-private' });
+      const code = pr.code as string;
+      const get = async (query: string) => {
+        const res = await fetch(`${server.url}/pay/${code}/transactions${query}`);
+        return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+      };
+      const ok = await get(`?wallet=${chain.address(3).toLowerCase()}&currency=TST-private`);
+      expect(ok.status, JSON.stringify(ok.body)).toBe(200);
+      expect(ok.body).toMatchObject({ chainId: 31337, payment: { currency: 'TST-private', symbol: 'TST', network: 'private', amount: '1.5', confirmations: 3 }, metadata: { stepsRequired: 2, needsApproval: true, approvalTransactionIndex: 0, paymentTransactionIndex: 1 } });
+      const txs = ok.body['transactions'] as { to: string; data: string; value: string }[];
+      expect(txs.map((x) => [x.to, x.value])).toEqual([[chain.token, '0x0'], [chain.erc20FeeProxy, '0x0']]);
+      // The same transactions as the /v1 pay call builds for that wallet.
+      const v1 = await server.admin.get(`/v1/payment-requests/${pr.id as string}/pay?wallet=${chain.address(3)}`);
+      expect(txs.map((x) => x.data)).toEqual((v1.body.transactions as { data: string }[]).map((x) => x.data));
+      // The default option is the first on-chain one.
+      expect((await get(`?wallet=${chain.address(3)}`)).body['transactions']).toEqual(txs);
+
+      expect(await get('')).toEqual({ status: 400, body: { error: 'validation_failed', detail: 'give wallet (an address) and at most one currency' } });
+      expect(await get(`?wallet=${chain.address(3)}&wallet=${chain.address(4)}`)).toMatchObject({ status: 400 });
+      expect(await get('?wallet=0x123')).toMatchObject({ status: 422, body: { error: 'invalid_address' } });
+      expect(await get(`?wallet=${chain.address(3)}&currency=NOPE`)).toMatchObject({ status: 422 });
+      expect((await fetch(`${server.url}/pay/AAAA-BBBB-CCCC/transactions?wallet=${chain.address(3)}`)).status).toBe(404);
+      // A fiat request has nothing to sign; a paid one takes no more.
+      const fiatPayee = await createUserWithAccount(server.admin, 'USD');
+      const fiat = await createRequest(server.admin, fiatPayee.accountId);
+      expect((await fetch(`${server.url}/pay/${fiat.code as string}/transactions?wallet=${chain.address(3)}`)).status).toBe(409);
+      expect((await fetch(`${server.url}/pay/${code}/simulate`, { method: 'POST' })).status).toBe(200);
+      expect(await get(`?wallet=${chain.address(3)}`)).toMatchObject({ status: 409, body: { error: 'not_payable_on_chain' } });
+    } finally {
+      await server.close();
+      await chain.close();
+    }
+  });
+});
