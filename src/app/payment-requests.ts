@@ -39,7 +39,7 @@ import {
   type PaymentRequestFilter,
 } from '../db/payment-request.repository.js';
 import type { Tx } from '../db/store.js';
-import { movementPostings, type Posting, transfer } from '../rails/ledger.js';
+import { LedgerRace, movementPostings, type Posting, transfer } from '../rails/ledger.js';
 import { insertChainReferences } from '../db/chain.repository.js';
 import { nextNumber } from '../db/number.repository.js';
 import { canSeeAccount, isWallet } from './accounts.js';
@@ -139,7 +139,7 @@ async function expireNow(deps: Deps, orgId: string, mode: Principal['mode'], id:
 
 /**
  * Runs `body` on the request in one transaction, retrying from a fresh read when a
- * compare-and-set loses a race, and persisting a due expiry first (so that the command then
+ * compare-and-set loses a race (or a ledger transfer finds an account changed at its commit: {@link LedgerRace}), and persisting a due expiry first (so that the command then
  * sees `expired`).
  */
 async function runCommand<T>(deps: Deps, principal: Principal, id: string, body: (tx: Tx, pr: PaymentRequest, now: number) => Promise<T>): Promise<T> {
@@ -158,7 +158,7 @@ async function runCommand<T>(deps: Deps, principal: Principal, id: string, body:
         await retryStale(() => expireNow(deps, principal.orgId, principal.mode, id));
         continue;
       }
-      if (err instanceof StaleWrite && attempt < MAX_ATTEMPTS) continue;
+      if ((err instanceof StaleWrite || err instanceof LedgerRace) && attempt < MAX_ATTEMPTS) continue;
       throw err;
     }
   }

@@ -3,6 +3,7 @@
  * accounts (`system_purpose` set, no party) hold the other side of every movement and may be
  * negative, so each currency sums to zero over all accounts.
  */
+import { sql } from 'kysely';
 import { newId } from '../domain/ids.js';
 import type { Mode } from '../domain/payment-request.js';
 import type { AccountRow } from './schema.js';
@@ -145,6 +146,37 @@ export async function findAccountByNumber(tx: Tx, orgId: string, mode: Mode, num
 /** Sets an account's balance (the ledger computes it in code and has the row locked). */
 export async function setAccountBalance(tx: Tx, id: string, balance: bigint, now: number): Promise<void> {
   await tx.db.updateTable('accounts').set({ balance: balance.toString(), updated_at: now }).where('id', '=', id).execute();
+}
+
+/**
+ * Locks accounts for the end of a ledger transfer and reads what the balance checks need: one
+ * `SELECT … ORDER BY id FOR NO KEY UPDATE` on PostgreSQL (every transfer locks in the same
+ * order, so two cannot deadlock on accounts; `NO KEY` because the transaction's own inserts of
+ * entries and payments already hold `FOR KEY SHARE` on the accounts they reference, which a
+ * `FOR UPDATE` of another transaction would wait on); SQLite serializes writers and needs no lock.
+ * @returns the rows found, by id.
+ */
+export async function lockAccounts(tx: Tx, ids: readonly string[]): Promise<Map<string, Pick<Account, 'id' | 'balance' | 'status' | 'systemPurpose'>>> {
+  if (ids.length === 0) return new Map();
+  const rows = await tx.db
+    .selectFrom('accounts')
+    .select(['id', 'balance', 'status', 'system_purpose'])
+    .where('id', 'in', [...ids])
+    .orderBy('id')
+    .$if(tx.engine === 'postgres', (q) => q.forNoKeyUpdate())
+    .execute();
+  return new Map(rows.map((r) => [r.id, { id: r.id, balance: BigInt(r.balance), status: r.status as Account['status'], systemPurpose: r.system_purpose as Account['systemPurpose'] }]));
+}
+
+/** Writes new balances (minor units, computed in code from locked rows) in one statement. */
+export async function setBalances(tx: Tx, balances: readonly { accountId: string; balance: bigint }[], now: number): Promise<void> {
+  if (balances.length === 0) return;
+  if (balances.length === 1 || tx.engine === 'sqlite') {
+    for (const b of balances) await setAccountBalance(tx, b.accountId, b.balance, now);
+    return;
+  }
+  const values = sql.join(balances.map((b) => sql`(${b.accountId}, ${b.balance.toString()}::numeric)`));
+  await sql`update accounts as a set balance = v.balance, updated_at = ${now} from (values ${values}) as v(id, balance) where a.id = v.id`.execute(tx.db);
 }
 
 /** Sets an account's status. */

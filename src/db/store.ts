@@ -16,9 +16,19 @@ export interface Tx {
   engine: Engine;
   /** Inside a transaction: set by writers of events, so the store can announce them after commit. */
   written?: { events: boolean; types: string[] };
+  /**
+   * Inside a transaction: runs `work` as the transaction's last statements, right before its
+   * commit, in the order registered (the ledger's credits, so a hot account's row is locked for
+   * as short a time as possible). Outside one, absent: the caller runs `work` at once.
+   */
+  beforeCommit?: (work: () => Promise<void>) => void;
 }
 
-/** The open database. `transaction(fn)` runs `fn` in one database transaction and commits when it resolves. */
+/**
+ * The open database. `transaction(fn)` runs `fn` in one database transaction and commits when
+ * it resolves; on PostgreSQL a transaction aborted as a deadlock victim (40P01) is run again, so
+ * `fn` must keep its effects inside the transaction.
+ */
 export interface Store extends Tx {
   db: Kysely<Database>;
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
@@ -33,6 +43,8 @@ export interface Store extends Tx {
    * Returns a function that removes the listener.
    */
   onEventsCommitted(listener: (types: readonly string[]) => void): () => void;
+  /** Statements sent to the database so far (`payreq_db_queries_total`). */
+  readonly queries: number;
   close(): Promise<void>;
 }
 
@@ -66,8 +78,9 @@ function openSqlite(path: string): Store {
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
-  return makeStore(db, 'sqlite', () => migrateToLatest(db as Kysely<unknown>, 'sqlite'));
+  const counter = { queries: 0 };
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }), log: () => void counter.queries++ });
+  return makeStore(db, 'sqlite', () => migrateToLatest(db as Kysely<unknown>, 'sqlite'), counter);
 }
 
 const STATEMENT_CACHE_SIZE = 500;
@@ -129,7 +142,8 @@ function openPostgres(url: string, poolSize: number): Store {
     types,
     ...(schema === undefined ? {} : { options: `-c search_path=${schema}` }),
   });
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const counter = { queries: 0 };
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: () => void counter.queries++ });
   const migrate = () =>
     // Several processes starting at once migrate exactly once: the first to take the lock
     // migrates, the others wait and then find nothing to do.
@@ -143,19 +157,43 @@ function openPostgres(url: string, poolSize: number): Store {
         await sql`select pg_advisory_unlock(${key})`.execute(conn);
       }
     });
-  return makeStore(db, 'postgres', migrate);
+  return makeStore(db, 'postgres', migrate, counter);
 }
 
-function makeStore(db: Kysely<Database>, engine: Engine, migrate: () => Promise<string[]>): Store {
+/** How often a transaction PostgreSQL aborted as a deadlock victim is run (the first run included). */
+const DEADLOCK_ATTEMPTS = 5;
+
+function isDeadlock(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '40P01';
+}
+
+function makeStore(db: Kysely<Database>, engine: Engine, migrate: () => Promise<string[]>, counter: { queries: number }): Store {
   const listeners = new Set<(types: readonly string[]) => void>();
   return {
+    get queries() {
+      return counter.queries;
+    },
     db,
     engine,
     async transaction(fn) {
-      const written = { events: false, types: [] as string[] };
-      const result = await db.transaction().execute((trx) => fn({ db: trx, engine, written }));
-      if (written.events) for (const listener of listeners) listener(written.types);
-      return result;
+      for (let attempt = 1; ; attempt++) {
+        const written = { events: false, types: [] as string[] };
+        try {
+          const result = await db.transaction().execute(async (trx) => {
+            const last: (() => Promise<void>)[] = [];
+            const value = await fn({ db: trx, engine, written, beforeCommit: (work) => void last.push(work) });
+            for (const work of last) await work();
+            return value;
+          });
+          if (written.events) for (const listener of listeners) listener(written.types);
+          return result;
+        } catch (err) {
+          // PostgreSQL broke a lock cycle by aborting this transaction (two transfers that each
+          // debit what the other credits): it wrote nothing, so it runs again from the start.
+          if (attempt < DEADLOCK_ATTEMPTS && isDeadlock(err)) continue;
+          throw err;
+        }
+      }
     },
     onEventsCommitted(listener) {
       listeners.add(listener);

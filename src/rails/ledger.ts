@@ -2,13 +2,13 @@
  * The internal double-entry ledger (DESIGN.md §4). Every movement is a transfer whose postings
  * sum to zero in each currency, so the sum over all accounts of a currency is always zero;
  * system accounts hold the other side. A party's account never goes negative and a closed
- * one never moves. Balances are computed in code from locked rows (row locks on PostgreSQL;
- * SQLite serializes writers), then written with the entries in the caller's transaction.
+ * one never moves. Balances are computed in code from rows locked at the end of the caller's
+ * transaction (row locks on PostgreSQL; SQLite serializes writers): {@link transfer}.
  */
 import { DomainError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import type { Mode } from '../domain/payment-request.js';
-import { type Account, findAccount, setAccountBalance, systemAccount } from '../db/account.repository.js';
+import { type Account, findAccount, lockAccounts, setBalances, systemAccount } from '../db/account.repository.js';
 import type { Tx } from '../db/store.js';
 
 /** One leg of a transfer: `amount` is signed minor units of the account's currency (credit positive). */
@@ -31,22 +31,41 @@ export interface TransferInput {
 }
 
 /**
+ * Thrown at the end of a transaction when a debited account's balance or an account's status
+ * changed between the transfer's checks and its locks: nothing was written, and the command is
+ * run again from a fresh read (whose checks then see the change and answer, say, `failed`).
+ */
+export class LedgerRace extends Error {}
+
+/**
  * Applies a balanced transfer atomically within the caller's transaction; nothing is written
  * unless every check passes.
+ *
+ * The write path keeps approvals into one hot account from serializing for a whole settlement
+ * (docs/performance.md):
+ * - the checks (accounts exist and are open, no party account goes negative) read the accounts
+ *   without locking them;
+ * - the entries are inserted at once;
+ * - the balances are written as the transaction's last statements (`tx.beforeCommit`): every
+ *   moving account is locked in id order in one statement, the debits are checked again on the
+ *   locked rows, and the new balances (computed in code) are written in one more. A hot payee's
+ *   row is so locked for two statements and the commit, and since every transfer locks in the
+ *   same order at the same point, two transfers never deadlock on accounts.
+ * At every commit each balance equals the sum of its postings and each currency sums to zero.
  *
  * @returns the transfer id.
  * @throws DomainError `insufficient_funds` (details `{accountId}`) when a party's account would go
  *   negative; `account_closed` (details `{accountId}`) when a party's account is closed;
- *   `account_not_found` when an account is missing. Error (a bug) when postings do not balance.
+ *   `account_not_found` when an account is missing. {@link LedgerRace} at the commit when a
+ *   checked account changed meanwhile. Error (a bug) when postings do not balance.
  */
 export async function transfer(tx: Tx, input: TransferInput): Promise<string> {
   const merged = new Map<string, bigint>();
   for (const p of input.postings) merged.set(p.accountId, (merged.get(p.accountId) ?? 0n) + p.amount);
-  // Lock in a fixed order so that two transfers touching the same accounts cannot deadlock.
   const ids = [...merged.keys()].sort();
   const accounts: Account[] = [];
   for (const id of ids) {
-    const account = await findAccount(tx, input.orgId, input.mode, id, true);
+    const account = await findAccount(tx, input.orgId, input.mode, id);
     if (!account) throw new DomainError('account_not_found', `account ${id} does not exist`);
     accounts.push(account);
   }
@@ -71,23 +90,32 @@ export async function transfer(tx: Tx, input: TransferInput): Promise<string> {
     .insertInto('ledger_transfers')
     .values({ id: transferId, org_id: input.orgId, mode: input.mode, kind: input.kind, payment_request_id: input.paymentRequestId, created_at: input.now })
     .execute();
-  const entries = accounts
-    .filter((a) => (merged.get(a.id) ?? 0n) !== 0n)
-    .map((a) => ({
-      id: newId(),
-      transfer_id: transferId,
-      org_id: input.orgId,
-      mode: input.mode,
-      account_id: a.id,
-      currency: a.currency,
-      amount: (merged.get(a.id) ?? 0n).toString(),
-      created_at: input.now,
-    }));
+  const moving = accounts.filter((a) => (merged.get(a.id) ?? 0n) !== 0n);
+  const entries = moving.map((a) => ({
+    id: newId(),
+    transfer_id: transferId,
+    org_id: input.orgId,
+    mode: input.mode,
+    account_id: a.id,
+    currency: a.currency,
+    amount: (merged.get(a.id) ?? 0n).toString(),
+    created_at: input.now,
+  }));
   if (entries.length > 0) await tx.db.insertInto('ledger_entries').values(entries).execute();
-  for (const account of accounts) {
-    const amount = merged.get(account.id) ?? 0n;
-    if (amount !== 0n) await setAccountBalance(tx, account.id, account.balance + amount, input.now);
-  }
+  const apply = async () => {
+    const locked = await lockAccounts(tx, moving.map((a) => a.id));
+    const balances = moving.map((a) => {
+      const row = locked.get(a.id);
+      const amount = merged.get(a.id) ?? 0n;
+      if (!row) throw new LedgerRace(`account ${a.id} disappeared`);
+      const guarded = row.systemPurpose === null;
+      if (guarded && (row.status !== 'open' || (amount < 0n && row.balance + amount < 0n))) throw new LedgerRace(`account ${a.id} changed during the transfer`);
+      return { accountId: a.id, balance: row.balance + amount };
+    });
+    await setBalances(tx, balances, input.now);
+  };
+  if (tx.beforeCommit) tx.beforeCommit(apply);
+  else await apply();
   return transferId;
 }
 
