@@ -1,66 +1,120 @@
 /**
- * `npm run bench`: throughput and p50/p99 latency of create, get by id, list (first page and a
- * deep cursor page) and approve, on SQLite and on PostgreSQL, first on a fresh database and
- * then with 1,000,000 payment requests already stored, next to a bare Fastify route (the
- * framework's ceiling) and the ratio of each to it. Servers run as child processes; the load
- * comes from autocannon in this process over loopback.
+ * `npm run bench`: Payreq's hot routes against the stack's own ceilings, measured in the same
+ * run with the same load generator and connections (docs/performance.md).
  *
- * Environment: `BENCH_SECONDS` per measurement (default 5), `BENCH_CONNECTIONS` (default 16),
- * `BENCH_ROWS` stored for the second pass (default 1000000), `BENCH_ENGINES` (default
- * `sqlite,postgres`), `PAYREQ_TEST_DATABASE_URL` for PostgreSQL.
+ * Per engine (SQLite, PostgreSQL):
+ * - the ceilings (`bench/ceiling-server.ts`): a validated POST inserting one row, and a GET
+ *   reading one row by primary key, on the same store (pragmas, statement cache, pool);
+ * - Payreq: create, get by id, list (first page of 20, and a page 90% deep through a cursor),
+ *   approve into 16 payee accounts, and approve into one (the hot merchant) from 16 payers;
+ *   first on a fresh database, then with `BENCH_ROWS` more requests stored;
+ * - on SQLite also create in durable mode (`PAYREQ_SQLITE_SYNCHRONOUS=full`, group commit).
+ *
+ * Writes are shown as a ratio to the insert ceiling, reads to the read ceiling. Servers and the
+ * load generator (`bench/load.ts`, autocannon) each run in their own process. At the end the
+ * goal table of issue 11 is printed with the figures of this run.
+ *
+ * Environment: `BENCH_QUICK=1` (2 s per measurement, 100,000 stored rows, fewer approvals),
+ * `BENCH_SECONDS` (5), `BENCH_CONNECTIONS` (16), `BENCH_ROWS` (1,000,000), `BENCH_APPROVALS`
+ * (3000 per approve measurement), `BENCH_ENGINES` (`sqlite,postgres`), `PAYREQ_TEST_DATABASE_URL`.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import autocannon from 'autocannon';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { sql } from 'kysely';
 import { generateSecret } from '../src/app/api-keys.js';
 import type { Engine } from '../src/db/migrations.js';
 import { openStore, type Store } from '../src/db/store.js';
 import { freePort, ROOT, spawnPayreq, waitForHealthy } from '../scripts/lib/process.js';
 import { testDatabase } from '../test/support/database.js';
+import type { LoadResult, LoadSpec } from './load.js';
 
-const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
+const QUICK = process.env['BENCH_QUICK'] === '1';
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? (QUICK ? 2 : 5));
 const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 16);
-const ROWS = Number(process.env['BENCH_ROWS'] ?? 1_000_000);
+const ROWS = Number(process.env['BENCH_ROWS'] ?? (QUICK ? 100_000 : 1_000_000));
+const APPROVALS = Number(process.env['BENCH_APPROVALS'] ?? (QUICK ? 600 : 3000));
 const ENGINES = (process.env['BENCH_ENGINES'] ?? 'sqlite,postgres').split(',') as Engine[];
+const POOL = '10';
+const work = mkdtempSync(join(tmpdir(), 'payreq-bench-'));
 
-interface Figure {
+type Kind = 'write' | 'read';
+interface Figure extends LoadResult {
   label: string;
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
+  engine: string;
+  data: string;
+  kind: Kind | 'ceiling';
+  rssMb: number;
 }
-
-const figures: { engine: string; data: string; figure: Figure; rssMb: number }[] = [];
+const figures: Figure[] = [];
+const ceilings = new Map<string, { write: number; read: number }>();
 
 function rssMb(pid: number | undefined): number {
   try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
+    return Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024);
   } catch {
     return 0;
   }
 }
 
-async function measure(label: string, options: autocannon.Options): Promise<Figure> {
-  // A fixed `amount` of requests (approve: each request once) replaces the duration.
-  const result = await autocannon(options.amount === undefined ? { connections: CONNECTIONS, duration: SECONDS, ...options } : { connections: CONNECTIONS, ...options });
-  const errors = result.errors + result.timeouts + result.non2xx;
-  return { label, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors };
+let specs = 0;
+/** Runs one measurement in a fresh load-generator process. */
+function load(spec: Omit<LoadSpec, 'connections'> & { connections?: number }): Promise<LoadResult> {
+  const file = join(work, `spec-${specs++}.json`);
+  writeFileSync(file, JSON.stringify({ connections: CONNECTIONS, seconds: SECONDS, ...spec }));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/load.ts', file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as LoadResult) : reject(new Error(`load generator exited ${code}`))));
+  });
 }
 
-async function ceiling(): Promise<Figure> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/bare-server.ts'], { cwd: ROOT, env: { ...process.env, BENCH_PORT: String(port) }, stdio: 'ignore' });
-  const url = `http://127.0.0.1:${port}/ceiling`;
-  for (let i = 0; i < 100; i++) {
-    if (await fetch(url).then((r) => r.ok, () => false)) break;
+function captured(file: string): Record<string, unknown>[] {
+  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+async function record(label: string, engine: string, data: string, kind: Figure['kind'], pid: number | undefined, spec: Parameters<typeof load>[0]): Promise<Figure> {
+  const figure = { label, engine, data, kind, ...(await load(spec)), rssMb: rssMb(pid) };
+  figures.push(figure);
+  process.stdout.write(`  ${label.padEnd(44)} ${engine.padEnd(9)} ${data.padEnd(16)} ${Math.round(figure.rps).toString().padStart(7)} req/s  p99 ${figure.p99} ms  errors ${figure.errors}\n`);
+  return figure;
+}
+
+function startChild(script: string, env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  return child;
+}
+
+async function waitFor(url: string): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    if (await fetch(url).then((r) => r.status < 500, () => false)) return;
     await new Promise((r) => setTimeout(r, 100));
   }
-  const figure = await measure('bare Fastify route (ceiling)', { url });
-  child.kill('SIGTERM');
-  return figure;
+  throw new Error(`${url} did not answer`);
+}
+
+async function measureCeilings(engine: Engine): Promise<void> {
+  const database = testDatabase(engine);
+  const port = await freePort();
+  const child = startChild('bench/ceiling-server.ts', { BENCH_PORT: String(port), BENCH_DATABASE_URL: database.url, BENCH_POOL_SIZE: POOL });
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    await waitFor(`${base}/ceiling`);
+    const headers = { 'content-type': 'application/json' };
+    const body = JSON.stringify({ amount: '10.00', currency: 'USD', description: 'ceiling' });
+    await load({ base, headers, seconds: 1, requests: [{ method: 'POST', path: '/ceiling/rows', body }] }); // warm-up
+    const rows = join(work, `ceiling-${engine}.jsonl`);
+    const write = await record('ceiling: validated POST inserting one row', engine, '-', 'ceiling', child.pid, { base, headers, captureTo: rows, requests: [{ method: 'POST', path: '/ceiling/rows', body }] });
+    const ids = captured(rows).slice(0, 5000).map((r) => String(r['id']));
+    const read = await record('ceiling: GET one row by primary key', engine, '-', 'ceiling', child.pid, { base, headers: {}, requests: ids.map((id) => ({ method: 'GET' as const, path: `/ceiling/rows/${id}` })) });
+    ceilings.set(engine, { write: write.rps, read: read.rps });
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    await database.drop();
+  }
 }
 
 async function api(base: string, key: string, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
@@ -100,109 +154,158 @@ async function seed(store: Store, engine: Engine, rows: number, orgId: string, a
   if (engine === 'postgres') await sql`analyze payment_requests`.execute(store.db);
 }
 
-async function phase(engine: Engine, data: string, base: string, key: string, world: { payee: string; payers: string[] }, store: Store, pid: number | undefined): Promise<void> {
-  const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
-  const created: { id: string; payer: string }[] = [];
-  let k = 0;
-  const nextBody = () => {
-    const payer = world.payers[k++ % world.payers.length] as string;
-    return JSON.stringify({ amount: '10.00', currency: 'USD', payee: { accountId: world.payee }, payer: { accountId: payer }, expiresIn: 86_400 });
-  };
-  const record = (figure: Figure) => figures.push({ engine, data, figure, rssMb: rssMb(pid) });
-
-  record(await measure('create', {
-    url: `${base}/v1/payment-requests`,
-    method: 'POST',
-    headers,
-    requests: [{
-      method: 'POST',
-      setupRequest: (req) => ({ ...req, body: nextBody() }),
-      onResponse: (status: number, text: string) => {
-        if (status !== 201) return;
-        const pr = JSON.parse(text) as { id: string; payer: { accountId: string } };
-        created.push({ id: pr.id, payer: pr.payer.accountId });
-      },
-    }],
-  }));
-
-  let i = 0;
-  record(await measure('get by id', {
-    url: base,
-    headers,
-    requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: `/v1/payment-requests/${created[i++ % created.length]?.id ?? ''}` }) }],
-  }));
-
-  record(await measure('list, first page (20)', { url: `${base}/v1/payment-requests?limit=20`, headers }));
-
-  const total = Number((await store.db.selectFrom('payment_requests').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
-  const deep = await store.db.selectFrom('payment_requests').select('id').orderBy('id', 'desc').offset(Math.floor(total * 0.9)).limit(1).executeTakeFirstOrThrow();
-  record(await measure(`list, deep cursor page (after ${Math.floor(total * 0.9).toLocaleString('en')} rows)`, { url: `${base}/v1/payment-requests?limit=20&cursor=${deep.id}`, headers }));
-
-  let j = 0;
-  record(await measure('approve (ledger settlement)', {
-    url: base,
-    method: 'POST',
-    headers,
-    amount: created.length,
-    requests: [{
-      method: 'POST',
-      setupRequest: (req) => {
-        const next = created[j++];
-        return { ...req, path: `/v1/payment-requests/${next?.id ?? ''}/approve`, body: JSON.stringify({ accountId: next?.payer }) };
-      },
-    }],
-  }));
+interface World {
+  base: string;
+  key: string;
+  /** The hot merchant's account, and 16 more payee accounts. */
+  payee: string;
+  payees: string[];
+  payers: string[];
+  pid: number | undefined;
 }
 
-async function benchEngine(engine: Engine): Promise<void> {
+async function makeWorld(base: string, key: string, pid: number | undefined): Promise<World & { payeeParty: string }> {
+  const payeeParty = await api(base, key, 'POST', '/v1/parties', { type: 'legal_entity', name: 'Bench shop' });
+  const payee = await api(base, key, 'POST', '/v1/accounts', { partyId: payeeParty.id, currency: 'USD' });
+  const payers: string[] = [];
+  const payees: string[] = [];
+  for (let i = 0; i < 16; i++) {
+    const payerParty = await api(base, key, 'POST', '/v1/parties', { type: 'user', username: `bench-payer-${i}` });
+    const payer = await api(base, key, 'POST', '/v1/accounts', { partyId: payerParty.id, currency: 'USD' });
+    await api(base, key, 'POST', `/v1/test-helpers/accounts/${String(payer.id)}/fund`, { amount: '1000000000000' });
+    payers.push(String(payer.id));
+    const shop = await api(base, key, 'POST', '/v1/parties', { type: 'legal_entity', name: `Bench shop ${i}` });
+    payees.push(String((await api(base, key, 'POST', '/v1/accounts', { partyId: shop.id, currency: 'USD' })).id));
+  }
+  return { base, key, payee: String(payee.id), payees, payers, pid, payeeParty: String(payeeParty.id) };
+}
+
+const createBody = (payee: string, payer: string) => JSON.stringify({ amount: '10.00', currency: 'USD', payee: { accountId: payee }, payer: { accountId: payer }, expiresIn: 86_400, description: 'bench' });
+
+async function phase(engine: Engine, data: string, w: World, store: Store): Promise<void> {
+  const headers = { authorization: `Bearer ${w.key}`, 'content-type': 'application/json' };
+  const created = join(work, `created-${engine}-${data.replace(/\W/g, '')}.jsonl`);
+  await record('create', engine, data, 'write', w.pid, { base: w.base, headers, captureTo: created, requests: w.payers.map((p) => ({ method: 'POST', path: '/v1/payment-requests', body: createBody(w.payee, p) })) });
+  const hot = captured(created).map((r) => ({ id: String(r['id']), payer: String((r['payer'] as { accountId: string }).accountId) }));
+  await record('get by id', engine, data, 'read', w.pid, { base: w.base, headers, requests: hot.slice(0, 5000).map((r) => ({ method: 'GET', path: `/v1/payment-requests/${r.id}` })) });
+  await record('list, first page (20)', engine, data, 'read', w.pid, { base: w.base, headers, requests: [{ method: 'GET', path: '/v1/payment-requests?limit=20' }] });
+  const total = Number((await store.db.selectFrom('payment_requests').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+  const deep = await store.db.selectFrom('payment_requests').select('id').orderBy('id', 'desc').offset(Math.floor(total * 0.9)).limit(1).executeTakeFirstOrThrow();
+  await record('list, deep cursor page (90%)', engine, data, 'read', w.pid, { base: w.base, headers, requests: [{ method: 'GET', path: `/v1/payment-requests?limit=20&cursor=${deep.id}` }] });
+
+  // Requests into 16 payees, made without measuring, then approved once each.
+  const spread = join(work, `spread-${engine}-${data.replace(/\W/g, '')}.jsonl`);
+  await load({ base: w.base, headers, amount: APPROVALS, captureTo: spread, requests: w.payers.map((p, i) => ({ method: 'POST', path: '/v1/payment-requests', body: createBody(w.payees[i] as string, p) })) });
+  const approve = (rows: { id: string; payer: string }[]) => rows.slice(0, APPROVALS).map((r) => ({ method: 'POST' as const, path: `/v1/payment-requests/${r.id}/approve`, body: JSON.stringify({ accountId: r.payer }) }));
+  const spreadRows = captured(spread).map((r) => ({ id: String(r['id']), payer: String((r['payer'] as { accountId: string }).accountId) }));
+  await record('approve, 16 payers into 16 payees', engine, data, 'write', w.pid, { base: w.base, headers, amount: Math.min(APPROVALS, spreadRows.length), requests: approve(spreadRows) });
+  await record('approve, 16 payers into one payee (hot)', engine, data, 'write', w.pid, { base: w.base, headers, amount: Math.min(APPROVALS, hot.length), requests: approve(hot) });
+}
+
+async function startPayreq(engine: Engine, extra: Record<string, string> = {}) {
   const database = testDatabase(engine);
   const key = generateSecret('test');
   const port = await freePort();
-  const server = spawnPayreq(['serve'], { PAYREQ_PORT: String(port), PAYREQ_DATABASE_URL: database.url, PAYREQ_BOOTSTRAP_API_KEY: key, PAYREQ_LOG_LEVEL: 'error', PAYREQ_DATABASE_POOL_SIZE: '10' });
+  const server = spawnPayreq(['serve'], { PAYREQ_PORT: String(port), PAYREQ_DATABASE_URL: database.url, PAYREQ_BOOTSTRAP_API_KEY: key, PAYREQ_LOG_LEVEL: 'error', PAYREQ_DATABASE_POOL_SIZE: POOL, ...extra });
   const base = `http://127.0.0.1:${port}`;
-  const store = openStore({ url: database.url, poolSize: 2 });
-  try {
-    await waitForHealthy(base, server, 60_000);
-    const payeeParty = await api(base, key, 'POST', '/v1/parties', { type: 'legal_entity', name: 'Bench shop' });
-    const payee = await api(base, key, 'POST', '/v1/accounts', { partyId: payeeParty.id, currency: 'USD' });
-    // Sixteen payers, so that approvals measure settlement rather than one hot account row.
-    const payers: string[] = [];
-    for (let i = 0; i < 16; i++) {
-      const payerParty = await api(base, key, 'POST', '/v1/parties', { type: 'user', username: `bench-payer-${i}` });
-      const payer = await api(base, key, 'POST', '/v1/accounts', { partyId: payerParty.id, currency: 'USD' });
-      await api(base, key, 'POST', `/v1/test-helpers/accounts/${String(payer.id)}/fund`, { amount: '1000000000000' });
-      payers.push(String(payer.id));
-    }
-    const world = { payee: String(payee.id), payers };
-    const pid = server.child.pid;
+  await waitForHealthy(base, server, 60_000);
+  const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+  return {
+    database, key, server, base, headers,
+    async stop() {
+      server.child.kill('SIGTERM');
+      await server.exited;
+      await database.drop();
+    },
+  };
+}
 
-    // Warm up (JIT, connection pool, caches) without recording, so "fresh" compares with "+rows" fairly.
-    await autocannon({ url: `${base}/v1/payment-requests`, method: 'POST', connections: CONNECTIONS, duration: 2, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ amount: '1', currency: 'USD', payee: { accountId: world.payee }, expiresIn: 86_400 }) });
-    await autocannon({ url: `${base}/v1/payment-requests?limit=20`, connections: CONNECTIONS, duration: 2, headers: { authorization: `Bearer ${key}` } });
-    console.log(`\n[${engine}] fresh database`);
-    await phase(engine, 'fresh', base, key, world, store, pid);
+async function benchEngine(engine: Engine): Promise<void> {
+  const p = await startPayreq(engine);
+  const store = openStore({ url: p.database.url, poolSize: 2 });
+  try {
+    const world = await makeWorld(p.base, p.key, p.server.child.pid);
+    // Warm up (JIT, pool, caches) without recording, so "fresh" compares with "+rows" fairly.
+    await load({ base: p.base, headers: p.headers, seconds: 2, requests: [{ method: 'POST', path: '/v1/payment-requests', body: JSON.stringify({ amount: '1', currency: 'USD', payee: { accountId: world.payee }, expiresIn: 86_400 }) }] });
+    await load({ base: p.base, headers: p.headers, seconds: 1, requests: [{ method: 'GET', path: '/v1/payment-requests?limit=20' }] });
+    process.stdout.write(`\n[${engine}] fresh database\n`);
+    await phase(engine, 'fresh', world, store);
     const org = await store.db.selectFrom('orgs').select('id').executeTakeFirstOrThrow();
     const t0 = Date.now();
-    await seed(store, engine, ROWS, org.id, world.payee, String(payeeParty.id));
-    console.log(`[${engine}] stored ${ROWS.toLocaleString('en')} more payment requests in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    await phase(engine, `+${ROWS.toLocaleString('en')} rows`, base, key, world, store, pid);
+    await seed(store, engine, ROWS, org.id, world.payee, world.payeeParty);
+    const label = `+${ROWS.toLocaleString('en')} rows`;
+    process.stdout.write(`[${engine}] stored ${ROWS.toLocaleString('en')} more payment requests in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+    await phase(engine, label, world, store);
   } finally {
-    server.child.kill('SIGTERM');
-    await server.exited;
     await store.close();
-    await database.drop();
+    await p.stop();
+  }
+  if (engine !== 'sqlite') return;
+  // Durable mode: every acknowledged write survives a power loss (group commit).
+  const durable = await startPayreq(engine, { PAYREQ_SQLITE_SYNCHRONOUS: 'full' });
+  try {
+    const world = await makeWorld(durable.base, durable.key, durable.server.child.pid);
+    await load({ base: durable.base, headers: durable.headers, seconds: 1, requests: [{ method: 'POST', path: '/v1/payment-requests', body: createBody(world.payee, world.payers[0] as string) }] });
+    await record('create, durable (synchronous=full)', engine, 'fresh', 'write', durable.server.child.pid, { base: durable.base, headers: durable.headers, requests: world.payers.map((payer) => ({ method: 'POST', path: '/v1/payment-requests', body: createBody(world.payee, payer) })) });
+  } finally {
+    await durable.stop();
   }
 }
 
-const top = await ceiling();
-for (const engine of ENGINES) await benchEngine(engine);
-
-const pad = (s: string, n: number) => s.padEnd(n);
-const num = (n: number, d = 0) => n.toLocaleString('en', { maximumFractionDigits: d, minimumFractionDigits: d });
-console.log(`\nPayreq benchmark: ${CONNECTIONS} connections, ${SECONDS} s per measurement (approve: one call per created request), ${new Date().toISOString()}`);
-console.log(`${pad('operation', 52)}${pad('engine', 10)}${pad('data', 18)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'vs ceiling'.padStart(12)}${'errors'.padStart(8)}${'RSS MB'.padStart(8)}`);
-console.log(`${pad(top.label, 52)}${pad('-', 10)}${pad('-', 18)}${num(top.rps).padStart(9)}${num(top.p50, 1).padStart(9)}${num(top.p99, 1).padStart(9)}${'1.00'.padStart(12)}${String(top.errors).padStart(8)}${''.padStart(8)}`);
-for (const { engine, data, figure, rssMb: rss } of figures) {
-  console.log(`${pad(figure.label, 52)}${pad(engine, 10)}${pad(data, 18)}${num(figure.rps).padStart(9)}${num(figure.p50, 1).padStart(9)}${num(figure.p99, 1).padStart(9)}${(figure.rps / top.rps).toFixed(2).padStart(12)}${String(figure.errors).padStart(8)}${String(rss).padStart(8)}`);
+// The framework's ceiling, once.
+{
+  const port = await freePort();
+  const database = testDatabase('sqlite');
+  const child = startChild('bench/ceiling-server.ts', { BENCH_PORT: String(port), BENCH_DATABASE_URL: database.url });
+  await waitFor(`http://127.0.0.1:${port}/ceiling`);
+  process.stdout.write('\n[framework]\n');
+  await record('bare Fastify route, fixed JSON', '-', '-', 'ceiling', child.pid, { base: `http://127.0.0.1:${port}`, headers: {}, requests: [{ method: 'GET', path: '/ceiling' }] });
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+  await database.drop();
 }
-console.log('\nFlat cost as data grows: compare each operation\'s "fresh" row with its "+rows" row.');
+for (const engine of ENGINES) {
+  process.stdout.write(`\n[${engine}] ceilings\n`);
+  await measureCeilings(engine);
+  await benchEngine(engine);
+}
+rmSync(work, { recursive: true, force: true });
+
+const num = (n: number, d = 0) => n.toLocaleString('en', { maximumFractionDigits: d, minimumFractionDigits: d });
+const ratioOf = (f: Figure) => {
+  const c = ceilings.get(f.engine);
+  return f.kind === 'ceiling' || !c ? NaN : f.rps / (f.kind === 'write' ? c.write : c.read);
+};
+process.stdout.write(`\nPayreq benchmark: ${CONNECTIONS} connections, ${SECONDS} s per measurement (approve: ${APPROVALS} calls), ${new Date().toISOString()}${QUICK ? ' (BENCH_QUICK)' : ''}\n`);
+process.stdout.write('| operation | engine | data | req/s | p50 ms | p99 ms | vs ceiling | errors | RSS MB |\n|---|---|---|---:|---:|---:|---:|---:|---:|\n');
+for (const f of figures) {
+  const r = ratioOf(f);
+  process.stdout.write(`| ${f.label} | ${f.engine} | ${f.data} | ${num(f.rps)} | ${num(f.p50, 1)} | ${num(f.p99, 1)} | ${Number.isNaN(r) ? '–' : `${r.toFixed(2)} (${f.kind === 'write' ? 'insert' : 'read'})`} | ${f.errors} | ${f.rssMb} |\n`);
+}
+
+// The goal table of issue 11, with this run's figures.
+const find = (engine: string, label: string, data = 'fresh') => figures.find((f) => f.engine === engine && f.label === label && f.data === data);
+const ratio = (engine: string, label: string) => {
+  const f = find(engine, label);
+  return f ? ratioOf(f).toFixed(2) : 'n/a';
+};
+const slowdowns = figures.filter((f) => f.data.startsWith('+')).map((f) => {
+  const fresh = find(f.engine, f.label);
+  return fresh ? fresh.rps / f.rps : 1;
+});
+const hotPg = find('postgres', 'approve, 16 payers into one payee (hot)');
+const durable = find('sqlite', 'create, durable (synchronous=full)');
+const normal = find('sqlite', 'create');
+const goals: [string, string, string, string][] = [
+  ['create, SQLite / insert ceiling', '0.12', ratio('sqlite', 'create'), '≥ 0.40'],
+  ['create, PostgreSQL / insert ceiling', '0.14', ratio('postgres', 'create'), '≥ 0.35'],
+  ['get by id / read ceiling, SQLite; PostgreSQL', '0.22; 0.58', `${ratio('sqlite', 'get by id')}; ${ratio('postgres', 'get by id')}`, '≥ 0.60; ≥ 0.80'],
+  ['list first page of 20 / read ceiling, SQLite; PostgreSQL', '0.05', `${ratio('sqlite', 'list, first page (20)')}; ${ratio('postgres', 'list, first page (20)')}`, '≥ 0.25'],
+  ['approve (16 payers, one payee) / insert ceiling, SQLite', '0.08', ratio('sqlite', 'approve, 16 payers into one payee (hot)'), '≥ 0.25'],
+  ['approve (16 payers, one payee) / insert ceiling, PostgreSQL; p99', '0.04; 370–550 ms', `${ratio('postgres', 'approve, 16 payers into one payee (hot)')}; ${hotPg ? `${hotPg.p99} ms` : 'n/a'}`, '≥ 0.25; ≤ 100 ms'],
+  ['durable SQLite create / NORMAL create', '—', durable && normal ? (durable.rps / normal.rps).toFixed(2) : 'n/a', '≥ 0.60'],
+  [`each figure with ${ROWS.toLocaleString('en')} stored requests / fresh (worst slowdown)`, '≈ 1.0', slowdowns.length ? Math.max(...slowdowns).toFixed(2) : 'n/a', '≤ 1.25'],
+  ['server RSS under the bench (largest)', '200–230 MB', `${Math.max(...figures.filter((f) => f.kind !== 'ceiling').map((f) => f.rssMb))} MB`, '≤ 200 MB'],
+];
+process.stdout.write('\n| figure | before issue 11 | this run | goal |\n|---|---|---|---|\n');
+for (const [a, b, c, d] of goals) process.stdout.write(`| ${a} | ${b} | ${c} | ${d} |\n`);

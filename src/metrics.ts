@@ -22,6 +22,8 @@ export interface ScrapeSources {
   outboxBacklog(): Promise<number>;
   /** Seconds the oldest pending request past its expiry has waited (0 when none). */
   expiryLagSeconds(): Promise<number>;
+  /** Statements sent to the database since the store opened. */
+  queriesMade(): number;
 }
 
 /** The server's metrics. */
@@ -58,6 +60,8 @@ export class Metrics {
     };
     const backlog = read((s) => s.outboxBacklog());
     const expiryLag = read((s) => s.expiryLagSeconds());
+    const queries = () => this.sources?.queriesMade() ?? 0;
+    new Counter({ name: 'payreq_db_queries_total', help: 'Statements this process sent to the database', registers, collect() { this.reset(); this.inc(queries()); } });
     new Gauge({ name: 'payreq_webhook_outbox_backlog', help: 'Pending webhook deliveries', registers, collect() { return backlog(this); } });
     new Gauge({ name: 'payreq_expiry_sweeper_lag_seconds', help: 'How long the oldest pending request past its expiry has waited for the sweeper', registers, collect() { return expiryLag(this); } });
   }

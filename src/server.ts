@@ -36,6 +36,7 @@ export function makeDeps(config: Config, store: Store, publicUrl: string, clock:
   const metrics = new Metrics();
   metrics.readFrom({
     outboxBacklog: () => countPendingDeliveries(store),
+    queriesMade: () => store.queries,
     async expiryLagSeconds() {
       const now = clock();
       const oldest = await oldestDueExpiry(store, now);

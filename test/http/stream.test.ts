@@ -101,4 +101,30 @@ describe('the live event stream', () => {
     expect((await open('', t.adminKey, '01890000-0000-7000-8000-000000000000')).status).toBe(404);
     expect((await open('?types=nope')).status).toBe(422);
   });
+
+  it('reads the database as often for 60 open streams as for one (one feed per process)', async () => {
+    const queries = async () => {
+      const text = await (await fetch(`${t.url}/metrics`)).text();
+      return Number(/^payreq_db_queries_total (\d+)/m.exec(text)?.[1]);
+    };
+    const perSecond = async () => {
+      const before = await queries();
+      await new Promise((r) => setTimeout(r, 1000));
+      return (await queries()) - before;
+    };
+    const payers = await Promise.all(Array.from({ length: 60 }, () => createUserWithAccount(t.admin)));
+    const one = await open(`?partyId=${payers[0]?.partyId as string}`);
+    await new Promise((r) => setTimeout(r, 300));
+    const withOne = await perSecond();
+    const many = await Promise.all(payers.slice(1).map((p) => open(`?partyId=${p.partyId}`)));
+    await new Promise((r) => setTimeout(r, 300));
+    const withMany = await perSecond();
+    // The streams poll every 50 ms here: 59 more streams polling on their own would add ~1,180 queries a second.
+    expect(withMany, `${withOne} queries/s with one stream, ${withMany} with 60`).toBeLessThan(withOne + 60);
+    // And every stream still gets its party's events.
+    const payee = await createUserWithAccount(t.admin);
+    await Promise.all(payers.map((p) => createRequest(t.admin, payee.accountId, { payer: { partyId: p.partyId } })));
+    for (const s of [one, ...many]) await s.waitFor((m) => m.length === 1, 5000);
+    for (const [i, s] of [one, ...many].entries()) expect(s.messages[0]?.data.data.paymentRequest.payer.partyId).toBe(payers[i]?.partyId);
+  });
 });

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Deps } from '../../app/deps.js';
-import { openEventStream } from '../../app/event-stream.js';
+import { EventFeed, openEventStream } from '../../app/event-stream.js';
 import { presentEvent } from '../../app/present.js';
 import {
   createEndpoint,
@@ -105,10 +105,13 @@ export function webhookRoutes(app: FastifyInstance, deps: Deps, stream: StreamOp
     return reply.code(202).send({ object: 'list' as const, data: deliveries.map((d) => presentDelivery(d, [])), hasMore: false, nextCursor: null });
   });
 
-  // Open streams, ended when the server closes so that shutdown is not held open by them.
+  // Open streams, ended when the server closes so that shutdown is not held open by them. One
+  // feed reads the events for all of them (app/event-stream.ts).
   const open = new Set<() => void>();
+  const feed = new EventFeed(deps, stream.pollIntervalMs, (err) => app.log.error({ err }, 'event stream read failed'));
   app.addHook('preClose', (done) => {
     for (const end of open) end();
+    feed.close();
     done();
   });
 
@@ -126,44 +129,26 @@ export function webhookRoutes(app: FastifyInstance, deps: Deps, stream: StreamOp
     const types = parseTypes(request.query.types, 'querystring.types');
     const raw = reply.raw;
     const write = (text: string): void => void raw.write(text);
-    const events = await openEventStream(deps, principal, { partyId: request.query.partyId, types }, typeof lastEventId === 'string' && lastEventId !== '' ? lastEventId : undefined, (event) => {
-      write(`id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(presentEvent(event))}\n\n`);
+    let started = false;
+    const early: string[] = [];
+    const close = await openEventStream(deps, feed, principal, { partyId: request.query.partyId, types }, typeof lastEventId === 'string' && lastEventId !== '' ? lastEventId : undefined, (event) => {
+      const frame = `id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(presentEvent(event))}\n\n`;
+      if (started) write(frame);
+      else early.push(frame);
     });
     reply.hijack();
     raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no', 'x-request-id': request.id });
     write('retry: 2000\n: connected\n\n');
-
-    let polling = false;
-    let again = false;
-    const poll = async (): Promise<void> => {
-      if (polling) {
-        again = true;
-        return;
-      }
-      polling = true;
-      try {
-        do {
-          again = false;
-          await events.poll();
-        } while (again);
-      } catch (err) {
-        request.log.error({ err }, 'event stream poll failed');
-      } finally {
-        polling = false;
-      }
-    };
-    const unsubscribe = deps.store.onEventsCommitted(() => void poll());
-    const pollTimer = setInterval(() => void poll(), stream.pollIntervalMs);
+    started = true;
+    for (const frame of early) write(frame);
     const heartbeat = setInterval(() => write(': heartbeat\n\n'), stream.heartbeatMs);
     const end = (): void => {
-      clearInterval(pollTimer);
       clearInterval(heartbeat);
-      unsubscribe();
+      close();
       open.delete(end);
       if (!raw.writableEnded) raw.end();
     };
     open.add(end);
     raw.on('close', end);
-    await poll();
   });
 }
