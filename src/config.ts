@@ -17,6 +17,7 @@ const envSchema = z.object({
   PAYREQ_HOST: z.string().default('127.0.0.1'),
   PAYREQ_DATABASE_URL: z.string().default('sqlite:./data/payreq.db'),
   PAYREQ_DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(10),
+  PAYREQ_SQLITE_SYNCHRONOUS: z.enum(['normal', 'full']).default('normal'),
   PAYREQ_BOOTSTRAP_API_KEY: z.string().optional(),
   PAYREQ_PUBLIC_URL: z.url().optional(),
   PAYREQ_MIN_EXPIRY_SECONDS: z.coerce.number().int().min(1).default(60),
@@ -48,6 +49,12 @@ export interface Config {
   databaseUrl: string;
   /** Largest number of PostgreSQL connections per process. */
   databasePoolSize: number;
+  /**
+   * SQLite only (`PAYREQ_SQLITE_SYNCHRONOUS`): `normal` (default) survives a crash of the
+   * process; `full` also a power loss, answering each write only once it is on disk (group
+   * commit: docs/performance.md).
+   */
+  sqliteSynchronous: 'normal' | 'full';
   bootstrapApiKey: string | undefined;
   /** Base URL for payment links; defaults to `http://{host}:{port}`. */
   publicUrl: string | undefined;
@@ -96,6 +103,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.PAYREQ_HOST,
     databaseUrl: e.PAYREQ_DATABASE_URL,
     databasePoolSize: e.PAYREQ_DATABASE_POOL_SIZE,
+    sqliteSynchronous: e.PAYREQ_SQLITE_SYNCHRONOUS,
     bootstrapApiKey: e.PAYREQ_BOOTSTRAP_API_KEY,
     publicUrl: e.PAYREQ_PUBLIC_URL,
     minExpirySeconds: e.PAYREQ_MIN_EXPIRY_SECONDS,

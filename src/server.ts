@@ -71,7 +71,7 @@ export function makeDeps(config: Config, store: Store, publicUrl: string, clock:
  * @throws Error when the database cannot be opened or migrated, or the port cannot be bound.
  */
 export async function startServer(config: Config, options: { clock?: () => number; resolver?: Resolver } = {}): Promise<RunningServer> {
-  const store = openStore({ url: config.databaseUrl, poolSize: config.databasePoolSize });
+  const store = openStore({ url: config.databaseUrl, poolSize: config.databasePoolSize, durable: config.sqliteSynchronous === 'full' });
   await store.migrate();
   const deps = makeDeps(config, store, config.publicUrl ?? '', options.clock, options.resolver);
   const { orgId, generatedSecret } = await bootstrap(deps, config.bootstrapApiKey);

@@ -2,7 +2,7 @@
  * The store: one Kysely instance over SQLite (embedded default) or PostgreSQL, with the engine
  * it runs on, so repositories can branch where SQL differs (row locks, JSON access).
  */
-import { mkdirSync } from 'node:fs';
+import { closeSync, fdatasync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, sql, SqliteDialect, type SqliteDatabase, type SqliteStatement, type Transaction } from 'kysely';
@@ -45,6 +45,14 @@ export interface Store extends Tx {
   onEventsCommitted(listener: (types: readonly string[]) => void): () => void;
   /** Statements sent to the database so far (`payreq_db_queries_total`). */
   readonly queries: number;
+  /**
+   * Resolves once every write committed before the call is on disk. In SQLite's durable mode
+   * (`durable: true`) one `fdatasync` of the write-ahead log serves every write committed since the
+   * last one (group commit); otherwise, and on PostgreSQL (whose commit is durable), at once.
+   */
+  durable(): Promise<void>;
+  /** Syncs of the write-ahead log made by {@link Store.durable} so far (0 outside SQLite's durable mode). */
+  readonly syncs: number;
   close(): Promise<void>;
 }
 
@@ -58,6 +66,8 @@ export interface StoreOptions {
   url: string;
   /** Largest number of PostgreSQL connections (default 10). */
   poolSize?: number;
+  /** SQLite: acknowledge writes only once on disk, through {@link Store.durable} (default false). */
+  durable?: boolean;
 }
 
 /**
@@ -66,12 +76,12 @@ export interface StoreOptions {
  */
 export function openStore(options: StoreOptions): Store {
   const { url } = options;
-  if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length));
+  if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length), options.durable ?? false);
   if (/^postgres(ql)?:\/\//.test(url)) return openPostgres(url, options.poolSize ?? 10);
   throw new Error(`unsupported database URL "${url}": use sqlite:<path> or postgres://…`);
 }
 
-function openSqlite(path: string): Store {
+function openSqlite(path: string, durable: boolean): Store {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const database = new SQLite(path);
   database.pragma('journal_mode = WAL');
@@ -79,8 +89,16 @@ function openSqlite(path: string): Store {
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
   const counter = { queries: 0 };
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }), log: () => void counter.queries++ });
-  return makeStore(db, 'sqlite', () => migrateToLatest(db as Kysely<unknown>, 'sqlite'), counter);
+  const commits = durable && path !== ':memory:' ? groupCommit(`${path}-wal`) : undefined;
+  const db = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: withStatementCache(database) }),
+    log: (event) => {
+      counter.queries++;
+      // A statement outside a transaction commits as it completes; a transaction counts at its commit too.
+      if (commits && !/^\s*select\b/i.test(event.query.sql)) commits.committed();
+    },
+  });
+  return makeStore(db, 'sqlite', () => migrateToLatest(db as Kysely<unknown>, 'sqlite'), counter, commits);
 }
 
 const STATEMENT_CACHE_SIZE = 500;
@@ -160,6 +178,59 @@ function openPostgres(url: string, poolSize: number): Store {
   return makeStore(db, 'postgres', migrate, counter);
 }
 
+/** Group commit for SQLite's durable mode: see {@link groupCommit}. */
+interface GroupCommit {
+  /** Notes a commit (or a write that may be one). */
+  committed(): void;
+  /** Resolves once everything noted before the call is on disk. */
+  durable(): Promise<void>;
+  /** Syncs made so far. */
+  readonly syncs: number;
+  close(): void;
+}
+
+/**
+ * Group commit over SQLite in WAL mode with `synchronous = NORMAL`: a commit appends its frames
+ * to the write-ahead log without syncing it; `durable()` then waits for one `fdatasync` of the
+ * log that started after the caller's commit, shared by every commit made meanwhile. Once that
+ * sync returns, the log on disk holds the commit, which is what `synchronous = FULL` gives
+ * (SQLite syncs the database file itself at each checkpoint, before the log is reused). The
+ * sync runs on libuv's thread pool, so the process keeps serving, and the requests that commit
+ * during one sync share the next.
+ * @param walPath - the database's `-wal` file (opened at the first sync; it exists from the first write).
+ */
+function groupCommit(walPath: string): GroupCommit {
+  let noted = 0;
+  let synced = 0;
+  let syncs = 0;
+  let fd: number | undefined;
+  let syncing: Promise<void> | undefined;
+  const sync = async () => {
+    const upTo = noted;
+    fd ??= openSync(walPath, 'r+');
+    await new Promise<void>((resolve, reject) => fdatasync(fd as number, (err) => (err ? reject(err) : resolve())));
+    synced = Math.max(synced, upTo);
+    syncs++;
+  };
+  return {
+    get syncs() {
+      return syncs;
+    },
+    committed: () => void noted++,
+    close: () => {
+      if (fd !== undefined) closeSync(fd);
+      fd = undefined;
+    },
+    async durable() {
+      const target = noted;
+      while (synced < target) {
+        syncing ??= sync().finally(() => (syncing = undefined));
+        await syncing;
+      }
+    },
+  };
+}
+
 /** How often a transaction PostgreSQL aborted as a deadlock victim is run (the first run included). */
 const DEADLOCK_ATTEMPTS = 5;
 
@@ -167,11 +238,15 @@ function isDeadlock(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '40P01';
 }
 
-function makeStore(db: Kysely<Database>, engine: Engine, migrate: () => Promise<string[]>, counter: { queries: number }): Store {
+function makeStore(db: Kysely<Database>, engine: Engine, migrate: () => Promise<string[]>, counter: { queries: number }, commits?: GroupCommit): Store {
   const listeners = new Set<(types: readonly string[]) => void>();
   return {
     get queries() {
       return counter.queries;
+    },
+    durable: () => commits?.durable() ?? Promise.resolve(),
+    get syncs() {
+      return commits?.syncs ?? 0;
     },
     db,
     engine,
@@ -185,6 +260,7 @@ function makeStore(db: Kysely<Database>, engine: Engine, migrate: () => Promise<
             for (const work of last) await work();
             return value;
           });
+          commits?.committed();
           if (written.events) for (const listener of listeners) listener(written.types);
           return result;
         } catch (err) {
@@ -208,6 +284,9 @@ function makeStore(db: Kysely<Database>, engine: Engine, migrate: () => Promise<
         return false;
       }
     },
-    close: () => db.destroy(),
+    async close() {
+      await db.destroy();
+      commits?.close();
+    },
   };
 }

@@ -67,6 +67,8 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   app.addHook('onSend', async (request, reply, payload) => {
     void reply.header('x-request-id', request.id);
     if (closing) void reply.header('connection', 'close');
+    // SQLite's durable mode: nothing is answered before what it wrote is on disk (group commit).
+    await deps.store.durable();
     return payload;
   });
 

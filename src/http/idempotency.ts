@@ -63,6 +63,8 @@ export function idempotencyOnSend(deps: Deps) {
     const { orgId, mode } = request.principal;
     if (reply.statusCode >= 500) await releaseIdempotencyKey(deps.store, orgId, mode, key);
     else await completeIdempotencyKey(deps.store, orgId, mode, key, reply.statusCode, typeof payload === 'string' ? payload : String(payload));
+    // In durable mode the stored answer is on disk before the client reads it (the effect already is: app.ts).
+    await deps.store.durable();
     return payload;
   };
 }
