@@ -44,7 +44,9 @@ import { presentPayment } from './present.js';
  * @throws DomainError `invalid_address`, `chain_not_configured`, `validation_failed` (an address on a fiat option).
  */
 export async function assignReceivingAddresses(tx: Tx, deps: Deps, payee: Account, options: PaymentOption[], requested: readonly { currency: string; address?: string | undefined }[]): Promise<PaymentOption[]> {
-  const wallets = payee.partyId === null ? [] : await findWalletAccounts(tx, payee.orgId, payee.mode, { partyId: payee.partyId });
+  // The payee party's wallets matter only for an option payable on chain that names no address.
+  const needsWallets = payee.partyId !== null && options.some((o) => deps.chains.onChain(o.currency) && requested.find((r) => r.currency === o.currency)?.address === undefined);
+  const wallets = needsWallets && payee.partyId !== null ? await findWalletAccounts(tx, payee.orgId, payee.mode, { partyId: payee.partyId }) : [];
   const networkOf = (code: string) => deps.currencies.find(code)?.token?.network;
   return options.map((option) => {
     const index = requested.findIndex((r) => r.currency === option.currency);

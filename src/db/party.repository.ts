@@ -63,11 +63,27 @@ export async function findParty(
   mode: Mode,
   by: { id: string } | { number: number } | { username: string } | { phone: string },
 ): Promise<Party | undefined> {
+  const cacheKey = 'id' in by ? `${orgId}/${mode}/${by.id}` : undefined;
+  const cached = cacheKey === undefined ? undefined : byId.get(cacheKey);
+  if (cached) return cached;
   let query = tx.db.selectFrom('parties').selectAll().where('org_id', '=', orgId).where('mode', '=', mode);
   if ('id' in by) query = query.where('id', '=', by.id);
   else if ('number' in by) query = query.where('number', '=', by.number);
   else if ('username' in by) query = query.where('username', '=', by.username);
   else query = query.where('phone', '=', by.phone);
   const row = await query.executeTakeFirst();
-  return row && rowToParty(row);
+  const party = row && rowToParty(row);
+  if (party && cacheKey !== undefined) remember(cacheKey, party);
+  return party;
+}
+
+// Parties are never updated or deleted, so a party read once is the party for good, in every
+// process: lookups by id (each create reads its payee's and payer's) are kept, the least
+// recently used out first. Only rows read are kept, never one being inserted.
+const PARTY_CACHE_SIZE = 10_000;
+const byId = new Map<string, Party>();
+function remember(key: string, party: Party): void {
+  byId.delete(key);
+  byId.set(key, party);
+  if (byId.size > PARTY_CACHE_SIZE) byId.delete(byId.keys().next().value as string);
 }

@@ -15,7 +15,7 @@ export interface Tx {
   db: Kysely<Database> | Transaction<Database>;
   engine: Engine;
   /** Inside a transaction: set by writers of events, so the store can announce them after commit. */
-  written?: { events: boolean; types: string[] };
+  written?: { events: boolean; types: string[]; deliveries?: boolean };
   /**
    * Inside a transaction: runs `work` as the transaction's last statements, right before its
    * commit, in the order registered (the ledger's credits, so a hot account's row is locked for
@@ -38,11 +38,12 @@ export interface Store extends Tx {
   ping(): Promise<boolean>;
   /**
    * Calls `listener` after each transaction of this process that wrote events has committed,
-   * with the committed events' types (the in-process wake-up for the webhook dispatcher and live
-   * streams, and the event counter of `/metrics`; other processes find the events by polling).
+   * with the committed events' types and whether it wrote webhook deliveries (the in-process
+   * wake-up for the webhook dispatcher and live streams, and the event counter of `/metrics`;
+   * other processes find the events by polling).
    * Returns a function that removes the listener.
    */
-  onEventsCommitted(listener: (types: readonly string[]) => void): () => void;
+  onEventsCommitted(listener: (types: readonly string[], written: { deliveries: boolean }) => void): () => void;
   /** Statements sent to the database so far (`payreq_db_queries_total`). */
   readonly queries: number;
   /**
@@ -239,7 +240,7 @@ function isDeadlock(err: unknown): boolean {
 }
 
 function makeStore(db: Kysely<Database>, engine: Engine, migrate: () => Promise<string[]>, counter: { queries: number }, commits?: GroupCommit): Store {
-  const listeners = new Set<(types: readonly string[]) => void>();
+  const listeners = new Set<(types: readonly string[], written: { deliveries: boolean }) => void>();
   return {
     get queries() {
       return counter.queries;
@@ -252,7 +253,7 @@ function makeStore(db: Kysely<Database>, engine: Engine, migrate: () => Promise<
     engine,
     async transaction(fn) {
       for (let attempt = 1; ; attempt++) {
-        const written = { events: false, types: [] as string[] };
+        const written: { events: boolean; types: string[]; deliveries?: boolean } = { events: false, types: [] };
         try {
           const result = await db.transaction().execute(async (trx) => {
             const last: (() => Promise<void>)[] = [];
@@ -261,7 +262,7 @@ function makeStore(db: Kysely<Database>, engine: Engine, migrate: () => Promise<
             return value;
           });
           commits?.committed();
-          if (written.events) for (const listener of listeners) listener(written.types);
+          if (written.events) for (const listener of listeners) listener(written.types, { deliveries: written.deliveries === true });
           return result;
         } catch (err) {
           // PostgreSQL broke a lock cycle by aborting this transaction (two transfers that each

@@ -185,6 +185,8 @@ export async function listEndpoints(tx: Tx, orgId: string, mode: Mode, enabledOn
 /** Inserts deliveries. */
 export async function insertDeliveries(tx: Tx, deliveries: WebhookDelivery[]): Promise<void> {
   if (deliveries.length === 0) return;
+  // The dispatchers of this process wake at the commit only when it brought them work.
+  if (tx.written) tx.written.deliveries = true;
   await tx.db
     .insertInto('webhook_deliveries')
     .values(

@@ -97,7 +97,10 @@ export function startDispatcher(deps: Deps, options: DispatcherOptions): Dispatc
     wakeUp = undefined;
     resolve?.();
   };
-  const unsubscribe = deps.store.onEventsCommitted(wake);
+  // Woken by commits that wrote deliveries; other processes' are found by the poll.
+  const unsubscribe = deps.store.onEventsCommitted((_types, written) => {
+    if (written.deliveries) wake();
+  });
 
   async function attempt(delivery: WebhookDelivery): Promise<void> {
     const [event, endpoint, stillOurs] = await Promise.all([
