@@ -8,6 +8,8 @@
  *   the time to drain them gives deliveries per second (latency is queue time here, not shown).
  * - burst: as many requests created as fast as 16 connections allow, one
  *   `payment_request.created` event each, delivered while they are being made.
+ * - burst at a rate: `BENCH_BURST_RATE` creates per second (500) for `BENCH_BURST_SECONDS` (5),
+ *   each sent on schedule without waiting for the others' answers, delivered while being made.
  * - paced: 200 requests at 50 per second: the latency of a quiet system.
  *
  * Latency is receipt time minus the event's `timestamp` (set in the committing transaction).
@@ -20,6 +22,8 @@ import { startReceiver } from '../test/support/receiver.js';
 
 const EVENTS = Number(process.env['BENCH_EVENTS'] ?? 3000);
 const ENGINES = (process.env['BENCH_ENGINES'] ?? 'sqlite,postgres').split(',') as Engine[];
+const BURST_RATE = Number(process.env['BENCH_BURST_RATE'] ?? 500);
+const BURST_SECONDS = Number(process.env['BENCH_BURST_SECONDS'] ?? 5);
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
@@ -83,6 +87,20 @@ async function run(engine: Engine): Promise<void> {
     await createMany(EVENTS);
     await receiver.waitFor((r) => r.length - burstStart >= EVENTS, 300_000);
     measure(`burst of ${EVENTS}`, burstStart);
+
+    // A burst at a fixed rate (issue 11's row: 500 creates/s on PostgreSQL), each create sent on time whatever the answers' pace.
+    const burstRateStart = receiver.received.length;
+    const sent: Promise<unknown>[] = [];
+    const t0 = Date.now();
+    for (let i = 0; i < BURST_RATE * BURST_SECONDS; i++) {
+      const wait = t0 + (i * 1000) / BURST_RATE - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      sent.push(post(base, key, '/v1/payment-requests', body));
+    }
+    await Promise.all(sent);
+    const achieved = (BURST_RATE * BURST_SECONDS) / ((Date.now() - t0) / 1000);
+    await receiver.waitFor((r) => r.length - burstRateStart >= BURST_RATE * BURST_SECONDS, 300_000);
+    measure(`burst, ${BURST_RATE}/s asked, ${achieved.toFixed(0)}/s made`, burstRateStart);
 
     // Paced.
     const pacedStart = receiver.received.length;
