@@ -12,7 +12,8 @@
  *
  * Writes are shown as a ratio to the insert ceiling, reads to the read ceiling. Servers and the
  * load generator (`bench/load.ts`, autocannon) each run in their own process. At the end the
- * goal table of issue 11 is printed with the figures of this run.
+ * goal table of issue 11 is printed with the figures of this run. Payreq is built first and runs
+ * from `dist/` as `npm start` runs it; the ceilings and the load generator run through tsx.
  *
  * Environment: `BENCH_QUICK=1` (2 s per measurement, 100,000 stored rows, fewer approvals),
  * `BENCH_SECONDS` (5), `BENCH_CONNECTIONS` (16), `BENCH_ROWS` (1,000,000), `BENCH_APPROVALS`
@@ -206,7 +207,7 @@ async function startPayreq(engine: Engine, extra: Record<string, string> = {}) {
   const database = testDatabase(engine);
   const key = generateSecret('test');
   const port = await freePort();
-  const server = spawnPayreq(['serve'], { PAYREQ_PORT: String(port), PAYREQ_DATABASE_URL: database.url, PAYREQ_BOOTSTRAP_API_KEY: key, PAYREQ_LOG_LEVEL: 'error', PAYREQ_DATABASE_POOL_SIZE: POOL, ...extra });
+  const server = spawnPayreq(['serve'], { PAYREQ_PORT: String(port), PAYREQ_DATABASE_URL: database.url, PAYREQ_BOOTSTRAP_API_KEY: key, PAYREQ_LOG_LEVEL: 'error', PAYREQ_DATABASE_POOL_SIZE: POOL, ...extra }, { built: true });
   const base = `http://127.0.0.1:${port}`;
   await waitForHealthy(base, server, 60_000);
   const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
@@ -251,6 +252,12 @@ async function benchEngine(engine: Engine): Promise<void> {
     await durable.stop();
   }
 }
+
+// Payreq runs as `npm start` runs it: built, without a loader in the process.
+await new Promise<void>((resolve, reject) => {
+  const build = spawn('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
+  build.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`npm run build exited ${code}`))));
+});
 
 // The framework's ceiling, once.
 {

@@ -32,6 +32,7 @@ const spec = JSON.parse(readFileSync(process.argv[2] as string, 'utf8')) as Load
 const captured: string[] = [];
 const statuses: Record<string, number> = {};
 let next = 0;
+const started = performance.now();
 const result = await autocannon({
   url: spec.base,
   connections: spec.connections,
@@ -49,6 +50,8 @@ const result = await autocannon({
   }],
 });
 if (spec.captureTo) writeFileSync(spec.captureTo, captured.join('\n'));
-// Completed requests over the run's length (a count-bound run ends part-way through a second).
-const out: LoadResult = { rps: result.requests.total / Math.max(0.001, result.duration), p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.timeouts + result.non2xx, statuses };
+// Completed requests over the run's wall-clock length (autocannon's own `duration` is in whole
+// seconds, which a count-bound run rounds badly).
+const seconds = (performance.now() - started) / 1000;
+const out: LoadResult = { rps: result.requests.total / Math.max(0.001, seconds), p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.timeouts + result.non2xx, statuses };
 process.stdout.write(`${JSON.stringify(out)}\n`);

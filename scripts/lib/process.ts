@@ -26,9 +26,13 @@ export interface PayreqProcess {
   exited: Promise<number | null>;
 }
 
-/** Spawns `payreq <args>` from source (through tsx) with extra environment variables. */
-export function spawnPayreq(args: string[], env: Record<string, string>): PayreqProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+/**
+ * Spawns `payreq <args>` with extra environment variables: from source through tsx, or with
+ * `built`, from `dist/` as `npm start` runs it (the benchmarks: no loader in the measured process).
+ */
+export function spawnPayreq(args: string[], env: Record<string, string>, options: { built?: boolean } = {}): PayreqProcess {
+  const entry = options.built ? ['dist/src/cli.js'] : ['--import', 'tsx', 'src/cli.ts'];
+  const child = spawn(process.execPath, [...entry, ...args], {
     cwd: ROOT,
     env: { ...process.env, PAYREQ_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

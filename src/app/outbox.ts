@@ -44,10 +44,13 @@ export function newDelivery(event: Pick<StoredEvent, 'id' | 'orgId' | 'mode' | '
   };
 }
 
-/** Writes `events` and a delivery for each matching enabled endpoint of their org and mode. */
-export async function recordEvents(tx: Tx, events: StoredEvent[], now: number): Promise<void> {
+/**
+ * Writes `events` and a delivery for each matching enabled endpoint of their org and mode.
+ * @param endpoints - the enabled endpoints of the events' org and mode, when the caller read them
+ *   already (a create reads them before it takes its number, to keep the counter row's lock short).
+ */
+export async function recordEvents(tx: Tx, events: StoredEvent[], now: number, endpoints?: WebhookEndpoint[]): Promise<void> {
   if (events.length === 0) return;
-  await insertEvents(tx, events);
   const groups = new Map<string, StoredEvent[]>();
   for (const e of events) {
     const key = `${e.orgId}\u0000${e.mode}`;
@@ -56,10 +59,11 @@ export async function recordEvents(tx: Tx, events: StoredEvent[], now: number): 
   const deliveries: WebhookDelivery[] = [];
   for (const group of groups.values()) {
     const first = group[0] as StoredEvent;
-    const endpoints = await listEndpoints(tx, first.orgId, first.mode, true);
+    const enabled = endpoints && groups.size === 1 ? endpoints : await listEndpoints(tx, first.orgId, first.mode, true);
     for (const event of group) {
-      for (const endpoint of endpoints) if (endpointWants(endpoint, event)) deliveries.push(newDelivery(event, endpoint.id, now));
+      for (const endpoint of enabled) if (endpointWants(endpoint, event)) deliveries.push(newDelivery(event, endpoint.id, now));
     }
   }
+  await insertEvents(tx, events);
   await insertDeliveries(tx, deliveries);
 }

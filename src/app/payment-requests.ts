@@ -47,6 +47,7 @@ import { assignReceivingAddresses, chainReferencesOf } from './chain-payments.js
 import type { Deps, Principal } from './deps.js';
 import { type Page, toPage } from './pagination.js';
 import { recordEvents } from './outbox.js';
+import { listEndpoints } from '../db/webhook.repository.js';
 import { canSeeParty, normalizePhone } from './parties.js';
 import { presentPayment, presentPaymentRequest, presentRefund } from './present.js';
 
@@ -298,6 +299,8 @@ export async function createPaymentRequest(deps: Deps, principal: Principal, inp
     const ref = (p: Party) => ({ number: p.number, type: p.type, name: p.type === 'user' ? (p.username ?? p.name) : p.name });
     const merchant = payeeParty?.type === 'legal_entity' ? { id: payeeParty.id, name: payeeParty.name, ...(payeeParty.merchant ?? {}) } : null;
 
+    // Read before the number is taken: on PostgreSQL the counter row stays locked from then to the commit.
+    const endpoints = await listEndpoints(tx, principal.orgId, principal.mode, true);
     const id = newId();
     const salt = newSalt();
     const pr: PaymentRequest = {
@@ -349,7 +352,7 @@ export async function createPaymentRequest(deps: Deps, principal: Principal, inp
       throw err;
     }
     await insertChainReferences(tx, chainReferencesOf(deps, pr));
-    await recordEvents(tx, eventsToStore(deps, pr, [{ type: 'payment_request.created', sequence: 1 }], {}, now), now);
+    await recordEvents(tx, eventsToStore(deps, pr, [{ type: 'payment_request.created', sequence: 1 }], {}, now), now, endpoints);
     return pr;
   });
 }
