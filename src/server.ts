@@ -75,7 +75,7 @@ export async function startServer(config: Config, options: { clock?: () => numbe
   await store.migrate();
   const deps = makeDeps(config, store, config.publicUrl ?? '', options.clock, options.resolver);
   const { orgId, generatedSecret } = await bootstrap(deps, config.bootstrapApiKey);
-  const app = await buildApp(deps, { logLevel: config.logLevel, stream: config.sse, payPage: { rateLimitPerMinute: config.payPageRateLimitPerMinute, pollIntervalMs: config.sse.pollIntervalMs } });
+  const app = await buildApp(deps, { logLevel: config.logLevel, stream: config.sse, payPage: { rateLimitPerMinute: config.payPageRateLimitPerMinute } });
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;

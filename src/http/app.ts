@@ -9,6 +9,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Deps } from '../app/deps.js';
+import { EventFeed } from '../app/event-stream.js';
 import { DomainError } from '../domain/errors.js';
 import { alphapoRoutes } from '../dialects/alphapo/routes.js';
 import { centrapayRoutes } from '../dialects/centrapay/routes.js';
@@ -33,7 +34,7 @@ export interface AppOptions {
   /** Largest accepted request body in bytes (default 1 MiB). */
   bodyLimit?: number;
   /** The pay page's rate limit (requests per minute per address) and status poll interval (ms). */
-  payPage?: { rateLimitPerMinute?: number; pollIntervalMs?: number };
+  payPage?: { rateLimitPerMinute?: number };
 }
 
 /** Builds the application. Call `ready()` (or `listen()`) before use. */
@@ -99,7 +100,14 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
   // Operational counts only (no tenant data), in Prometheus' text format: scrape it from inside your network.
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()));
-  await app.register(payPageRoutes, { deps, ...(options.payPage ?? {}) });
+  // One reader of events for every live stream of this process: /v1/events/stream and the pay page's.
+  const stream = options.stream ?? { heartbeatMs: 15_000, pollIntervalMs: 250 };
+  const feed = new EventFeed(deps, stream.pollIntervalMs, (err) => app.log.error({ err }, 'event feed read failed'));
+  app.addHook('onClose', (_instance, done) => {
+    feed.close();
+    done();
+  });
+  await app.register(payPageRoutes, { deps, feed, ...(options.payPage ?? {}) });
 
   await app.register(
     (v1, _opts, done) => {
@@ -109,7 +117,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
       paymentRequestRoutes(v1, deps);
       partyRoutes(v1, deps);
       merchantRoutes(v1, deps);
-      webhookRoutes(v1, deps, options.stream ?? { heartbeatMs: 15_000, pollIntervalMs: 250 });
+      webhookRoutes(v1, deps, stream, feed);
       done();
     },
     { prefix: '/v1' },

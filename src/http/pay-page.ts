@@ -6,7 +6,8 @@
  *   store, and on to `redirectUrls.success` once paid.
  * - `GET /pay/{code}/events`: a read-only Server-Sent Events stream of that one request's public
  *   status (`status`, `amount`, `amountPaid`, `currency`), so the page turns to paid, partly
- *   paid, expired or failed without a reload.
+ *   paid, expired or failed without a reload. It reads through the process's event feed: a
+ *   request's stream re-reads it only when an event of that request arrives.
  * - `GET /pay/{code}/transactions?wallet=0x…&currency=…`: the transactions a wallet signs to pay
  *   all that is owed on chain (the `/v1` pay call's, quantities in hex for EIP-1193), behind the
  *   page's "Pay with wallet" ({@link PAY_PAGE_SCRIPT}).
@@ -21,6 +22,7 @@ import rateLimit from '@fastify/rate-limit';
 import QRCode from 'qrcode';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Deps } from '../app/deps.js';
+import { type EventFeed, LOOKBACK_MS } from '../app/event-stream.js';
 import { findRequestByCode, preparePaymentByCode, publicStatus, simulatePayment } from '../app/pay-page.js';
 import { presentPaymentRequest } from '../app/present.js';
 import { isDomainError } from '../domain/errors.js';
@@ -48,8 +50,8 @@ export interface PayPageOptions {
   deps: Deps;
   /** Requests per minute per client address on every `/pay` route (default 120). */
   rateLimitPerMinute?: number;
-  /** How often an open status stream re-reads its request, in ms (default 1000); commits in this process wake it at once. */
-  pollIntervalMs?: number;
+  /** The process's event feed: an open status stream re-reads its request only when an event of that request arrives. */
+  feed: EventFeed;
 }
 
 const NOT_FOUND = '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Not found</title></head><body><main><h1>No such payment request</h1><p>Check the link you were given.</p></main></body></html>';
@@ -182,12 +184,21 @@ ${view.redirectUrls?.store ? `<p><a class="button secondary" href="${escapeHtml(
         reading = false;
       }
     };
-    const unsubscribe = deps.store.onEventsCommitted(() => void send());
-    const timer = setInterval(() => void send(), options.pollIntervalMs ?? 1000);
+    // Re-read only when the feed brings an event of this request (from any process), and once at
+    // the expiry, which the page shows as soon as it is due. The floor looks back so that an event
+    // committed late, just before this stream opened, is not missed.
+    const unsubscribe = options.feed.subscribe(first.orgId, first.mode, {
+      floor: { createdAt: deps.clock() - LOOKBACK_MS, id: '' },
+      deliver: (event) => {
+        if (event.paymentRequestId === first.id) void send();
+      },
+    });
+    const untilExpiry = first.expiresAt - deps.clock() + 50;
+    const atExpiry = untilExpiry > 0 && untilExpiry < 2 ** 31 - 1 ? setTimeout(() => void send(), untilExpiry) : undefined;
     const heartbeat = setInterval(() => raw.write(': heartbeat\n\n'), 15_000);
     raw.on('close', () => {
       unsubscribe();
-      clearInterval(timer);
+      clearTimeout(atExpiry);
       clearInterval(heartbeat);
     });
     raw.write('retry: 2000\n\n');

@@ -77,6 +77,29 @@ describe('/pay/{code}', () => {
     expect(again.status).toBe(409);
   });
 
+  it('reads the database no more for 60 open status streams than for one, and each still turns to paid', async () => {
+    const queries = async () => Number(/^payreq_db_queries_total (\d+)/m.exec(await (await fetch(`${t.url}/metrics`)).text())?.[1]);
+    const perSecond = async () => {
+      const before = await queries();
+      await new Promise((r) => setTimeout(r, 1000));
+      return (await queries()) - before;
+    };
+    const payee = await createUserWithAccount(t.admin, 'USD');
+    const requests = await Promise.all(Array.from({ length: 60 }, () => createRequest(t.admin, payee.accountId, { amount: '1.00' })));
+    const first = await openSse(`${t.url}/pay/${requests[0]?.code as string}/events`, '');
+    await first.waitFor((m) => m.length === 1);
+    const withOne = await perSecond();
+    const rest = await Promise.all(requests.slice(1).map((pr) => openSse(`${t.url}/pay/${pr.code as string}/events`, '')));
+    for (const s of rest) await s.waitFor((m) => m.length === 1);
+    const withMany = await perSecond();
+    // Each page re-reading its request every second would add 59 queries a second.
+    expect(withMany, `${withOne} queries/s with one page, ${withMany} with 60`).toBeLessThan(withOne + 20);
+    const streams = [first, ...rest];
+    await Promise.all(requests.map((pr) => fetch(`${t.url}/pay/${pr.code as string}/simulate`, { method: 'POST' })));
+    for (const s of streams) await s.waitFor((m) => m.some((x) => x.data?.status === 'paid'), 10_000);
+    for (const s of streams) s.close();
+  });
+
   it('refuses to simulate a live-mode payment', async () => {
     const liveSecret = generateSecret('live');
     await bootstrap(t.server.deps, liveSecret);

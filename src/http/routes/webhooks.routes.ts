@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Deps } from '../../app/deps.js';
-import { EventFeed, openEventStream } from '../../app/event-stream.js';
+import { type EventFeed, openEventStream } from '../../app/event-stream.js';
 import { presentEvent } from '../../app/present.js';
 import {
   createEndpoint,
@@ -50,8 +50,8 @@ export interface StreamOptions {
   pollIntervalMs: number;
 }
 
-/** Registers the webhook and event routes on a `/v1` scope. */
-export function webhookRoutes(app: FastifyInstance, deps: Deps, stream: StreamOptions): void {
+/** Registers the webhook and event routes on a `/v1` scope; the live streams read through `feed`. */
+export function webhookRoutes(app: FastifyInstance, deps: Deps, stream: StreamOptions, feed: EventFeed): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   r.post('/webhook-endpoints', {
@@ -105,13 +105,11 @@ export function webhookRoutes(app: FastifyInstance, deps: Deps, stream: StreamOp
     return reply.code(202).send({ object: 'list' as const, data: deliveries.map((d) => presentDelivery(d, [])), hasMore: false, nextCursor: null });
   });
 
-  // Open streams, ended when the server closes so that shutdown is not held open by them. One
-  // feed reads the events for all of them (app/event-stream.ts).
+  // Open streams, ended when the server closes so that shutdown is not held open by them. The
+  // process's one feed reads the events for all of them (app/event-stream.ts).
   const open = new Set<() => void>();
-  const feed = new EventFeed(deps, stream.pollIntervalMs, (err) => app.log.error({ err }, 'event stream read failed'));
   app.addHook('preClose', (done) => {
     for (const end of open) end();
-    feed.close();
     done();
   });
 
