@@ -32,7 +32,8 @@ const spec = JSON.parse(readFileSync(process.argv[2] as string, 'utf8')) as Load
 const captured: string[] = [];
 const statuses: Record<string, number> = {};
 let next = 0;
-const started = performance.now();
+let firstSent: number | undefined;
+let lastAnswered = 0;
 const result = await autocannon({
   url: spec.base,
   connections: spec.connections,
@@ -40,18 +41,20 @@ const result = await autocannon({
   headers: spec.headers,
   requests: [{
     setupRequest: (req) => {
+      firstSent ??= performance.now();
       const r = spec.requests[next++ % spec.requests.length] as LoadSpec['requests'][number];
       return { ...req, method: r.method, path: r.path, ...(r.body === undefined ? {} : { body: r.body }) };
     },
     onResponse: (status: number, body: string) => {
+      lastAnswered = performance.now();
       statuses[status] = (statuses[status] ?? 0) + 1;
       if (spec.captureTo && status >= 200 && status < 300) captured.push(body);
     },
   }],
 });
 if (spec.captureTo) writeFileSync(spec.captureTo, captured.join('\n'));
-// Completed requests over the run's wall-clock length (autocannon's own `duration` is in whole
-// seconds, which a count-bound run rounds badly).
-const seconds = (performance.now() - started) / 1000;
+// Completed requests from the first request sent to the last answer: autocannon's own `duration`
+// is in whole seconds, and a count-bound run also ends only at its next one-second tick.
+const seconds = (lastAnswered - (firstSent ?? lastAnswered)) / 1000;
 const out: LoadResult = { rps: result.requests.total / Math.max(0.001, seconds), p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.timeouts + result.non2xx, statuses };
 process.stdout.write(`${JSON.stringify(out)}\n`);
