@@ -73,15 +73,14 @@ export async function insertAccount(tx: Tx, account: Account): Promise<void> {
     .execute();
 }
 
-/** The account with this id in this org and mode. With `lock`, the row is locked for update on PostgreSQL. */
-export async function findAccount(tx: Tx, orgId: string, mode: Mode, id: string, lock = false): Promise<Account | undefined> {
+/** The account with this id in this org and mode (no lock: the ledger locks with {@link lockAccounts}). */
+export async function findAccount(tx: Tx, orgId: string, mode: Mode, id: string): Promise<Account | undefined> {
   const row = await tx.db
     .selectFrom('accounts')
     .selectAll()
     .where('id', '=', id)
     .where('org_id', '=', orgId)
     .where('mode', '=', mode)
-    .$if(lock && tx.engine === 'postgres', (q) => q.forUpdate())
     .executeTakeFirst();
   return row && rowToAccount(row);
 }
