@@ -69,9 +69,9 @@ class OrgReader {
     this.newest = floor.createdAt;
   }
 
-  /** Reads until it has caught up; returns the number of queries made. */
-  async read(): Promise<number> {
-    for (let queries = 1; ; queries++) {
+  /** Reads until it has caught up. */
+  async read(): Promise<void> {
+    for (;;) {
       const since = Math.max(this.floor.createdAt, this.newest - LOOKBACK_MS);
       const rows = await listEventsInOrder(this.deps.store, this.orgId, this.mode, { since, limit: BATCH + this.sent.size });
       let fresh = 0;
@@ -83,7 +83,7 @@ class OrgReader {
         this.emit(event);
       }
       for (const [id, createdAt] of this.sent) if (createdAt < this.newest - LOOKBACK_MS) this.sent.delete(id);
-      if (rows.length < BATCH + this.sent.size || fresh === 0) return queries;
+      if (rows.length < BATCH + this.sent.size || fresh === 0) return;
     }
   }
 }
@@ -99,8 +99,6 @@ export class EventFeed {
   private reading = false;
   private again = false;
   private readonly unsubscribe: () => void;
-  /** Queries made so far (for tests and the stream bench). */
-  queries = 0;
 
   constructor(
     private readonly deps: Pick<Deps, 'store' | 'clock'>,
@@ -147,7 +145,7 @@ export class EventFeed {
         this.again = false;
         for (const group of [...this.groups.values()]) {
           try {
-            this.queries += await group.reader.read();
+            await group.reader.read();
           } catch (err) {
             this.onError(err);
           }

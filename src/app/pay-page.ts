@@ -73,5 +73,5 @@ export async function preparePaymentByCode(deps: Deps, code: string, input: { wa
   if (!pr) throw new DomainError('payment_request_not_found', 'no payment request has this code');
   // The page reads for the payee's org with the one permission it needs; the code is the bearer.
   const principal: Principal = { keyId: 'pay-page', orgId: pr.orgId, mode: pr.mode, grants: [{ permission: 'payment_requests:read' }] };
-  return preparePayment(deps, principal, pr.id, { wallet: input.wallet, currency: input.currency });
+  return preparePayment(deps, principal, pr.id, input);
 }

@@ -73,6 +73,13 @@ export async function insertAccount(tx: Tx, account: Account): Promise<void> {
     .execute();
 }
 
+/** The accounts with these ids in this org and mode, in id order (those that exist; no lock). */
+export async function findAccounts(tx: Tx, orgId: string, mode: Mode, ids: readonly string[]): Promise<Account[]> {
+  if (ids.length === 0) return [];
+  const rows = await tx.db.selectFrom('accounts').selectAll().where('id', 'in', [...ids]).where('org_id', '=', orgId).where('mode', '=', mode).orderBy('id').execute();
+  return rows.map(rowToAccount);
+}
+
 /** The account with this id in this org and mode (no lock: the ledger locks with {@link lockAccounts}). */
 export async function findAccount(tx: Tx, orgId: string, mode: Mode, id: string): Promise<Account | undefined> {
   const row = await tx.db

@@ -18,8 +18,8 @@ export interface Tx {
   written?: { events: boolean; types: string[]; deliveries?: boolean };
   /**
    * Inside a transaction: runs `work` as the transaction's last statements, right before its
-   * commit, in the order registered (the ledger's credits, so a hot account's row is locked for
-   * as short a time as possible). Outside one, absent: the caller runs `work` at once.
+   * commit, in the order registered (the ledger's balance writes, so a hot account's row is
+   * locked for as short a time as possible). Outside one, absent: the caller runs `work` at once.
    */
   beforeCommit?: (work: () => Promise<void>) => void;
 }
@@ -265,8 +265,8 @@ function makeStore(db: Kysely<Database>, engine: Engine, migrate: () => Promise<
           if (written.events) for (const listener of listeners) listener(written.types, { deliveries: written.deliveries === true });
           return result;
         } catch (err) {
-          // PostgreSQL broke a lock cycle by aborting this transaction (two transfers that each
-          // debit what the other credits): it wrote nothing, so it runs again from the start.
+          // PostgreSQL broke a lock cycle by aborting this transaction (a safety net: transfers
+          // lock accounts in one order): it wrote nothing, so it runs again from the start.
           if (attempt < DEADLOCK_ATTEMPTS && isDeadlock(err)) continue;
           throw err;
         }

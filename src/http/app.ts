@@ -33,7 +33,7 @@ export interface AppOptions {
   stream?: StreamOptions;
   /** Largest accepted request body in bytes (default 1 MiB). */
   bodyLimit?: number;
-  /** The pay page's rate limit (requests per minute per address) and status poll interval (ms). */
+  /** The pay page's rate limit (requests per minute per address). */
   payPage?: { rateLimitPerMinute?: number };
 }
 

@@ -8,7 +8,7 @@
 import { DomainError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import type { Mode } from '../domain/payment-request.js';
-import { type Account, findAccount, lockAccounts, setBalances, systemAccount } from '../db/account.repository.js';
+import { findAccounts, lockAccounts, setBalances, systemAccount } from '../db/account.repository.js';
 import type { Tx } from '../db/store.js';
 
 /** One leg of a transfer: `amount` is signed minor units of the account's currency (credit positive). */
@@ -63,12 +63,9 @@ export async function transfer(tx: Tx, input: TransferInput): Promise<string> {
   const merged = new Map<string, bigint>();
   for (const p of input.postings) merged.set(p.accountId, (merged.get(p.accountId) ?? 0n) + p.amount);
   const ids = [...merged.keys()].sort();
-  const accounts: Account[] = [];
-  for (const id of ids) {
-    const account = await findAccount(tx, input.orgId, input.mode, id);
-    if (!account) throw new DomainError('account_not_found', `account ${id} does not exist`);
-    accounts.push(account);
-  }
+  const accounts = await findAccounts(tx, input.orgId, input.mode, ids);
+  const missing = ids.find((id) => !accounts.some((a) => a.id === id));
+  if (missing !== undefined) throw new DomainError('account_not_found', `account ${missing} does not exist`);
   const sums = new Map<string, bigint>();
   for (const account of accounts) {
     const amount = merged.get(account.id) ?? 0n;
