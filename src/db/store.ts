@@ -3,7 +3,9 @@
  * it runs on, so repositories can branch where SQL differs (row locks, JSON access).
  */
 import { closeSync, fdatasync, mkdirSync, openSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, sql, SqliteDialect, type SqliteDatabase, type SqliteStatement, type Transaction } from 'kysely';
 import pg from 'pg';
@@ -91,6 +93,7 @@ function openSqlite(path: string, durable: boolean): Store {
   database.pragma('busy_timeout = 5000');
   const counter = { queries: 0 };
   const commits = durable && path !== ':memory:' ? groupCommit(`${path}-wal`) : undefined;
+  const checkpoints = path === ':memory:' ? undefined : checkpointInBackground(database, path);
   const db = new Kysely<Database>({
     dialect: new SqliteDialect({ database: withStatementCache(database) }),
     log: (event) => {
@@ -99,7 +102,71 @@ function openSqlite(path: string, durable: boolean): Store {
       if (commits && !/^\s*select\b/i.test(event.query.sql)) commits.committed();
     },
   });
-  return makeStore(db, 'sqlite', () => migrateToLatest(db as Kysely<unknown>, 'sqlite'), counter, commits);
+  return makeStore(db, 'sqlite', () => migrateToLatest(db as Kysely<unknown>, 'sqlite'), counter, commits, checkpoints);
+}
+
+/** How often the background checkpointer copies the write-ahead log into the database, in ms. */
+const CHECKPOINT_INTERVAL_MS = 100;
+
+/**
+ * The checkpointer's code: a CommonJS worker with a connection of its own on the same file,
+ * running `PRAGMA wal_checkpoint(PASSIVE)` every `intervalMs` (a passive checkpoint never blocks
+ * the writer, nor waits for it). Told `close`, it checkpoints once more and exits.
+ */
+const CHECKPOINTER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.driver);
+const db = new Database(workerData.path);
+db.pragma('busy_timeout = 1000');
+const checkpoint = () => { try { db.pragma('wal_checkpoint(PASSIVE)'); } catch (err) { parentPort.postMessage({ error: String(err) }); } };
+const timer = setInterval(checkpoint, workerData.intervalMs);
+parentPort.on('message', (message) => {
+  if (message !== 'close') return;
+  clearInterval(timer);
+  checkpoint();
+  db.close();
+  parentPort.close();
+});
+`;
+
+/**
+ * Moves SQLite's checkpoints off the event loop. SQLite's default (`wal_autocheckpoint`, every
+ * 1,000 pages) runs the checkpoint inside whichever commit crosses the mark: better-sqlite3 is
+ * synchronous, so that commit's request, and every request behind it, waits while pages are
+ * copied and the database file is synced; measured, that was about half of a create's commit
+ * time (docs/performance.md). Here the writer's automatic checkpoints are off, and a worker
+ * thread with its own connection checkpoints every {@link CHECKPOINT_INTERVAL_MS} ms instead.
+ * Passive checkpoints run beside the writer under SQLite's WAL locking, so the log is still
+ * copied back and reused as before; what an acknowledged write survives does not change. Should
+ * the worker fail, the writer's own automatic checkpoints are switched back on.
+ * @returns a function that stops the worker after a last checkpoint.
+ */
+function checkpointInBackground(database: SQLite.Database, path: string): () => Promise<void> {
+  database.pragma('wal_autocheckpoint = 0');
+  const fallBack = () => {
+    if (database.open) database.pragma('wal_autocheckpoint = 1000');
+  };
+  const worker = new Worker(CHECKPOINTER_SOURCE, {
+    eval: true,
+    workerData: { driver: createRequire(import.meta.url).resolve('better-sqlite3'), path: resolve(path), intervalMs: CHECKPOINT_INTERVAL_MS },
+  });
+  worker.unref();
+  let exited = false;
+  const done = new Promise<void>((resolveDone) =>
+    worker.once('exit', () => {
+      exited = true;
+      resolveDone();
+    }),
+  );
+  worker.on('message', (message: { error?: string }) => {
+    if (message.error !== undefined) fallBack();
+  });
+  worker.on('error', fallBack);
+  worker.on('exit', fallBack);
+  return async () => {
+    if (!exited) worker.postMessage('close');
+    await done;
+  };
 }
 
 const STATEMENT_CACHE_SIZE = 500;
@@ -239,7 +306,7 @@ function isDeadlock(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '40P01';
 }
 
-function makeStore(db: Kysely<Database>, engine: Engine, migrate: () => Promise<string[]>, counter: { queries: number }, commits?: GroupCommit): Store {
+function makeStore(db: Kysely<Database>, engine: Engine, migrate: () => Promise<string[]>, counter: { queries: number }, commits?: GroupCommit, stopCheckpoints?: () => Promise<void>): Store {
   const listeners = new Set<(types: readonly string[], written: { deliveries: boolean }) => void>();
   return {
     get queries() {
@@ -286,6 +353,7 @@ function makeStore(db: Kysely<Database>, engine: Engine, migrate: () => Promise<
       }
     },
     async close() {
+      await stopCheckpoints?.();
       await db.destroy();
       commits?.close();
     },
