@@ -2,14 +2,52 @@
  * Identifiers: UUIDv7 for rows (time-ordered, so "most recent first" is `ORDER BY id DESC`),
  * short shareable codes (Pismo's `code`), and Request Network payment references.
  */
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { v7 as uuidv7 } from 'uuid';
 
-/** A new UUIDv7 string, monotonic within this process. */
+const POOL_BYTES = 4096;
+const pool = new Uint8Array(POOL_BYTES);
+let poolOffset = POOL_BYTES;
+
+/**
+ * `n` bytes (at most 4,096) from the operating system's CSPRNG, drawn from a pool refilled 4 KiB
+ * at a time. Each call into the generator costs about 7 µs here whatever its size (measured, see
+ * docs/performance.md), and a create or an approval needs several ids, a salt and a code; Node's
+ * own `randomUUID` pools the same way. Each byte is handed out once, and the result is a copy.
+ */
+export function randomPoolBytes(n: number): Uint8Array {
+  if (n > POOL_BYTES) throw new Error(`at most ${POOL_BYTES} bytes at a time`);
+  if (poolOffset + n > POOL_BYTES) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  const out = pool.slice(poolOffset, poolOffset + n);
+  poolOffset += n;
+  return out;
+}
+
+/** The last id's time (epoch ms) and 32-bit counter, which keep ids increasing within this process. */
+const v7State = { msecs: -Infinity, seq: 0 };
+
+/**
+ * A new UUIDv7 string (RFC 9562 §5.7), monotonic within this process. Its random bits come from
+ * {@link randomPoolBytes}; monotonicity as the `uuid` package keeps it (RFC 9562 §6.2, method 1):
+ * a new millisecond seeds a 32-bit counter from the random bits, and an id in the same
+ * millisecond (or after the clock went back) takes the counter plus one, carrying into the time.
+ */
 export function newId(): string {
-  return uuidv7();
+  const random = randomPoolBytes(16);
+  const now = Date.now();
+  if (now > v7State.msecs) {
+    v7State.msecs = now;
+    v7State.seq = (((random[6] ?? 0) & 0x7f) << 24) | ((random[7] ?? 0) << 16) | ((random[8] ?? 0) << 8) | (random[9] ?? 0);
+  } else {
+    v7State.seq = (v7State.seq + 1) | 0;
+    if (v7State.seq === 0) v7State.msecs++;
+  }
+  return uuidv7({ random, msecs: v7State.msecs, seq: v7State.seq });
 }
 
 /** True when `value` is a UUID in canonical lower-case text form. */
@@ -25,7 +63,7 @@ const CODE_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
  * base32 (60 random bits), grouped `XXXX-XXXX-XXXX`.
  */
 export function newCode(): string {
-  const bytes = randomBytes(12);
+  const bytes = randomPoolBytes(12);
   let out = '';
   for (let i = 0; i < 12; i++) {
     out += CODE_ALPHABET[(bytes[i] ?? 0) & 31];
@@ -59,7 +97,7 @@ export function codeCheckCharacter(code: string): string {
 
 /** A random 8-byte hex salt, as Request Network uses for payment references. */
 export function newSalt(): string {
-  return randomBytes(8).toString('hex');
+  return Buffer.from(randomPoolBytes(8)).toString('hex');
 }
 
 /**
