@@ -41,7 +41,7 @@ import {
 import type { Tx } from '../db/store.js';
 import { LedgerRace, movementPostings, type Posting, transfer } from '../rails/ledger.js';
 import { insertChainReferences } from '../db/chain.repository.js';
-import { nextNumber } from '../db/number.repository.js';
+import { nextNumber, takeNumberAhead } from '../db/number.repository.js';
 import { canSeeAccount, isWallet } from './accounts.js';
 import { assignReceivingAddresses, chainReferencesOf } from './chain-payments.js';
 import type { Deps, Principal } from './deps.js';
@@ -266,6 +266,9 @@ export async function createPaymentRequest(deps: Deps, principal: Principal, inp
   const expiresAt = computeExpiry(deps, input, now);
   const lineItems = parseLineItems(input, currency.exponent, amount);
   const quoted = quotePaymentOptions(deps, input, amount);
+  // On PostgreSQL the number is taken before the transaction, so the org's counter row is not
+  // locked for the whole create (number.repository.ts); on SQLite inside it, below.
+  const numberAhead = await takeNumberAhead(deps.store, principal.orgId, principal.mode, 'payment_request');
 
   return deps.store.transaction(async (tx) => {
     const payee = await findAccount(tx, principal.orgId, principal.mode, input.payee.accountId);
@@ -299,7 +302,6 @@ export async function createPaymentRequest(deps: Deps, principal: Principal, inp
     const ref = (p: Party) => ({ number: p.number, type: p.type, name: p.type === 'user' ? (p.username ?? p.name) : p.name });
     const merchant = payeeParty?.type === 'legal_entity' ? { id: payeeParty.id, name: payeeParty.name, ...(payeeParty.merchant ?? {}) } : null;
 
-    // Read before the number is taken: on PostgreSQL the counter row stays locked from then to the commit.
     const endpoints = await listEndpoints(tx, principal.orgId, principal.mode, true);
     const id = newId();
     const salt = newSalt();
@@ -332,7 +334,7 @@ export async function createPaymentRequest(deps: Deps, principal: Principal, inp
       failureReason: null,
       code: newCode(),
       parties: payeeParty ? { payee: { ...ref(payeeParty), accountNumber: payee.number }, payer: payerParty ? ref(payerParty) : null } : null,
-      number: await nextNumber(tx, principal.orgId, principal.mode, 'payment_request'),
+      number: numberAhead ?? (await nextNumber(tx, principal.orgId, principal.mode, 'payment_request')),
       // Request Network's reference over the first receiving address; a ledger-only request
       // uses its payee account id in the address's place.
       paymentReference: paymentReference(id, salt, paymentOptions.find((o) => o.address !== undefined)?.address ?? payee.id),

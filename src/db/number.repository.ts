@@ -1,12 +1,19 @@
 /**
  * Integer numbers per org and mode (parties, party accounts, payment requests): the ids that
- * Pismo and DeltaPay speak in. Allocated by an upsert on the counter row, which on PostgreSQL
- * holds that row locked until the transaction ends: numbers are unique, increase with
- * creation, and a rolled-back creation gives its number back.
+ * Pismo and DeltaPay speak in. Allocated by an upsert on the counter row: numbers are unique and
+ * increase with creation.
+ *
+ * Parties and accounts take theirs inside the creating transaction ({@link nextNumber}), so a
+ * rolled-back creation gives its number back. Payment requests, the hot path, take theirs with
+ * {@link takeNumberAhead}: on PostgreSQL in a statement of its own before the creating
+ * transaction, since an upsert inside it keeps the org's counter row locked until that
+ * transaction commits and so serializes every create of the org (docs/performance.md); a create
+ * that then fails leaves a gap there. On SQLite, which serializes writers anyway, inside the
+ * transaction and without gaps.
  */
 import { sql } from 'kysely';
 import type { Mode } from '../domain/payment-request.js';
-import type { Tx } from './store.js';
+import type { Store, Tx } from './store.js';
 
 /** What a number counts. */
 export type NumberKind = 'party' | 'account' | 'payment_request';
@@ -34,4 +41,17 @@ export async function nextNumber(tx: Tx, orgId: string, mode: Mode, kind: Number
     .returning('last')
     .executeTakeFirstOrThrow();
   return Number(row.last);
+}
+
+/**
+ * The next number of `kind` taken ahead of the creating transaction where that shortens a hot
+ * lock: on PostgreSQL, one autocommitted upsert (the counter row is locked for that statement and
+ * its commit only, not for the whole create); the number is then spent even if the create
+ * fails. On SQLite, undefined: the caller takes it inside its transaction with
+ * {@link nextNumber} (writers are serialized there, so nothing is gained, and no gap is left).
+ * Call it outside any transaction: it uses a connection of its own.
+ */
+export async function takeNumberAhead(store: Store, orgId: string, mode: Mode, kind: NumberKind): Promise<number | undefined> {
+  if (store.engine !== 'postgres') return undefined;
+  return nextNumber(store, orgId, mode, kind);
 }
