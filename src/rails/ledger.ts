@@ -8,7 +8,7 @@
 import { DomainError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import type { Mode } from '../domain/payment-request.js';
-import { findAccounts, lockAccounts, setBalances, systemAccount } from '../db/account.repository.js';
+import { type Account, findAccounts, lockAccounts, setBalances, systemAccount } from '../db/account.repository.js';
 import type { Tx } from '../db/store.js';
 
 /** One leg of a transfer: `amount` is signed minor units of the account's currency (credit positive). */
@@ -28,6 +28,12 @@ export interface TransferInput {
   paymentRequestId: string | null;
   postings: Posting[];
   now: number;
+  /**
+   * Accounts the caller already read in this transaction (an approval reads the payer's and the
+   * payee's to authorize it): the transfer checks them as read and reads only the others. The
+   * balances are checked again on the locked rows at the commit, whatever was passed here.
+   */
+  known?: readonly Account[];
 }
 
 /**
@@ -63,7 +69,9 @@ export async function transfer(tx: Tx, input: TransferInput): Promise<string> {
   const merged = new Map<string, bigint>();
   for (const p of input.postings) merged.set(p.accountId, (merged.get(p.accountId) ?? 0n) + p.amount);
   const ids = [...merged.keys()].sort();
-  const accounts = await findAccounts(tx, input.orgId, input.mode, ids);
+  const known = (input.known ?? []).filter((a) => merged.has(a.id) && a.orgId === input.orgId && a.mode === input.mode);
+  const unread = ids.filter((id) => !known.some((a) => a.id === id));
+  const accounts = [...known, ...(await findAccounts(tx, input.orgId, input.mode, unread))].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const missing = ids.find((id) => !accounts.some((a) => a.id === id));
   if (missing !== undefined) throw new DomainError('account_not_found', `account ${missing} does not exist`);
   const sums = new Map<string, bigint>();
