@@ -46,8 +46,9 @@ export default defineConfig({
         test: {
           name: engine,
           include: databaseTests,
-          // The multi-process scale tests need PostgreSQL: several processes on one database.
-          exclude: [...pureTests, ...(engine === 'postgres' ? [] : ['test/scale/**'])],
+          // The multi-process scale tests need PostgreSQL (several processes on one database), and
+          // test/postgres/ tests what only PostgreSQL has (prepared statements on its connections).
+          exclude: [...pureTests, ...(engine === 'postgres' ? [] : ['test/scale/**', 'test/postgres/**'])],
           env: { PAYREQ_TEST_ENGINE: engine, PAYREQ_TEST_DATABASE_URL: postgresUrl },
         },
       })),

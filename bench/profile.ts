@@ -40,7 +40,8 @@ async function api(base: string, key: string, method: string, path: string, body
   return json;
 }
 
-await new Promise<void>((resolve, reject) => {
+// BENCH_NO_BUILD=1 profiles dist/ as it is (an experiment edited into the build).
+if (process.env['BENCH_NO_BUILD'] !== '1') await new Promise<void>((resolve, reject) => {
   const build = spawn('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
   build.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`npm run build exited ${code}`))));
 });

@@ -28,8 +28,9 @@ export interface Tx {
 
 /**
  * The open database. `transaction(fn)` runs `fn` in one database transaction and commits when
- * it resolves; on PostgreSQL a transaction aborted as a deadlock victim (40P01) is run again, so
- * `fn` must keep its effects inside the transaction.
+ * it resolves; on PostgreSQL a transaction aborted as a deadlock victim (40P01), or by a
+ * prepared statement that a migration made stale (0A000), is run again, so `fn` must keep its
+ * effects inside the transaction.
  */
 export interface Store extends Tx {
   db: Kysely<Database>;
@@ -210,6 +211,51 @@ const types: pg.CustomTypesConfig = {
   }) as pg.CustomTypesConfig['getTypeParser'],
 };
 
+/** How many distinct statements one PostgreSQL connection keeps prepared (the rest run unnamed). */
+const PREPARED_PER_CONNECTION = 256;
+
+/**
+ * Named prepared statements on every connection of `pool`. Kysely sends each query as an
+ * unnamed statement, which PostgreSQL parses and plans on every execution; Payreq's queries are
+ * few and repeat, so each connection gives every distinct SQL text a name the first time it runs
+ * it, and node-postgres then sends only Bind and Execute for it (measured: create on PostgreSQL
+ * +34%, docs/performance.md). Only `select`, `insert`, `update`, `delete` and `with` statements
+ * with parameters are named, at most {@link PREPARED_PER_CONNECTION} per connection.
+ *
+ * A statement prepared before another process's migration altered its table fails once with
+ * `0A000` ("cached plan must not change result type"); the connection then names its statements
+ * anew, and the store runs the transaction again ({@link Store.transaction}).
+ */
+function preparePerConnection(pool: pg.Pool): void {
+  pool.on('connect', (client) => {
+    const names = new Map<string, string>();
+    let generation = 0;
+    const query = client.query.bind(client) as (config: unknown, values?: unknown) => Promise<pg.QueryResult>;
+    const named = (text: string, values: unknown[]): Promise<pg.QueryResult> => {
+      let name = names.get(text);
+      if (name === undefined && names.size < PREPARED_PER_CONNECTION && /^\s*(select|insert|update|delete|with)\b/i.test(text)) {
+        name = `payreq_${generation}_${names.size}`;
+        names.set(text, name);
+      }
+      const run = name === undefined ? query(text, values) : query({ name, text, values });
+      return run.catch((err: unknown) => {
+        if (isStalePlan(err)) {
+          names.clear();
+          generation++;
+        }
+        throw err;
+      });
+    };
+    // Kysely calls `query(text, parameters)` and awaits the promise; anything else goes through as it is.
+    client.query = ((config: unknown, values?: unknown, callback?: unknown) =>
+      typeof config === 'string' && Array.isArray(values) && values.length > 0 && callback === undefined ? named(config, values) : query(config, values)) as typeof client.query;
+  });
+}
+
+function isStalePlan(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '0A000';
+}
+
 /** A fixed 64-bit key for the migration advisory lock ("payreq" in ASCII, plus the schema's hash). */
 function migrationLockKey(schema: string | undefined): bigint {
   let hash = 0x7061797265710000n;
@@ -228,6 +274,7 @@ function openPostgres(url: string, poolSize: number): Store {
     types,
     ...(schema === undefined ? {} : { options: `-c search_path=${schema}` }),
   });
+  preparePerConnection(pool);
   const counter = { queries: 0 };
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: () => void counter.queries++ });
   const migrate = () =>
@@ -333,8 +380,9 @@ function makeStore(db: Kysely<Database>, engine: Engine, migrate: () => Promise<
           return result;
         } catch (err) {
           // PostgreSQL broke a lock cycle by aborting this transaction (a safety net: transfers
-          // lock accounts in one order): it wrote nothing, so it runs again from the start.
-          if (attempt < DEADLOCK_ATTEMPTS && isDeadlock(err)) continue;
+          // lock accounts in one order), or a statement this connection prepared predates a
+          // migration of its table: it wrote nothing, so it runs again from the start.
+          if (attempt < DEADLOCK_ATTEMPTS && (isDeadlock(err) || isStalePlan(err))) continue;
           throw err;
         }
       }
