@@ -6,7 +6,8 @@
 import { sql } from 'kysely';
 import { newId } from '../domain/ids.js';
 import type { Mode } from '../domain/payment-request.js';
-import type { AccountRow } from './schema.js';
+import { preparedQuery } from './prepared.js';
+import type { AccountRow, NewLedgerEntryRow, NewLedgerTransferRow } from './schema.js';
 import type { Tx } from './store.js';
 
 /** Why a system account exists: minting test money, currency exchange, or money that moved outside the ledger. */
@@ -76,19 +77,20 @@ export async function insertAccount(tx: Tx, account: Account): Promise<void> {
 /** The accounts with these ids in this org and mode, in id order (those that exist; no lock). */
 export async function findAccounts(tx: Tx, orgId: string, mode: Mode, ids: readonly string[]): Promise<Account[]> {
   if (ids.length === 0) return [];
-  const rows = await tx.db.selectFrom('accounts').selectAll().where('id', 'in', [...ids]).where('org_id', '=', orgId).where('mode', '=', mode).orderBy('id').execute();
+  const { rows } = await findByIds(tx, { ids: [...new Set(ids)], orgId, mode });
   return rows.map(rowToAccount);
 }
 
+const findByIds = preparedQuery((db, p: { ids: string[]; orgId: string; mode: string }) =>
+  db.selectFrom('accounts').selectAll().where('id', 'in', p.ids).where('org_id', '=', p.orgId).where('mode', '=', p.mode).orderBy('id'),
+);
+const findById = preparedQuery((db, p: { id: string; orgId: string; mode: string }) =>
+  db.selectFrom('accounts').selectAll().where('id', '=', p.id).where('org_id', '=', p.orgId).where('mode', '=', p.mode),
+);
+
 /** The account with this id in this org and mode (no lock: the ledger locks with {@link lockAccounts}). */
 export async function findAccount(tx: Tx, orgId: string, mode: Mode, id: string): Promise<Account | undefined> {
-  const row = await tx.db
-    .selectFrom('accounts')
-    .selectAll()
-    .where('id', '=', id)
-    .where('org_id', '=', orgId)
-    .where('mode', '=', mode)
-    .executeTakeFirst();
+  const row = (await findById(tx, { id, orgId, mode })).rows[0];
   return row && rowToAccount(row);
 }
 
@@ -151,8 +153,10 @@ export async function findAccountByNumber(tx: Tx, orgId: string, mode: Mode, num
 
 /** Sets an account's balance (the ledger computes it in code and has the row locked). */
 export async function setAccountBalance(tx: Tx, id: string, balance: bigint, now: number): Promise<void> {
-  await tx.db.updateTable('accounts').set({ balance: balance.toString(), updated_at: now }).where('id', '=', id).execute();
+  await setBalance(tx, { balance: balance.toString(), now, id });
 }
+
+const setBalance = preparedQuery((db, p: { balance: string; now: number; id: string }) => db.updateTable('accounts').set({ balance: p.balance, updated_at: p.now }).where('id', '=', p.id));
 
 /**
  * Locks accounts for the end of a ledger transfer and reads what the balance checks need: one
@@ -164,15 +168,12 @@ export async function setAccountBalance(tx: Tx, id: string, balance: bigint, now
  */
 export async function lockAccounts(tx: Tx, ids: readonly string[]): Promise<Map<string, Pick<Account, 'id' | 'balance' | 'status' | 'systemPurpose'>>> {
   if (ids.length === 0) return new Map();
-  const rows = await tx.db
-    .selectFrom('accounts')
-    .select(['id', 'balance', 'status', 'system_purpose'])
-    .where('id', 'in', [...ids])
-    .orderBy('id')
-    .$if(tx.engine === 'postgres', (q) => q.forNoKeyUpdate())
-    .execute();
+  const { rows } = await (tx.engine === 'postgres' ? lockForUpdate : readForUpdate)(tx, { ids: [...ids] });
   return new Map(rows.map((r) => [r.id, { id: r.id, balance: BigInt(r.balance), status: r.status as Account['status'], systemPurpose: r.system_purpose as Account['systemPurpose'] }]));
 }
+
+const readForUpdate = preparedQuery((db, p: { ids: string[] }) => db.selectFrom('accounts').select(['id', 'balance', 'status', 'system_purpose']).where('id', 'in', p.ids).orderBy('id'));
+const lockForUpdate = preparedQuery((db, p: { ids: string[] }) => db.selectFrom('accounts').select(['id', 'balance', 'status', 'system_purpose']).where('id', 'in', p.ids).orderBy('id').forNoKeyUpdate());
 
 /** Writes new balances (minor units, computed in code from locked rows) in one statement. */
 export async function setBalances(tx: Tx, balances: readonly { accountId: string; balance: bigint }[], now: number): Promise<void> {
@@ -183,6 +184,37 @@ export async function setBalances(tx: Tx, balances: readonly { accountId: string
   }
   const values = sql.join(balances.map((b) => sql`(${b.accountId}, ${b.balance.toString()}::numeric)`));
   await sql`update accounts as a set balance = v.balance, updated_at = ${now} from (values ${values}) as v(id, balance) where a.id = v.id`.execute(tx.db);
+}
+
+/** A ledger transfer's row: what it is for (`kind`: fund, payment, refund, external_payment) and when (epoch ms). */
+export interface TransferRow {
+  id: string;
+  orgId: string;
+  mode: Mode;
+  kind: string;
+  paymentRequestId: string | null;
+  createdAt: number;
+}
+
+/** One entry of a transfer: a signed amount in minor units of the account's currency (credit positive). */
+export interface EntryRow {
+  id: string;
+  accountId: string;
+  currency: string;
+  amount: bigint;
+}
+
+const insertTransferRow = preparedQuery((db, p: { row: NewLedgerTransferRow }) => db.insertInto('ledger_transfers').values(p.row));
+const insertEntryRows = preparedQuery((db, p: { rows: NewLedgerEntryRow[] }) => db.insertInto('ledger_entries').values(p.rows));
+
+/** Inserts a ledger transfer and its entries (the ledger has checked that they balance); balances are written apart ({@link setBalances}). */
+export async function insertTransfer(tx: Tx, transfer: TransferRow, entries: readonly EntryRow[]): Promise<void> {
+  const { id, orgId, mode, kind, paymentRequestId, createdAt } = transfer;
+  await insertTransferRow(tx, { row: { id, org_id: orgId, mode, kind, payment_request_id: paymentRequestId, created_at: createdAt } });
+  if (entries.length === 0) return;
+  await insertEntryRows(tx, {
+    rows: entries.map((e) => ({ id: e.id, transfer_id: id, org_id: orgId, mode, account_id: e.accountId, currency: e.currency, amount: e.amount.toString(), created_at: createdAt })),
+  });
 }
 
 /** Sets an account's status. */

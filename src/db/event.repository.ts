@@ -1,6 +1,7 @@
 /** The event log: immutable rows written in the same transaction as the change they record. */
 import type { EventType, Mode } from '../domain/payment-request.js';
-import type { EventRow } from './schema.js';
+import { preparedQuery } from './prepared.js';
+import type { EventRow, NewEventRow } from './schema.js';
 import type { Tx } from './store.js';
 
 /** A stored event. `data` is the JSON payload: the payment request as the API shows it, plus extras. `createdAt` is epoch ms. */
@@ -37,22 +38,21 @@ export async function insertEvents(tx: Tx, events: StoredEvent[]): Promise<void>
     tx.written.events = true;
     tx.written.types.push(...events.map((e) => e.type));
   }
-  await tx.db
-    .insertInto('events')
-    .values(
-      events.map((e) => ({
-        id: e.id,
-        org_id: e.orgId,
-        mode: e.mode,
-        payment_request_id: e.paymentRequestId,
-        type: e.type,
-        sequence: e.sequence,
-        data: JSON.stringify(e.data),
-        created_at: e.createdAt,
-      })),
-    )
-    .execute();
+  await insertRows(tx, {
+    rows: events.map((e) => ({
+      id: e.id,
+      org_id: e.orgId,
+      mode: e.mode,
+      payment_request_id: e.paymentRequestId,
+      type: e.type,
+      sequence: e.sequence,
+      data: JSON.stringify(e.data),
+      created_at: e.createdAt,
+    })),
+  });
 }
+
+const insertRows = preparedQuery((db, p: { rows: NewEventRow[] }) => db.insertInto('events').values(p.rows));
 
 /** A payment request's events in sequence order. */
 export async function listEventsOfPaymentRequest(tx: Tx, paymentRequestId: string): Promise<StoredEvent[]> {

@@ -13,6 +13,7 @@
  */
 import { sql } from 'kysely';
 import type { Mode } from '../domain/payment-request.js';
+import { preparedQuery } from './prepared.js';
 import type { Store, Tx } from './store.js';
 
 /** What a number counts. */
@@ -34,14 +35,18 @@ export async function nextNumber(tx: Tx, orgId: string, mode: Mode, kind: Number
       .execute();
     return explicit;
   }
-  const row = await tx.db
-    .insertInto('number_counters')
-    .values({ org_id: orgId, mode, kind, last: 1 })
-    .onConflict((oc) => oc.columns(['org_id', 'mode', 'kind']).doUpdateSet({ last: sql<number>`number_counters.last + 1` }))
-    .returning('last')
-    .executeTakeFirstOrThrow();
+  const row = (await takeNext(tx, { orgId, mode, kind })).rows[0];
+  if (!row) throw new Error('the number counter upsert returned no row');
   return Number(row.last);
 }
+
+const takeNext = preparedQuery((db, p: { orgId: string; mode: string; kind: string }) =>
+  db
+    .insertInto('number_counters')
+    .values({ org_id: p.orgId, mode: p.mode, kind: p.kind, last: 1 })
+    .onConflict((oc) => oc.columns(['org_id', 'mode', 'kind']).doUpdateSet({ last: sql<number>`number_counters.last + 1` }))
+    .returning('last'),
+);
 
 /**
  * The next number of `kind` taken ahead of the creating transaction where that shortens a hot

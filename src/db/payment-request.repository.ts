@@ -4,6 +4,7 @@
  */
 import { type ExpressionBuilder, type SqlBool, sql } from 'kysely';
 import type { CommandType, FailureReason, LineItem, Mode, PaymentOption, PaymentRequest, PaymentRequestStatus } from '../domain/payment-request.js';
+import { preparedQuery } from './prepared.js';
 import type { Database, NewPaymentRequestRow, PaymentRequestRow } from './schema.js';
 import type { Tx } from './store.js';
 
@@ -112,16 +113,27 @@ export function paymentRequestToRow(pr: PaymentRequest): NewPaymentRequestRow {
   };
 }
 
+const insertRow = preparedQuery((db, p: { row: NewPaymentRequestRow }) => db.insertInto('payment_requests').values(p.row));
+
 /** Inserts a new payment request. Throws the driver's unique-violation error on a duplicate `external_id` or `code`. */
 export async function insertPaymentRequest(tx: Tx, pr: PaymentRequest): Promise<void> {
-  await tx.db.insertInto('payment_requests').values(paymentRequestToRow(pr)).execute();
+  await insertRow(tx, { row: paymentRequestToRow(pr) });
 }
+
+const findById = preparedQuery((db, p: { id: string; orgId: string; mode: string }) =>
+  db.selectFrom('payment_requests').selectAll().where('id', '=', p.id).where('org_id', '=', p.orgId).where('mode', '=', p.mode),
+);
 
 /** The payment request with this id in this org and mode, or undefined. */
 export async function findPaymentRequest(tx: Tx, orgId: string, mode: Mode, id: string): Promise<PaymentRequest | undefined> {
-  const row = await tx.db.selectFrom('payment_requests').selectAll().where('id', '=', id).where('org_id', '=', orgId).where('mode', '=', mode).executeTakeFirst();
+  const row = (await findById(tx, { id, orgId, mode })).rows[0];
   return row && rowToPaymentRequest(row);
 }
+
+type ChangedColumns = Omit<NewPaymentRequestRow, 'id' | 'org_id' | 'mode' | 'created_at' | 'number' | 'parties'>;
+const compareAndSet = preparedQuery((db, p: { changes: ChangedColumns; id: string; status: string; sequence: number }) =>
+  db.updateTable('payment_requests').set(p.changes).where('id', '=', p.id).where('status', '=', p.status).where('sequence', '=', p.sequence),
+);
 
 /**
  * Writes `next` over `prev` only if the row still has `prev`'s status and sequence
@@ -132,14 +144,8 @@ export async function compareAndSetPaymentRequest(tx: Tx, prev: PaymentRequest, 
   // Columns fixed at creation are never rewritten: a row created without a number (by SQL, or by
   // an older Payreq during a rolling deploy) must not be given a made-up one here.
   const { id: _id, org_id: _org, mode: _mode, created_at: _created, number: _number, parties: _parties, ...changes } = paymentRequestToRow(next);
-  const result = await tx.db
-    .updateTable('payment_requests')
-    .set(changes)
-    .where('id', '=', prev.id)
-    .where('status', '=', prev.status)
-    .where('sequence', '=', prev.sequence)
-    .executeTakeFirst();
-  return result.numUpdatedRows === 1n;
+  const result = await compareAndSet(tx, { changes, id: prev.id, status: prev.status, sequence: prev.sequence });
+  return result.numAffectedRows === 1n;
 }
 
 /** Filters for {@link listPaymentRequests}; every field is optional and they combine with AND. */

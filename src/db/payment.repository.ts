@@ -1,6 +1,7 @@
 /** Payments received and refunds made against payment requests. Amounts are minor units. */
 import type { Mode } from '../domain/payment-request.js';
-import type { PaymentRow, RefundRow } from './schema.js';
+import { preparedQuery } from './prepared.js';
+import type { NewPaymentRow, PaymentRow, RefundRow } from './schema.js';
 import type { Tx } from './store.js';
 
 /** How money arrived: the internal ledger, an EVM chain, or recorded from outside. */
@@ -90,9 +91,8 @@ function chainFromJson(text: string): ChainPaymentDetails {
 
 /** Inserts a payment; `(org, mode, rail, reference)` is unique. */
 export async function insertPayment(tx: Tx, p: Payment): Promise<void> {
-  await tx.db
-    .insertInto('payments')
-    .values({
+  await insertPaymentRow(tx, {
+    row: {
       id: p.id,
       org_id: p.orgId,
       mode: p.mode,
@@ -107,9 +107,11 @@ export async function insertPayment(tx: Tx, p: Payment): Promise<void> {
       status: p.status,
       chain: p.chain === null ? null : JSON.stringify({ ...p.chain, feeAmount: p.chain.feeAmount.toString() }),
       created_at: p.createdAt,
-    })
-    .execute();
+    },
+  });
 }
+
+const insertPaymentRow = preparedQuery((db, p: { row: NewPaymentRow }) => db.insertInto('payments').values(p.row));
 
 /** The payment with this id, or undefined. */
 export async function findPaymentById(tx: Tx, id: string): Promise<Payment | undefined> {

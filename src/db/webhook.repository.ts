@@ -6,7 +6,8 @@
  */
 import type { Mode } from '../domain/payment-request.js';
 import type { WebhookFormat } from '../webhooks/formats.js';
-import type { WebhookAttemptRow, WebhookDeliveryRow, WebhookEndpointRow } from './schema.js';
+import { preparedQuery } from './prepared.js';
+import type { NewWebhookDeliveryRow, WebhookAttemptRow, WebhookDeliveryRow, WebhookEndpointRow } from './schema.js';
 import type { Tx } from './store.js';
 
 /** A webhook endpoint. `enabledEvents` holds event types or `*`. Times are epoch ms. */
@@ -170,27 +171,25 @@ export async function findEndpoint(tx: Tx, orgId: string, mode: Mode, id: string
 
 /** Undeleted endpoints of an org and mode, newest first; with `enabledOnly`, only those not disabled. */
 export async function listEndpoints(tx: Tx, orgId: string, mode: Mode, enabledOnly = false): Promise<WebhookEndpoint[]> {
-  const rows = await tx.db
-    .selectFrom('webhook_endpoints')
-    .selectAll()
-    .where('org_id', '=', orgId)
-    .where('mode', '=', mode)
-    .where('deleted_at', 'is', null)
-    .$if(enabledOnly, (q) => q.where('disabled', '=', 0))
-    .orderBy('id', 'desc')
-    .execute();
+  const { rows } = await (enabledOnly ? enabledEndpoints : allEndpoints)(tx, { orgId, mode });
   return rows.map(rowToEndpoint);
 }
+
+const allEndpoints = preparedQuery((db, p: { orgId: string; mode: string }) =>
+  db.selectFrom('webhook_endpoints').selectAll().where('org_id', '=', p.orgId).where('mode', '=', p.mode).where('deleted_at', 'is', null).orderBy('id', 'desc'),
+);
+const enabledEndpoints = preparedQuery((db, p: { orgId: string; mode: string }) =>
+  db.selectFrom('webhook_endpoints').selectAll().where('org_id', '=', p.orgId).where('mode', '=', p.mode).where('deleted_at', 'is', null).where('disabled', '=', 0).orderBy('id', 'desc'),
+);
+const insertDeliveryRows = preparedQuery((db, p: { rows: NewWebhookDeliveryRow[] }) => db.insertInto('webhook_deliveries').values(p.rows));
 
 /** Inserts deliveries. */
 export async function insertDeliveries(tx: Tx, deliveries: WebhookDelivery[]): Promise<void> {
   if (deliveries.length === 0) return;
   // The dispatchers of this process wake at the commit only when it brought them work.
   if (tx.written) tx.written.deliveries = true;
-  await tx.db
-    .insertInto('webhook_deliveries')
-    .values(
-      deliveries.map((d) => ({
+  await insertDeliveryRows(tx, {
+    rows: deliveries.map((d) => ({
         id: d.id,
         org_id: d.orgId,
         mode: d.mode,
@@ -209,8 +208,7 @@ export async function insertDeliveries(tx: Tx, deliveries: WebhookDelivery[]): P
         created_at: d.createdAt,
         updated_at: d.updatedAt,
       })),
-    )
-    .execute();
+  });
 }
 
 /**

@@ -8,7 +8,7 @@
 import { DomainError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import type { Mode } from '../domain/payment-request.js';
-import { type Account, findAccounts, lockAccounts, setBalances, systemAccount } from '../db/account.repository.js';
+import { type Account, findAccounts, insertTransfer, lockAccounts, setBalances, systemAccount } from '../db/account.repository.js';
 import type { Tx } from '../db/store.js';
 
 /** One leg of a transfer: `amount` is signed minor units of the account's currency (credit positive). */
@@ -91,22 +91,12 @@ export async function transfer(tx: Tx, input: TransferInput): Promise<string> {
   }
 
   const transferId = newId();
-  await tx.db
-    .insertInto('ledger_transfers')
-    .values({ id: transferId, org_id: input.orgId, mode: input.mode, kind: input.kind, payment_request_id: input.paymentRequestId, created_at: input.now })
-    .execute();
   const moving = accounts.filter((a) => (merged.get(a.id) ?? 0n) !== 0n);
-  const entries = moving.map((a) => ({
-    id: newId(),
-    transfer_id: transferId,
-    org_id: input.orgId,
-    mode: input.mode,
-    account_id: a.id,
-    currency: a.currency,
-    amount: (merged.get(a.id) ?? 0n).toString(),
-    created_at: input.now,
-  }));
-  if (entries.length > 0) await tx.db.insertInto('ledger_entries').values(entries).execute();
+  await insertTransfer(
+    tx,
+    { id: transferId, orgId: input.orgId, mode: input.mode, kind: input.kind, paymentRequestId: input.paymentRequestId, createdAt: input.now },
+    moving.map((a) => ({ id: newId(), accountId: a.id, currency: a.currency, amount: merged.get(a.id) ?? 0n })),
+  );
   const apply = async () => {
     const locked = await lockAccounts(tx, moving.map((a) => a.id));
     const balances = moving.map((a) => {
