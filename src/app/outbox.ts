@@ -5,9 +5,9 @@
  * the process afterwards; dispatchers in any process pick them up.
  */
 import { newId } from '../domain/ids.js';
-import { insertEvents, type StoredEvent } from '../db/event.repository.js';
+import { insertEventsReadingEndpoints, type StoredEvent } from '../db/event.repository.js';
 import type { Tx } from '../db/store.js';
-import { insertDeliveries, listEndpoints, type WebhookDelivery, type WebhookEndpoint } from '../db/webhook.repository.js';
+import { insertDeliveries, type WebhookDelivery, type WebhookEndpoint } from '../db/webhook.repository.js';
 import { webhookFormat } from '../webhooks/formats.js';
 
 /**
@@ -45,11 +45,11 @@ export function newDelivery(event: Pick<StoredEvent, 'id' | 'orgId' | 'mode' | '
 }
 
 /**
- * Writes `events` and a delivery for each matching enabled endpoint of their org and mode.
- * @param endpoints - the enabled endpoints of the events' org and mode, when the caller read them
- *   already (a create reads them before it takes its number, to keep the counter row's lock short).
+ * Writes `events` and a delivery for each matching enabled endpoint of their org and mode: per
+ * org and mode, the events are inserted and the endpoints read together (one statement on
+ * PostgreSQL), then the deliveries inserted, when any endpoint wants an event.
  */
-export async function recordEvents(tx: Tx, events: StoredEvent[], now: number, endpoints?: WebhookEndpoint[]): Promise<void> {
+export async function recordEvents(tx: Tx, events: StoredEvent[], now: number): Promise<void> {
   if (events.length === 0) return;
   const groups = new Map<string, StoredEvent[]>();
   for (const e of events) {
@@ -59,11 +59,10 @@ export async function recordEvents(tx: Tx, events: StoredEvent[], now: number, e
   const deliveries: WebhookDelivery[] = [];
   for (const group of groups.values()) {
     const first = group[0] as StoredEvent;
-    const enabled = endpoints && groups.size === 1 ? endpoints : await listEndpoints(tx, first.orgId, first.mode, true);
+    const enabled = await insertEventsReadingEndpoints(tx, group, first.orgId, first.mode);
     for (const event of group) {
       for (const endpoint of enabled) if (endpointWants(endpoint, event)) deliveries.push(newDelivery(event, endpoint.id, now));
     }
   }
-  await insertEvents(tx, events);
   await insertDeliveries(tx, deliveries);
 }

@@ -47,7 +47,6 @@ import { assignReceivingAddresses, chainReferencesOf } from './chain-payments.js
 import type { Deps, Principal } from './deps.js';
 import { type Page, toPage } from './pagination.js';
 import { recordEvents } from './outbox.js';
-import { listEndpoints } from '../db/webhook.repository.js';
 import { canSeeParty, normalizePhone } from './parties.js';
 import { presentPayment, presentPaymentRequest, presentRefund } from './present.js';
 
@@ -247,11 +246,12 @@ function quotePaymentOptions(deps: Deps, input: CreatePaymentRequestInput, amoun
   return options;
 }
 
-async function resolvePayer(tx: Tx, principal: Principal, payer: PayerInput | undefined): Promise<{ accountId: string | null; partyId: string | null }> {
+/** Resolves the payer; `read` holds accounts already read in this transaction (create reads the payer's account with the payee's). */
+async function resolvePayer(tx: Tx, principal: Principal, payer: PayerInput | undefined, read: readonly Account[] = []): Promise<{ accountId: string | null; partyId: string | null }> {
   if (payer === undefined) return { accountId: null, partyId: null };
   const missing = (path: string, what: string) => fieldError(`payer.${path}`, `no payer ${what}`, 'payer_not_found');
   if ('accountId' in payer) {
-    const account = await findAccount(tx, principal.orgId, principal.mode, payer.accountId);
+    const account = read.find((a) => a.id === payer.accountId) ?? (await findAccount(tx, principal.orgId, principal.mode, payer.accountId));
     if (!account || account.systemPurpose !== null) throw missing('accountId', `account ${payer.accountId}`);
     return { accountId: account.id, partyId: account.partyId };
   }
@@ -285,7 +285,9 @@ export async function createPaymentRequest(deps: Deps, principal: Principal, inp
   const numberAhead = await takeNumberAhead(deps.store, principal.orgId, principal.mode, 'payment_request');
 
   return deps.store.transaction(async (tx) => {
-    const payee = await findAccount(tx, principal.orgId, principal.mode, input.payee.accountId);
+    // The payee's account, and the payer's when the request names one, in one read.
+    const read = await findAccounts(tx, principal.orgId, principal.mode, [input.payee.accountId, ...(input.payer !== undefined && 'accountId' in input.payer ? [input.payer.accountId] : [])]);
+    const payee = read.find((a) => a.id === input.payee.accountId);
     if (!payee || payee.systemPurpose !== null || !payee.partyId) {
       throw fieldError('payee.accountId', `account ${input.payee.accountId} does not exist`, 'account_not_found');
     }
@@ -302,7 +304,7 @@ export async function createPaymentRequest(deps: Deps, principal: Principal, inp
     }
     paymentOptions = await assignReceivingAddresses(tx, deps, payee, paymentOptions, input.paymentOptions ?? []);
     if (payee.status === 'closed') throw fieldError('payee.accountId', 'the payee account is closed', 'account_closed');
-    const payer = await resolvePayer(tx, principal, input.payer);
+    const payer = await resolvePayer(tx, principal, input.payer, read);
     if (input.patronCodeId !== undefined) {
       // A patron code names its party: the request is attached to it, and that party pays.
       const patronCode = await findPatronCode(tx, principal.orgId, principal.mode, input.patronCodeId);
@@ -316,7 +318,6 @@ export async function createPaymentRequest(deps: Deps, principal: Principal, inp
     const ref = (p: Party) => ({ number: p.number, type: p.type, name: p.type === 'user' ? (p.username ?? p.name) : p.name });
     const merchant = payeeParty?.type === 'legal_entity' ? { id: payeeParty.id, name: payeeParty.name, ...(payeeParty.merchant ?? {}) } : null;
 
-    const endpoints = await listEndpoints(tx, principal.orgId, principal.mode, true);
     const id = newId();
     const salt = newSalt();
     const pr: PaymentRequest = {
@@ -368,7 +369,7 @@ export async function createPaymentRequest(deps: Deps, principal: Principal, inp
       throw err;
     }
     await insertChainReferences(tx, chainReferencesOf(deps, pr));
-    await recordEvents(tx, eventsToStore(deps, pr, [{ type: 'payment_request.created', sequence: 1 }], {}, now), now, endpoints);
+    await recordEvents(tx, eventsToStore(deps, pr, [{ type: 'payment_request.created', sequence: 1 }], {}, now), now);
     return pr;
   });
 }

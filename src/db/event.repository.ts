@@ -1,6 +1,7 @@
 /** The event log: immutable rows written in the same transaction as the change they record. */
 import type { EventType, Mode } from '../domain/payment-request.js';
 import { preparedQuery } from './prepared.js';
+import { listEndpoints, rowToEndpoint, type WebhookEndpoint } from './webhook.repository.js';
 import type { EventRow, NewEventRow } from './schema.js';
 import type { Tx } from './store.js';
 
@@ -31,28 +32,57 @@ export function rowToEvent(row: EventRow): StoredEvent {
   };
 }
 
-/** Inserts events; `(payment_request_id, sequence)` is unique, so an event can never be written twice. */
-export async function insertEvents(tx: Tx, events: StoredEvent[]): Promise<void> {
-  if (events.length === 0) return;
+function toRows(tx: Tx, events: readonly StoredEvent[]): NewEventRow[] {
   if (tx.written) {
     tx.written.events = true;
     tx.written.types.push(...events.map((e) => e.type));
   }
-  await insertRows(tx, {
-    rows: events.map((e) => ({
-      id: e.id,
-      org_id: e.orgId,
-      mode: e.mode,
-      payment_request_id: e.paymentRequestId,
-      type: e.type,
-      sequence: e.sequence,
-      data: JSON.stringify(e.data),
-      created_at: e.createdAt,
-    })),
-  });
+  return events.map((e) => ({
+    id: e.id,
+    org_id: e.orgId,
+    mode: e.mode,
+    payment_request_id: e.paymentRequestId,
+    type: e.type,
+    sequence: e.sequence,
+    data: JSON.stringify(e.data),
+    created_at: e.createdAt,
+  }));
+}
+
+/** Inserts events; `(payment_request_id, sequence)` is unique, so an event can never be written twice. */
+export async function insertEvents(tx: Tx, events: StoredEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await insertRows(tx, { rows: toRows(tx, events) });
 }
 
 const insertRows = preparedQuery((db, p: { rows: NewEventRow[] }) => db.insertInto('events').values(p.rows));
+const insertRowsReadingEndpoints = preparedQuery((db, p: { rows: NewEventRow[]; orgId: string; mode: string }) =>
+  db
+    .with('inserted', (q) => q.insertInto('events').values(p.rows))
+    .selectFrom('webhook_endpoints')
+    .selectAll()
+    .where('org_id', '=', p.orgId)
+    .where('mode', '=', p.mode)
+    .where('deleted_at', 'is', null)
+    .where('disabled', '=', 0)
+    .orderBy('id', 'desc'),
+);
+
+/**
+ * Inserts events of one org and mode (as {@link insertEvents}) and reads that org and mode's
+ * enabled webhook endpoints, newest first (as `listEndpoints(…, true)`), for the outbox to
+ * write their deliveries. On PostgreSQL both happen in one statement, the insert as a
+ * data-modifying `WITH`: one round trip less for every command that records events. On SQLite,
+ * where a statement costs no round trip, two statements.
+ */
+export async function insertEventsReadingEndpoints(tx: Tx, events: StoredEvent[], orgId: string, mode: Mode): Promise<WebhookEndpoint[]> {
+  if (tx.engine !== 'postgres' || events.length === 0) {
+    await insertEvents(tx, events);
+    return listEndpoints(tx, orgId, mode, true);
+  }
+  const { rows } = await insertRowsReadingEndpoints(tx, { rows: toRows(tx, events), orgId, mode });
+  return rows.map(rowToEndpoint);
+}
 
 /** A payment request's events in sequence order. */
 export async function listEventsOfPaymentRequest(tx: Tx, paymentRequestId: string): Promise<StoredEvent[]> {
