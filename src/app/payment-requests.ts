@@ -41,7 +41,7 @@ import {
 import type { Tx } from '../db/store.js';
 import { LedgerRace, movementPostings, type Posting, transfer } from '../rails/ledger.js';
 import { insertChainReferences } from '../db/chain.repository.js';
-import { nextNumber, takeNumberAhead } from '../db/number.repository.js';
+import { nextNumber } from '../db/number.repository.js';
 import { canSeeAccount, isWallet } from './accounts.js';
 import { assignReceivingAddresses, chainReferencesOf } from './chain-payments.js';
 import type { Deps, Principal } from './deps.js';
@@ -280,9 +280,6 @@ export async function createPaymentRequest(deps: Deps, principal: Principal, inp
   const expiresAt = computeExpiry(deps, input, now);
   const lineItems = parseLineItems(input, currency.exponent, amount);
   const quoted = quotePaymentOptions(deps, input, amount);
-  // On PostgreSQL the number is taken before the transaction, so the org's counter row is not
-  // locked for the whole create (number.repository.ts); on SQLite inside it, below.
-  const numberAhead = await takeNumberAhead(deps.store, principal.orgId, principal.mode, 'payment_request');
 
   return deps.store.transaction(async (tx) => {
     // The payee's account, and the payer's when the request names one, in one read.
@@ -349,7 +346,7 @@ export async function createPaymentRequest(deps: Deps, principal: Principal, inp
       failureReason: null,
       code: newCode(),
       parties: payeeParty ? { payee: { ...ref(payeeParty), accountNumber: payee.number }, payer: payerParty ? ref(payerParty) : null } : null,
-      number: numberAhead ?? (await nextNumber(tx, principal.orgId, principal.mode, 'payment_request')),
+      number: await nextNumber(tx, principal.orgId, principal.mode, 'payment_request'),
       // Request Network's reference over the first receiving address; a ledger-only request
       // uses its payee account id in the address's place.
       paymentReference: paymentReference(id, salt, paymentOptions.find((o) => o.address !== undefined)?.address ?? payee.id),

@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import type { Grant } from '../domain/grants.js';
 import type { Mode } from '../domain/payment-request.js';
 import type { ApiKeyRow } from './schema.js';
+import { createNumberSequences } from './number.repository.js';
 import type { Tx } from './store.js';
 
 /** An API key without its secret. `prefix` is the first characters of the secret, for display. */
@@ -68,9 +69,10 @@ export async function findFirstOrgId(tx: Tx): Promise<string | undefined> {
   return row?.id;
 }
 
-/** Inserts an org. */
+/** Inserts an org, with its payment request number sequences on PostgreSQL ({@link createNumberSequences}). */
 export async function insertOrg(tx: Tx, org: { id: string; name: string; createdAt: number }): Promise<void> {
   await tx.db.insertInto('orgs').values({ id: org.id, name: org.name, created_at: org.createdAt }).execute();
+  await createNumberSequences(tx, org.id);
 }
 
 /**

@@ -3,6 +3,8 @@
  * Where a column type differs by engine it is branched in one helper ({@link columnTypes}).
  */
 import { type Kysely, type Migration, type MigrationProvider, Migrator, type RawBuilder, sql } from 'kysely';
+import { createNumberSequences } from './number.repository.js';
+import type { Database } from './schema.js';
 
 /** The database engines Payreq runs on. */
 export type Engine = 'sqlite' | 'postgres';
@@ -444,11 +446,25 @@ function merchantsAndPatrons(): Migration {
     },
   };
 }
+/**
+ * PostgreSQL numbers payment requests from a sequence per org and mode (number.repository.ts),
+ * so that concurrent creates do not queue on the org's counter row: one for every org there is,
+ * continuing above the numbers already given. New orgs get theirs when they are inserted.
+ */
+function requestNumberSequences(engine: Engine): Migration {
+  return {
+    async up(db: Kysely<any>) {
+      if (engine !== 'postgres') return;
+      const orgs = (await db.selectFrom('orgs').select('id').execute()) as { id: string }[];
+      for (const org of orgs) await createNumberSequences({ db: db as Kysely<Database>, engine }, org.id);
+    },
+  };
+}
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
 /** The migrations for `engine`, keyed and ordered by name. */
 export function migrations(engine: Engine): Record<string, Migration> {
-  return { '0001_initial': initial(engine), '0002_webhooks': webhooks(engine), '0003_evm': evm(engine), '0004_numbers': numbers(), '0005_parties_and_scopes': partiesAndScopes(), '0006_merchants_and_patrons': merchantsAndPatrons() };
+  return { '0001_initial': initial(engine), '0002_webhooks': webhooks(engine), '0003_evm': evm(engine), '0004_numbers': numbers(), '0005_parties_and_scopes': partiesAndScopes(), '0006_merchants_and_patrons': merchantsAndPatrons(), '0007_request_number_sequences': requestNumberSequences(engine) };
 }
 
 /**

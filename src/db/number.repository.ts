@@ -1,20 +1,19 @@
 /**
  * Integer numbers per org and mode (parties, party accounts, payment requests): the ids that
- * Pismo and DeltaPay speak in. Allocated by an upsert on the counter row: numbers are unique and
- * increase with creation.
+ * Pismo and DeltaPay speak in. Numbers are unique and increase with creation.
  *
- * Parties and accounts take theirs inside the creating transaction ({@link nextNumber}), so a
- * rolled-back creation gives its number back. Payment requests, the hot path, take theirs with
- * {@link takeNumberAhead}: on PostgreSQL in a statement of its own before the creating
- * transaction, since an upsert inside it keeps the org's counter row locked until that
- * transaction commits and so serializes every create of the org (docs/performance.md); a create
- * that then fails leaves a gap there. On SQLite, which serializes writers anyway, inside the
- * transaction and without gaps.
+ * Parties and accounts take theirs from an upsert on a counter row inside the creating
+ * transaction ({@link nextNumber}), so a rolled-back creation gives its number back. Payment
+ * requests are the hot path: on PostgreSQL such an upsert would keep the org's counter row
+ * locked until the create commits, and so serialize every create of the org
+ * (docs/performance.md); they take theirs from a PostgreSQL sequence per org and mode instead
+ * ({@link paymentRequestSequence}), which locks nothing, so a create that fails leaves a gap.
+ * On SQLite, which runs one writer at a time anyway, from the counter row, without gaps.
  */
 import { sql } from 'kysely';
 import type { Mode } from '../domain/payment-request.js';
 import { preparedQuery } from './prepared.js';
-import type { Store, Tx } from './store.js';
+import type { Tx } from './store.js';
 
 /** What a number counts. */
 export type NumberKind = 'party' | 'account' | 'payment_request';
@@ -35,6 +34,11 @@ export async function nextNumber(tx: Tx, orgId: string, mode: Mode, kind: Number
       .execute();
     return explicit;
   }
+  if (kind === 'payment_request' && tx.engine === 'postgres') {
+    const next = (await nextInSequence(tx, { name: paymentRequestSequence(orgId, mode) })).rows[0]?.n;
+    if (next !== null && next !== undefined) return Number(next);
+    // An org without its sequence (inserted by SQL, say): the counter row, as on SQLite.
+  }
   const row = (await takeNext(tx, { orgId, mode, kind })).rows[0];
   if (!row) throw new Error('the number counter upsert returned no row');
   return Number(row.last);
@@ -48,15 +52,39 @@ const takeNext = preparedQuery((db, p: { orgId: string; mode: string; kind: stri
     .returning('last'),
 );
 
+/** The modes an org's numbers are kept apart by. */
+const MODES: readonly Mode[] = ['test', 'live'];
+
 /**
- * The next number of `kind` taken ahead of the creating transaction where that shortens a hot
- * lock: on PostgreSQL, one autocommitted upsert (the counter row is locked for that statement and
- * its commit only, not for the whole create); the number is then spent even if the create
- * fails. On SQLite, undefined: the caller takes it inside its transaction with
- * {@link nextNumber} (writers are serialized there, so nothing is gained, and no gap is left).
- * Call it outside any transaction: it uses a connection of its own.
+ * The name of the PostgreSQL sequence that numbers an org and mode's payment requests:
+ * `payment_request_numbers_<org id as 32 hex digits>_<mode>` (61 characters at the most, within
+ * PostgreSQL's 63).
+ * @throws Error when `orgId` is not a UUID.
  */
-export async function takeNumberAhead(store: Store, orgId: string, mode: Mode, kind: NumberKind): Promise<number | undefined> {
-  if (store.engine !== 'postgres') return undefined;
-  return nextNumber(store, orgId, mode, kind);
+export function paymentRequestSequence(orgId: string, mode: Mode): string {
+  const hex = orgId.replace(/-/g, '').toLowerCase();
+  if (!/^[0-9a-f]{32}$/.test(hex)) throw new Error(`org id ${orgId} is not a UUID`);
+  return `payment_request_numbers_${hex}_${mode}`;
 }
+
+/**
+ * Creates an org's payment request number sequences on PostgreSQL, one per mode, each
+ * continuing above the largest number the org's counter row or its requests already hold (an
+ * org numbered before the sequences existed). Idempotent. Nothing on SQLite. Runs in the
+ * transaction that inserts the org, and in the migration that brought the sequences.
+ */
+export async function createNumberSequences(tx: Tx, orgId: string): Promise<void> {
+  if (tx.engine !== 'postgres') return;
+  for (const mode of MODES) {
+    const name = paymentRequestSequence(orgId, mode);
+    await sql`create sequence if not exists ${sql.id(name)}`.execute(tx.db);
+    await sql`
+      select setval(${name}::regclass, used.last)
+      from (select greatest(
+        (select last from number_counters where org_id = ${orgId} and mode = ${mode} and kind = 'payment_request'),
+        (select max(number) from payment_requests where org_id = ${orgId} and mode = ${mode})) as last) as used
+      where used.last >= 1`.execute(tx.db);
+  }
+}
+
+const nextInSequence = preparedQuery((_db, p: { name: string }) => sql<{ n: number | null }>`select nextval(to_regclass(${p.name})) as n`);

@@ -5,7 +5,7 @@
  * SQLite, docs/performance.md). Repositories stay the only place with SQL: a repository declares
  * its hot query with {@link preparedQuery} and calls the result instead of building the query.
  */
-import { CompiledQuery, type Compilable, type Kysely, type QueryResult } from 'kysely';
+import { CompiledQuery, type Compilable, type Kysely, type QueryResult, type RawBuilder } from 'kysely';
 import type { Engine } from './migrations.js';
 import type { Database } from './schema.js';
 import type { Tx } from './store.js';
@@ -63,7 +63,7 @@ function valueAt(params: unknown, path: readonly (string | number)[]): unknown {
 const MAX_SHAPES = 64;
 
 /**
- * Declares a query that is built by `build` once per engine and params shape (keys and array
+ * Declares a query (a Kysely query builder, or a `sql` template) that is built by `build` once per engine and params shape (keys and array
  * lengths), and afterwards only run: `build` receives markers in place of the values, and each
  * compiled parameter is traced back to the marker it came from. A value the query holds itself
  * (a constant such as `disabled = 0`) stays a constant.
@@ -76,10 +76,11 @@ const MAX_SHAPES = 64;
  *   (`rows`, and `numAffectedRows` for writes).
  * @throws Error (a bug) when a marker reaches the compiled SQL other than as a parameter.
  */
-export function preparedQuery<P extends PreparedParams, R>(build: (db: Kysely<Database>, params: P) => Compilable<R>): (tx: Tx, params: P) => Promise<QueryResult<R>> {
+export function preparedQuery<P extends PreparedParams, R>(build: (db: Kysely<Database>, params: P) => Compilable<R> | RawBuilder<R>): (tx: Tx, params: P) => Promise<QueryResult<R>> {
   const compiled = new Map<Engine, Map<string, Compiled>>();
   const compile = (tx: Tx, params: P): Compiled => {
-    const query = build(tx.db, markersOf(params, []) as P).compile();
+    // A query builder compiles itself; a `sql` template needs the database it compiles for.
+    const query = build(tx.db, markersOf(params, []) as P).compile(tx.db);
     const sources = query.parameters.map((p): Source => (p instanceof Marker ? { path: p.path } : { constant: p }));
     if (query.sql.includes('[object Object]')) throw new Error('a prepared query used a value other than as a parameter');
     return { sql: query.sql, sources };
