@@ -96,6 +96,13 @@ export async function findEventById(tx: Tx, id: string): Promise<StoredEvent | u
   return row && rowToEvent(row);
 }
 
+/** The events with these ids that exist, by id, in one statement (the webhook dispatcher's claimed batch). */
+export async function findEventsByIds(tx: Tx, ids: readonly string[]): Promise<Map<string, StoredEvent>> {
+  if (ids.length === 0) return new Map();
+  const rows = await tx.db.selectFrom('events').selectAll().where('id', 'in', [...new Set(ids)]).execute();
+  return new Map(rows.map((row) => [row.id, rowToEvent(row)]));
+}
+
 /**
  * An org's events in (created_at, id) order, at most `limit`: strictly after the event `after`,
  * or from `since` (epoch ms, inclusive), and only of `types` when given. The backfill list

@@ -19,13 +19,13 @@ import type { Worker } from '../app/expiry-sweeper.js';
 import { recordEvents } from '../app/outbox.js';
 import { presentEndpoint } from '../app/webhook-endpoints.js';
 import { newId } from '../domain/ids.js';
-import { findEventById } from '../db/event.repository.js';
+import { findEventsByIds, type StoredEvent } from '../db/event.repository.js';
 import {
   claimDueDeliveries,
   completeDelivery,
   type DeliveryOutcome,
   disableEndpoint,
-  findEndpointById,
+  findEndpointsByIds,
   insertAttempt,
   isStillClaimed,
   markEndpointFailing,
@@ -72,6 +72,13 @@ async function disableWithEvent(tx: Tx, endpoint: WebhookEndpoint, reason: strin
   }], now);
 }
 
+/** A claimed batch's events and endpoints by id, and the deliveries whose claim may have raced an attempt of ours. */
+interface Batch {
+  events: Map<string, StoredEvent>;
+  endpoints: Map<string, WebhookEndpoint & { deleted: boolean }>;
+  recheck: Set<string>;
+}
+
 /** Starts the dispatcher loop. */
 export function startDispatcher(deps: Deps, options: DispatcherOptions): Dispatcher {
   const workerId = `dispatcher_${randomUUID()}`;
@@ -90,6 +97,8 @@ export function startDispatcher(deps: Deps, options: DispatcherOptions): Dispatc
   let timer: NodeJS.Timeout | undefined;
   // Set by every wake-up, so that one arriving while the loop is busy claiming is not lost.
   let woken = false;
+  // While a claim runs: the deliveries whose attempt here finished meanwhile.
+  let finished: Set<string> | undefined;
 
   const wake = (): void => {
     woken = true;
@@ -102,15 +111,13 @@ export function startDispatcher(deps: Deps, options: DispatcherOptions): Dispatc
     if (written.deliveries) wake();
   });
 
-  async function attempt(delivery: WebhookDelivery): Promise<void> {
-    const [event, endpoint, stillOurs] = await Promise.all([
-      findEventById(deps.store, delivery.eventId),
-      findEndpointById(deps.store, delivery.endpointId),
-      isStillClaimed(deps.store, delivery.id, workerId),
-    ]);
-    // A claim can race an attempt of ours that was just completing (a lease that looked expired
-    // after a clock jump): when the delivery is no longer pending and ours, it is not sent again.
-    if (!stillOurs) return;
+  /**
+   * One attempt of a claimed delivery, with its event and endpoint as the claim's batch read
+   * them. `recheck`: an attempt of the same delivery finished here while it was being claimed,
+   * so the claim may have raced it; the delivery is sent only if it is still pending and ours.
+   */
+  async function attempt(delivery: WebhookDelivery, event: StoredEvent | undefined, endpoint: (WebhookEndpoint & { deleted: boolean }) | undefined, recheck: boolean): Promise<void> {
+    if (recheck && !(await isStillClaimed(deps.store, delivery.id, workerId))) return;
     if (!event || !endpoint || endpoint.deleted || endpoint.disabled) {
       // Deleted or disabled since it was claimed: back to the queue untouched (a re-enabled endpoint resumes it).
       await releaseClaims(deps.store, [delivery.id], workerId);
@@ -170,13 +177,15 @@ export function startDispatcher(deps: Deps, options: DispatcherOptions): Dispatc
     });
   }
 
-  function launch(delivery: WebhookDelivery): void {
+  function launch(delivery: WebhookDelivery, read: Promise<Batch>): void {
     attempting.add(delivery.id);
     total += 1;
     inFlight.set(delivery.endpointId, (inFlight.get(delivery.endpointId) ?? 0) + 1);
-    const task: Promise<void> = attempt(delivery)
+    const task: Promise<void> = read
+      .then((batch) => attempt(delivery, batch.events.get(delivery.eventId), batch.endpoints.get(delivery.endpointId), batch.recheck.has(delivery.id)))
       .catch(options.onError)
       .finally(() => {
+        finished?.add(delivery.id);
         attempting.delete(delivery.id);
         total -= 1;
         const left = (inFlight.get(delivery.endpointId) ?? 1) - 1;
@@ -193,9 +202,19 @@ export function startDispatcher(deps: Deps, options: DispatcherOptions): Dispatc
     if (free <= 0) return 0;
     const busy = [...inFlight].filter(([, n]) => n >= perEndpoint).map(([id]) => id);
     const now = deps.clock();
-    const claimed = await deps.store.transaction((tx) => claimDueDeliveries(tx, workerId, now, now + leaseMs, free, busy));
+    // Attempts of ours that finish while the claim runs: the claim may have taken their delivery again.
+    finished = new Set();
+    let claimed: WebhookDelivery[];
+    let recheck: Set<string>;
+    try {
+      claimed = await deps.store.transaction((tx) => claimDueDeliveries(tx, workerId, now, now + leaseMs, free, busy));
+    } finally {
+      recheck = finished;
+      finished = undefined;
+    }
     const extra: string[] = [];
     const planned = new Map(inFlight);
+    const launching: WebhookDelivery[] = [];
     for (const delivery of claimed) {
       if (attempting.has(delivery.id)) continue; // already under way here; its outcome ends the claim
       const n = planned.get(delivery.endpointId) ?? 0;
@@ -204,7 +223,12 @@ export function startDispatcher(deps: Deps, options: DispatcherOptions): Dispatc
         continue;
       }
       planned.set(delivery.endpointId, n + 1);
-      launch(delivery);
+      launching.push(delivery);
+    }
+    if (launching.length > 0) {
+      // The batch's events and endpoints in one statement each, not three reads per attempt.
+      const read = Promise.all([findEventsByIds(deps.store, launching.map((d) => d.eventId)), findEndpointsByIds(deps.store, launching.map((d) => d.endpointId))]).then(([events, endpoints]) => ({ events, endpoints, recheck }));
+      for (const delivery of launching) launch(delivery, read);
     }
     if (extra.length > 0) await releaseClaims(deps.store, extra, workerId);
     return claimed.length - extra.length;
