@@ -59,6 +59,15 @@ function valueAt(params: unknown, path: readonly (string | number)[]): unknown {
   return value;
 }
 
+/**
+ * The SQL texts of every prepared query compiled in this process. PostgreSQL connections keep
+ * these, and only these, as named prepared statements (store.ts): they are the hot, simple
+ * queries whose plan does not depend on the values. Other queries (a claim with a subquery, a
+ * list with filters) stay unnamed, so PostgreSQL plans them for their values each time: a cached
+ * generic plan made the webhook claim query many times slower.
+ */
+export const preparedTexts = new Set<string>();
+
 /** Largest number of shapes kept per query and engine; past it each new shape compiles without being kept. */
 const MAX_SHAPES = 64;
 
@@ -83,6 +92,7 @@ export function preparedQuery<P extends PreparedParams, R>(build: (db: Kysely<Da
     const query = build(tx.db, markersOf(params, []) as P).compile(tx.db);
     const sources = query.parameters.map((p): Source => (p instanceof Marker ? { path: p.path } : { constant: p }));
     if (query.sql.includes('[object Object]')) throw new Error('a prepared query used a value other than as a parameter');
+    preparedTexts.add(query.sql);
     return { sql: query.sql, sources };
   };
   return async (tx, params) => {

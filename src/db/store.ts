@@ -10,6 +10,7 @@ import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, sql, SqliteDialect, type SqliteDatabase, type SqliteStatement, type Transaction } from 'kysely';
 import pg from 'pg';
 import { type Engine, migrateToLatest } from './migrations.js';
+import { preparedTexts } from './prepared.js';
 import type { Database } from './schema.js';
 
 /** A handle on the database inside or outside a transaction, with its engine. */
@@ -216,11 +217,13 @@ const PREPARED_PER_CONNECTION = 256;
 
 /**
  * Named prepared statements on every connection of `pool`. Kysely sends each query as an
- * unnamed statement, which PostgreSQL parses and plans on every execution; Payreq's queries are
- * few and repeat, so each connection gives every distinct SQL text a name the first time it runs
- * it, and node-postgres then sends only Bind and Execute for it (measured: create on PostgreSQL
- * +34%, docs/performance.md). Only `select`, `insert`, `update`, `delete` and `with` statements
- * with parameters are named, at most {@link PREPARED_PER_CONNECTION} per connection.
+ * unnamed statement, which PostgreSQL parses and plans on every execution; the hot queries
+ * (those declared with `preparedQuery`, {@link preparedTexts}) are few and repeat, so each
+ * connection gives each of them a name the first time it runs it, and node-postgres then sends
+ * only Bind and Execute (measured: create on PostgreSQL +34%, docs/performance.md). Other
+ * queries stay unnamed: PostgreSQL would switch a named statement to a generic plan after five
+ * runs, and for a query whose best plan depends on its values (the webhook claim) that plan was
+ * many times slower. At most {@link PREPARED_PER_CONNECTION} statements per connection.
  *
  * A statement prepared before another process's migration altered its table fails once with
  * `0A000` ("cached plan must not change result type"); the connection then names its statements
@@ -233,7 +236,7 @@ function preparePerConnection(pool: pg.Pool): void {
     const query = client.query.bind(client) as (config: unknown, values?: unknown) => Promise<pg.QueryResult>;
     const named = (text: string, values: unknown[]): Promise<pg.QueryResult> => {
       let name = names.get(text);
-      if (name === undefined && names.size < PREPARED_PER_CONNECTION && /^\s*(select|insert|update|delete|with)\b/i.test(text)) {
+      if (name === undefined && names.size < PREPARED_PER_CONNECTION && preparedTexts.has(text)) {
         name = `payreq_${generation}_${names.size}`;
         names.set(text, name);
       }
