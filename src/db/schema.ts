@@ -381,6 +381,7 @@ export type ChainLogRow = Selectable<ChainLogTable>;
 export type MerchantConfigRow = Selectable<MerchantConfigTable>;
 export type PatronCodeRow = Selectable<PatronCodeTable>;
 export type NewWebhookDeliveryRow = Insertable<WebhookDeliveryTable>;
+export type NewWebhookAttemptRow = Insertable<WebhookAttemptTable>;
 export type NewEventRow = Insertable<EventTable>;
 export type NewPaymentRow = Insertable<PaymentTable>;
 export type NewLedgerTransferRow = Insertable<LedgerTransferTable>;

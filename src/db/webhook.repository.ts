@@ -4,11 +4,12 @@
  * on PostgreSQL with `FOR UPDATE SKIP LOCKED`, so that an attempt is never made by two
  * processes at once and a dead process's claim expires within the lease.
  */
+import type { Kysely, Updateable } from 'kysely';
 import type { Mode } from '../domain/payment-request.js';
 import type { WebhookFormat } from '../webhooks/formats.js';
 import { preparedQuery } from './prepared.js';
-import type { NewWebhookDeliveryRow, WebhookAttemptRow, WebhookDeliveryRow, WebhookEndpointRow } from './schema.js';
-import type { Tx } from './store.js';
+import type { Database, NewWebhookAttemptRow, NewWebhookDeliveryRow, WebhookAttemptRow, WebhookDeliveryRow, WebhookDeliveryTable, WebhookEndpointRow } from './schema.js';
+import type { Store, Tx } from './store.js';
 
 /** A webhook endpoint. `enabledEvents` holds event types or `*`. Times are epoch ms. */
 export interface WebhookEndpoint {
@@ -214,43 +215,48 @@ export async function insertDeliveries(tx: Tx, deliveries: WebhookDelivery[]): P
 /**
  * Claims up to `limit` due deliveries to enabled endpoints for `worker` until `until` (epoch
  * ms), skipping endpoints in `busyEndpoints`. A delivery whose lease has run out is due again.
- * @returns the claimed deliveries.
+ * On PostgreSQL one statement, an `UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)`, so
+ * concurrent dispatchers take disjoint batches in one round trip; on SQLite, whose writers are
+ * serialized, a select and an update in one transaction.
+ * @returns the claimed deliveries, oldest due first.
  */
-export async function claimDueDeliveries(tx: Tx, worker: string, now: number, until: number, limit: number, busyEndpoints: readonly string[]): Promise<WebhookDelivery[]> {
-  const due = await tx.db
-    .selectFrom('webhook_deliveries as d')
-    .innerJoin('webhook_endpoints as e', 'e.id', 'd.endpoint_id')
-    .select('d.id')
-    .where('d.status', '=', 'pending')
-    .where('d.next_attempt_at', '<=', now)
-    .where((eb) => eb.or([eb('d.claimed_until', 'is', null), eb('d.claimed_until', '<', now)]))
-    .where('e.disabled', '=', 0)
-    // In order per request and endpoint: not while an earlier event of the same request is pending there.
-    .where((eb) =>
-      eb.not(
-        eb.exists(
-          eb.selectFrom('webhook_deliveries as earlier')
-            .select('earlier.id')
-            .whereRef('earlier.endpoint_id', '=', 'd.endpoint_id')
-            .whereRef('earlier.payment_request_id', '=', 'd.payment_request_id')
-            .where('earlier.status', '=', 'pending')
-            .whereRef('earlier.sequence', '<', 'd.sequence'),
+export async function claimDueDeliveries(store: Store, worker: string, now: number, until: number, limit: number, busyEndpoints: readonly string[]): Promise<WebhookDelivery[]> {
+  const due = (db: Kysely<Database>) =>
+    db
+      .selectFrom('webhook_deliveries as d')
+      .innerJoin('webhook_endpoints as e', 'e.id', 'd.endpoint_id')
+      .select('d.id')
+      .where('d.status', '=', 'pending')
+      .where('d.next_attempt_at', '<=', now)
+      .where((eb) => eb.or([eb('d.claimed_until', 'is', null), eb('d.claimed_until', '<', now)]))
+      .where('e.disabled', '=', 0)
+      // In order per request and endpoint: not while an earlier event of the same request is pending there.
+      .where((eb) =>
+        eb.not(
+          eb.exists(
+            eb.selectFrom('webhook_deliveries as earlier')
+              .select('earlier.id')
+              .whereRef('earlier.endpoint_id', '=', 'd.endpoint_id')
+              .whereRef('earlier.payment_request_id', '=', 'd.payment_request_id')
+              .where('earlier.status', '=', 'pending')
+              .whereRef('earlier.sequence', '<', 'd.sequence'),
+          ),
         ),
-      ),
-    )
-    .$if(busyEndpoints.length > 0, (q) => q.where('d.endpoint_id', 'not in', busyEndpoints))
-    .orderBy('d.next_attempt_at')
-    .orderBy('d.id')
-    .limit(limit)
-    .$if(tx.engine === 'postgres', (q) => q.forUpdate('d').skipLocked())
-    .execute();
-  if (due.length === 0) return [];
-  const rows = await tx.db
-    .updateTable('webhook_deliveries')
-    .set({ claimed_by: worker, claimed_until: until })
-    .where('id', 'in', due.map((d) => d.id))
-    .returningAll()
-    .execute();
+      )
+      .$if(busyEndpoints.length > 0, (q) => q.where('d.endpoint_id', 'not in', busyEndpoints))
+      .orderBy('d.next_attempt_at')
+      .orderBy('d.id')
+      .limit(limit);
+  const claim = (db: Kysely<Database>) => db.updateTable('webhook_deliveries').set({ claimed_by: worker, claimed_until: until }).returningAll();
+  let rows: WebhookDeliveryRow[];
+  if (store.engine === 'postgres') {
+    rows = await claim(store.db).where('id', 'in', due(store.db).forUpdate('d').skipLocked()).execute();
+  } else {
+    rows = await store.transaction(async (tx) => {
+      const ids = (await due(tx.db).execute()).map((d) => d.id);
+      return ids.length === 0 ? [] : claim(tx.db).where('id', 'in', ids).execute();
+    });
+  }
   return rows.map(rowToDelivery).sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || (a.id < b.id ? -1 : 1));
 }
 
@@ -270,41 +276,68 @@ export interface DeliveryOutcome {
  * @returns false when the claim was lost (the lease ran out and another worker took it).
  */
 export async function completeDelivery(tx: Tx, id: string, worker: string, outcome: DeliveryOutcome): Promise<boolean> {
-  const result = await tx.db
-    .updateTable('webhook_deliveries')
-    .set({
-      status: outcome.status,
-      attempts: outcome.attempts,
-      next_attempt_at: outcome.nextAttemptAt,
-      last_status_code: outcome.lastStatusCode,
-      last_error: outcome.lastError,
-      delivered_at: outcome.deliveredAt,
-      claimed_by: null,
-      claimed_until: null,
-      updated_at: outcome.now,
-    })
-    .where('id', '=', id)
-    .where('claimed_by', '=', worker)
-    .executeTakeFirst();
+  const result = await tx.db.updateTable('webhook_deliveries').set(outcomeChanges(outcome)).where('id', '=', id).where('claimed_by', '=', worker).executeTakeFirst();
   return result.numUpdatedRows === 1n;
+}
+
+const completeWithAttempt = preparedQuery((db, p: { attempt: NewWebhookAttemptRow; changes: Updateable<WebhookDeliveryTable>; id: string; worker: string }) =>
+  db
+    .with('attempt', (q) => q.insertInto('webhook_attempts').values(p.attempt))
+    .updateTable('webhook_deliveries')
+    .set(p.changes)
+    .where('id', '=', p.id)
+    .where('claimed_by', '=', p.worker),
+);
+
+/**
+ * Records an attempt and its outcome atomically, as {@link insertAttempt} then
+ * {@link completeDelivery} (the attempt is kept even when the claim ran out): on PostgreSQL one
+ * statement in a transaction of its own (a data-modifying `WITH`), one round trip for a
+ * delivery's whole outcome; on SQLite a transaction of the two.
+ * @returns false when `worker` no longer held the claim (the outcome was not written).
+ */
+export async function completeAttempt(store: Store, attempt: WebhookAttempt, worker: string, outcome: DeliveryOutcome): Promise<boolean> {
+  if (store.engine !== 'postgres') {
+    return store.transaction(async (tx) => {
+      await insertAttempt(tx, attempt);
+      return completeDelivery(tx, attempt.deliveryId, worker, outcome);
+    });
+  }
+  const result = await completeWithAttempt(store, { attempt: attemptRow(attempt), changes: outcomeChanges(outcome), id: attempt.deliveryId, worker });
+  return result.numAffectedRows === 1n;
+}
+
+function attemptRow(a: WebhookAttempt): NewWebhookAttemptRow {
+  return {
+    id: a.id,
+    delivery_id: a.deliveryId,
+    endpoint_id: a.endpointId,
+    attempt: a.attempt,
+    status_code: a.statusCode,
+    duration_ms: a.durationMs,
+    error: a.error,
+    response_body: a.responseBody,
+    created_at: a.createdAt,
+  };
+}
+
+function outcomeChanges(outcome: DeliveryOutcome): Updateable<WebhookDeliveryTable> {
+  return {
+    status: outcome.status,
+    attempts: outcome.attempts,
+    next_attempt_at: outcome.nextAttemptAt,
+    last_status_code: outcome.lastStatusCode,
+    last_error: outcome.lastError,
+    delivered_at: outcome.deliveredAt,
+    claimed_by: null,
+    claimed_until: null,
+    updated_at: outcome.now,
+  };
 }
 
 /** Inserts an attempt. */
 export async function insertAttempt(tx: Tx, a: WebhookAttempt): Promise<void> {
-  await tx.db
-    .insertInto('webhook_attempts')
-    .values({
-      id: a.id,
-      delivery_id: a.deliveryId,
-      endpoint_id: a.endpointId,
-      attempt: a.attempt,
-      status_code: a.statusCode,
-      duration_ms: a.durationMs,
-      error: a.error,
-      response_body: a.responseBody,
-      created_at: a.createdAt,
-    })
-    .execute();
+  await tx.db.insertInto('webhook_attempts').values(attemptRow(a)).execute();
 }
 
 /** An endpoint's deliveries, newest first, after the cursor id. */

@@ -22,6 +22,7 @@ import { newId } from '../domain/ids.js';
 import { findEventsByIds, type StoredEvent } from '../db/event.repository.js';
 import {
   claimDueDeliveries,
+  completeAttempt,
   completeDelivery,
   type DeliveryOutcome,
   disableEndpoint,
@@ -135,46 +136,56 @@ export function startDispatcher(deps: Deps, options: DispatcherOptions): Dispatc
       ? { statusCode: null, responseBody: null, retryAfter: undefined, durationMs: 0, error: `refused: the URL ${refused}` }
       : await postWebhook(endpoint.url, { ...headers }, body, { timeoutMs: settings.timeoutMs, lookup: guardedLookup(policy, deps.resolver) });
 
-    await deps.store.transaction(async (tx) => {
-      const now = deps.clock();
-      const attempts = delivery.attempts + 1;
-      await insertAttempt(tx, {
-        id: newId(),
-        deliveryId: delivery.id,
-        endpointId: endpoint.id,
-        attempt: attempts,
-        statusCode: result.statusCode,
-        durationMs: result.durationMs,
-        error: result.error,
-        responseBody: result.responseBody,
-        createdAt: now,
+    const now = deps.clock();
+    const attempts = delivery.attempts + 1;
+    const record = {
+      id: newId(),
+      deliveryId: delivery.id,
+      endpointId: endpoint.id,
+      attempt: attempts,
+      statusCode: result.statusCode,
+      durationMs: result.durationMs,
+      error: result.error,
+      responseBody: result.responseBody,
+      createdAt: now,
+    };
+    const code = result.statusCode;
+    const base = { attempts, lastStatusCode: code, lastError: result.error, now };
+    let outcome: DeliveryOutcome;
+    let completed: boolean;
+    if (code !== null && code >= 200 && code < 300 && endpoint.failingSince === null) {
+      // The common case: the attempt and its outcome are all there is to write (one statement on PostgreSQL).
+      outcome = { ...base, status: 'succeeded', nextAttemptAt: delivery.nextAttemptAt, deliveredAt: now };
+      completed = await completeAttempt(deps.store, record, workerId, outcome);
+    } else {
+      [outcome, completed] = await deps.store.transaction(async (tx): Promise<[DeliveryOutcome, boolean]> => {
+        await insertAttempt(tx, record);
+        let written: DeliveryOutcome;
+        if (code !== null && code >= 200 && code < 300) {
+          written = { ...base, status: 'succeeded', nextAttemptAt: delivery.nextAttemptAt, deliveredAt: now };
+          await markEndpointHealthy(tx, endpoint.id, now);
+        } else if (code === 410) {
+          written = { ...base, status: 'failed', nextAttemptAt: delivery.nextAttemptAt, deliveredAt: null };
+          await disableWithEvent(tx, endpoint, 'gone', now);
+        } else {
+          const retryAfter = code === 429 || code === 503 ? parseRetryAfter(result.retryAfter, now) : undefined;
+          const scheduled = nextDelayMs(settings.retrySchedule, attempts);
+          const delay = scheduled === undefined ? undefined : (retryAfter ?? scheduled);
+          written = delay === undefined
+            ? { ...base, status: 'failed', nextAttemptAt: delivery.nextAttemptAt, deliveredAt: null }
+            : { ...base, status: 'pending', nextAttemptAt: now + delay, deliveredAt: null };
+          const failingSince = await markEndpointFailing(tx, endpoint.id, now);
+          if (now - failingSince >= settings.disableAfterSeconds * 1000) await disableWithEvent(tx, endpoint, 'failing', now);
+        }
+        // Written only while this process still holds the claim; otherwise the lease ran out.
+        return [written, await completeDelivery(tx, delivery.id, workerId, written)];
       });
-      const code = result.statusCode;
-      const base = { attempts, lastStatusCode: code, lastError: result.error, now };
-      let outcome: DeliveryOutcome;
-      if (code !== null && code >= 200 && code < 300) {
-        outcome = { ...base, status: 'succeeded', nextAttemptAt: delivery.nextAttemptAt, deliveredAt: now };
-        if (endpoint.failingSince !== null) await markEndpointHealthy(tx, endpoint.id, now);
-      } else if (code === 410) {
-        outcome = { ...base, status: 'failed', nextAttemptAt: delivery.nextAttemptAt, deliveredAt: null };
-        await disableWithEvent(tx, endpoint, 'gone', now);
-      } else {
-        const retryAfter = code === 429 || code === 503 ? parseRetryAfter(result.retryAfter, now) : undefined;
-        const scheduled = nextDelayMs(settings.retrySchedule, attempts);
-        const delay = scheduled === undefined ? undefined : (retryAfter ?? scheduled);
-        outcome = delay === undefined
-          ? { ...base, status: 'failed', nextAttemptAt: delivery.nextAttemptAt, deliveredAt: null }
-          : { ...base, status: 'pending', nextAttemptAt: now + delay, deliveredAt: null };
-        const failingSince = await markEndpointFailing(tx, endpoint.id, now);
-        if (now - failingSince >= settings.disableAfterSeconds * 1000) await disableWithEvent(tx, endpoint, 'failing', now);
-      }
-      // Written only while this process still holds the claim; otherwise the lease ran out.
-      if (await completeDelivery(tx, delivery.id, workerId, outcome)) {
-        const label = outcome.status === 'succeeded' ? 'delivered' : outcome.status === 'pending' ? 'retrying' : refused ? 'refused' : 'failed';
-        deps.metrics.webhookAttempts.inc({ format: endpoint.format, outcome: label });
-        if (outcome.status === 'succeeded') deps.metrics.webhookLag.observe(Math.max(0, now - event.createdAt) / 1000);
-      }
-    });
+    }
+    if (completed) {
+      const label = outcome.status === 'succeeded' ? 'delivered' : outcome.status === 'pending' ? 'retrying' : refused ? 'refused' : 'failed';
+      deps.metrics.webhookAttempts.inc({ format: endpoint.format, outcome: label });
+      if (outcome.status === 'succeeded') deps.metrics.webhookLag.observe(Math.max(0, now - event.createdAt) / 1000);
+    }
   }
 
   function launch(delivery: WebhookDelivery, read: Promise<Batch>): void {
@@ -207,7 +218,7 @@ export function startDispatcher(deps: Deps, options: DispatcherOptions): Dispatc
     let claimed: WebhookDelivery[];
     let recheck: Set<string>;
     try {
-      claimed = await deps.store.transaction((tx) => claimDueDeliveries(tx, workerId, now, now + leaseMs, free, busy));
+      claimed = await claimDueDeliveries(deps.store, workerId, now, now + leaseMs, free, busy);
     } finally {
       recheck = finished;
       finished = undefined;
