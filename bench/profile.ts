@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateSecret } from '../src/app/api-keys.js';
 import type { Engine } from '../src/db/migrations.js';
-import { freePort, ROOT, waitForHealthy } from '../scripts/lib/process.js';
+import { freePort, ROOT, startFlags, waitForHealthy } from '../scripts/lib/process.js';
 import { testDatabase } from '../test/support/database.js';
 import type { LoadResult, LoadSpec } from './load.js';
 
@@ -50,7 +50,7 @@ const database = testDatabase(engine);
 const key = generateSecret('test');
 const port = await freePort();
 const profiles = join(work, 'profiles');
-const child = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${profiles}`, 'dist/src/cli.js', 'serve'], {
+const child = spawn(process.execPath, [...startFlags(), '--cpu-prof', `--cpu-prof-dir=${profiles}`, 'dist/src/cli.js', 'serve'], {
   cwd: ROOT,
   env: { ...process.env, PAYREQ_PORT: String(port), PAYREQ_DATABASE_URL: database.url, PAYREQ_BOOTSTRAP_API_KEY: key, PAYREQ_LOG_LEVEL: 'error', PAYREQ_DATABASE_POOL_SIZE: '10' },
   stdio: ['ignore', 'inherit', 'inherit'],
