@@ -8,9 +8,12 @@
  * - Payreq: create, get by id, list (first page of 20, and a page 90% deep through a cursor),
  *   approve into 16 payee accounts, and approve into one (the hot merchant) from 16 payers;
  *   first on a fresh database, then with `BENCH_ROWS` more requests stored;
- * - on SQLite also create in durable mode (`PAYREQ_SQLITE_SYNCHRONOUS=full`, group commit).
+ * - on SQLite also create in durable mode (`PAYREQ_SQLITE_SYNCHRONOUS=full`, group commit),
+ *   beside create in NORMAL mode, each on a fresh server, one right after the other.
  *
- * Writes are shown as a ratio to the insert ceiling, reads to the read ceiling. Servers and the
+ * Writes are shown as a ratio to the insert ceiling, reads to the read ceiling; the ceilings are
+ * measured right before and right after each phase (fresh, with rows stored, durable), and a
+ * figure is divided by their mean, since the machine's speed drifts within a run. Servers and the
  * load generator (`bench/load.ts`, autocannon) each run in their own process. At the end the
  * goal table of issue 11 is printed with the figures of this run. Payreq is built first and runs
  * from `dist/` as `npm start` runs it; the ceilings and the load generator run through tsx.
@@ -47,9 +50,10 @@ interface Figure extends LoadResult {
   data: string;
   kind: Kind | 'ceiling';
   rssMb: number;
+  /** The matching ceiling (insert for writes, read for reads): the mean of those measured just before and after this figure's phase. */
+  ceiling?: number | undefined;
 }
 const figures: Figure[] = [];
-const ceilings = new Map<string, { write: number; read: number }>();
 
 function rssMb(pid: number | undefined): number {
   try {
@@ -96,26 +100,57 @@ async function waitFor(url: string): Promise<void> {
   throw new Error(`${url} did not answer`);
 }
 
-async function measureCeilings(engine: Engine): Promise<void> {
+/** A running ceiling server (`bench/ceiling-server.ts`) on its own database, measured on demand. */
+interface CeilingServer {
+  base: string;
+  pid: number | undefined;
+  ids: string[];
+  stop(): Promise<void>;
+}
+
+async function startCeilings(engine: Engine): Promise<CeilingServer> {
   const database = testDatabase(engine);
   const port = await freePort();
   const child = startChild('bench/ceiling-server.ts', { BENCH_PORT: String(port), BENCH_DATABASE_URL: database.url, BENCH_POOL_SIZE: POOL });
   const base = `http://127.0.0.1:${port}`;
-  try {
-    await waitFor(`${base}/ceiling`);
-    const headers = { 'content-type': 'application/json' };
-    const body = JSON.stringify({ amount: '10.00', currency: 'USD', description: 'ceiling' });
-    await load({ base, headers, seconds: 1, requests: [{ method: 'POST', path: '/ceiling/rows', body }] }); // warm-up
-    const rows = join(work, `ceiling-${engine}.jsonl`);
-    const write = await record('ceiling: validated POST inserting one row', engine, '-', 'ceiling', child.pid, { base, headers, captureTo: rows, requests: [{ method: 'POST', path: '/ceiling/rows', body }] });
-    const ids = captured(rows).slice(0, 5000).map((r) => String(r['id']));
-    const read = await record('ceiling: GET one row by primary key', engine, '-', 'ceiling', child.pid, { base, headers: {}, requests: ids.map((id) => ({ method: 'GET' as const, path: `/ceiling/rows/${id}` })) });
-    ceilings.set(engine, { write: write.rps, read: read.rps });
-  } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
-    await database.drop();
-  }
+  await waitFor(`${base}/ceiling`);
+  const headers = { 'content-type': 'application/json' };
+  const body = JSON.stringify({ amount: '10.00', currency: 'USD', description: 'ceiling' });
+  const rows = join(work, `ceiling-warm-${engine}.jsonl`);
+  await load({ base, headers, seconds: 1, captureTo: rows, requests: [{ method: 'POST', path: '/ceiling/rows', body }] }); // warm-up, and ids to read
+  return {
+    base,
+    pid: child.pid,
+    ids: captured(rows).slice(0, 5000).map((r) => String(r['id'])),
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      await database.drop();
+    },
+  };
+}
+
+/** Measures both ceilings now; `data` names the phase they frame. */
+async function measureCeilings(engine: Engine, server: CeilingServer, data: string): Promise<{ write: number; read: number }> {
+  const body = JSON.stringify({ amount: '10.00', currency: 'USD', description: 'ceiling' });
+  const write = await record('ceiling: validated POST inserting one row', engine, data, 'ceiling', server.pid, { base: server.base, headers: { 'content-type': 'application/json' }, requests: [{ method: 'POST', path: '/ceiling/rows', body }] });
+  const read = await record('ceiling: GET one row by primary key', engine, data, 'ceiling', server.pid, { base: server.base, headers: {}, requests: server.ids.map((id) => ({ method: 'GET' as const, path: `/ceiling/rows/${id}` })) });
+  return { write: write.rps, read: read.rps };
+}
+
+/**
+ * Runs `phase` between two measurements of the ceilings, and divides each of its figures by the
+ * mean of the two: the machine's speed drifts during a run (a bare route measured 27,090 req/s
+ * in one run and 7,976 in another), so a figure is compared with ceilings of its own minutes.
+ */
+async function framed(engine: Engine, server: CeilingServer, data: string, phase: () => Promise<void>): Promise<void> {
+  const before = await measureCeilings(engine, server, `${data} (before)`);
+  const from = figures.length;
+  await phase();
+  const to = figures.length;
+  const after = await measureCeilings(engine, server, `${data} (after)`);
+  const mean = { write: (before.write + after.write) / 2, read: (before.read + after.read) / 2 };
+  for (const f of figures.slice(from, to)) f.ceiling = f.kind === 'write' ? mean.write : f.kind === 'read' ? mean.read : undefined;
 }
 
 async function api(base: string, key: string, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
@@ -221,7 +256,21 @@ async function startPayreq(engine: Engine, extra: Record<string, string> = {}) {
   };
 }
 
+/** Creates, measured on a fresh server started with `env`, after a warm-up. */
+async function freshCreates(engine: Engine, label: string, env: Record<string, string>): Promise<void> {
+  const server = await startPayreq(engine, env);
+  try {
+    const world = await makeWorld(server.base, server.key, server.server.child.pid);
+    const requests = world.payers.map((payer) => ({ method: 'POST' as const, path: '/v1/payment-requests', body: createBody(world.payee, payer) }));
+    await load({ base: server.base, headers: server.headers, seconds: 2, requests });
+    await record(label, engine, 'fresh', 'write', server.server.child.pid, { base: server.base, headers: server.headers, requests });
+  } finally {
+    await server.stop();
+  }
+}
+
 async function benchEngine(engine: Engine): Promise<void> {
+  const ceilingServer = await startCeilings(engine);
   const p = await startPayreq(engine);
   const store = openStore({ url: p.database.url, poolSize: 2 });
   try {
@@ -230,26 +279,25 @@ async function benchEngine(engine: Engine): Promise<void> {
     await load({ base: p.base, headers: p.headers, seconds: 2, requests: [{ method: 'POST', path: '/v1/payment-requests', body: JSON.stringify({ amount: '1', currency: 'USD', payee: { accountId: world.payee }, expiresIn: 86_400 }) }] });
     await load({ base: p.base, headers: p.headers, seconds: 1, requests: [{ method: 'GET', path: '/v1/payment-requests?limit=20' }] });
     process.stdout.write(`\n[${engine}] fresh database\n`);
-    await phase(engine, 'fresh', world, store);
+    await framed(engine, ceilingServer, 'fresh', () => phase(engine, 'fresh', world, store));
     const org = await store.db.selectFrom('orgs').select('id').executeTakeFirstOrThrow();
     const t0 = Date.now();
     await seed(store, engine, ROWS, org.id, world.payee, world.payeeParty);
     const label = `+${ROWS.toLocaleString('en')} rows`;
     process.stdout.write(`[${engine}] stored ${ROWS.toLocaleString('en')} more payment requests in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
-    await phase(engine, label, world, store);
+    await framed(engine, ceilingServer, label, () => phase(engine, label, world, store));
+    if (engine === 'sqlite') {
+      // Durable mode (every acknowledged write survives a power loss, group commit) beside NORMAL,
+      // each on a fresh server and database, one right after the other.
+      await framed(engine, ceilingServer, 'durable', async () => {
+        await freshCreates(engine, 'create, NORMAL (beside durable)', {});
+        await freshCreates(engine, 'create, durable (synchronous=full)', { PAYREQ_SQLITE_SYNCHRONOUS: 'full' });
+      });
+    }
   } finally {
     await store.close();
     await p.stop();
-  }
-  if (engine !== 'sqlite') return;
-  // Durable mode: every acknowledged write survives a power loss (group commit).
-  const durable = await startPayreq(engine, { PAYREQ_SQLITE_SYNCHRONOUS: 'full' });
-  try {
-    const world = await makeWorld(durable.base, durable.key, durable.server.child.pid);
-    await load({ base: durable.base, headers: durable.headers, seconds: 1, requests: [{ method: 'POST', path: '/v1/payment-requests', body: createBody(world.payee, world.payers[0] as string) }] });
-    await record('create, durable (synchronous=full)', engine, 'fresh', 'write', durable.server.child.pid, { base: durable.base, headers: durable.headers, requests: world.payers.map((payer) => ({ method: 'POST', path: '/v1/payment-requests', body: createBody(world.payee, payer) })) });
-  } finally {
-    await durable.stop();
+    await ceilingServer.stop();
   }
 }
 
@@ -271,18 +319,11 @@ await new Promise<void>((resolve, reject) => {
   await new Promise((r) => child.once('exit', r));
   await database.drop();
 }
-for (const engine of ENGINES) {
-  process.stdout.write(`\n[${engine}] ceilings\n`);
-  await measureCeilings(engine);
-  await benchEngine(engine);
-}
+for (const engine of ENGINES) await benchEngine(engine);
 rmSync(work, { recursive: true, force: true });
 
 const num = (n: number, d = 0) => n.toLocaleString('en', { maximumFractionDigits: d, minimumFractionDigits: d });
-const ratioOf = (f: Figure) => {
-  const c = ceilings.get(f.engine);
-  return f.kind === 'ceiling' || !c ? NaN : f.rps / (f.kind === 'write' ? c.write : c.read);
-};
+const ratioOf = (f: Figure) => (f.ceiling === undefined ? NaN : f.rps / f.ceiling);
 process.stdout.write(`\nPayreq benchmark: ${CONNECTIONS} connections, ${SECONDS} s per measurement (approve: ${APPROVALS} calls), ${new Date().toISOString()}${QUICK ? ' (BENCH_QUICK)' : ''}\n`);
 process.stdout.write('| operation | engine | data | req/s | p50 ms | p99 ms | vs ceiling | errors | RSS MB |\n|---|---|---|---:|---:|---:|---:|---:|---:|\n');
 for (const f of figures) {
@@ -296,13 +337,14 @@ const ratio = (engine: string, label: string) => {
   const f = find(engine, label);
   return f ? ratioOf(f).toFixed(2) : 'n/a';
 };
-const slowdowns = figures.filter((f) => f.data.startsWith('+')).map((f) => {
+// Each slowdown compares ratios, so that the machine's drift between the two phases cancels out.
+const slowdowns = figures.filter((f) => f.kind !== 'ceiling' && f.data.startsWith('+')).map((f) => {
   const fresh = find(f.engine, f.label);
-  return fresh ? fresh.rps / f.rps : 1;
+  return fresh ? ratioOf(fresh) / ratioOf(f) : 1;
 });
 const hotPg = find('postgres', 'approve, 16 payers into one payee (hot)');
 const durable = find('sqlite', 'create, durable (synchronous=full)');
-const normal = find('sqlite', 'create');
+const normal = find('sqlite', 'create, NORMAL (beside durable)');
 const goals: [string, string, string, string][] = [
   ['create, SQLite / insert ceiling', '0.12', ratio('sqlite', 'create'), '≥ 0.40'],
   ['create, PostgreSQL / insert ceiling', '0.14', ratio('postgres', 'create'), '≥ 0.35'],
