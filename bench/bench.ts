@@ -23,7 +23,7 @@
  * (3000 per approve measurement), `BENCH_ENGINES` (`sqlite,postgres`), `PAYREQ_TEST_DATABASE_URL`.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
@@ -33,6 +33,7 @@ import { openStore, type Store } from '../src/db/store.js';
 import { freePort, ROOT, spawnPayreq, waitForHealthy } from '../scripts/lib/process.js';
 import { testDatabase } from '../test/support/database.js';
 import type { LoadResult, LoadSpec } from './load.js';
+import { runLoad } from './run-load.js';
 
 const QUICK = process.env['BENCH_QUICK'] === '1';
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? (QUICK ? 2 : 5));
@@ -63,17 +64,9 @@ function rssMb(pid: number | undefined): number {
   }
 }
 
-let specs = 0;
 /** Runs one measurement in a fresh load-generator process. */
 function load(spec: Omit<LoadSpec, 'connections'> & { connections?: number }): Promise<LoadResult> {
-  const file = join(work, `spec-${specs++}.json`);
-  writeFileSync(file, JSON.stringify({ connections: CONNECTIONS, seconds: SECONDS, ...spec }));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/load.ts', file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as LoadResult) : reject(new Error(`load generator exited ${code}`))));
-  });
+  return runLoad({ connections: CONNECTIONS, seconds: SECONDS, ...spec }, work);
 }
 
 function captured(file: string): Record<string, unknown>[] {

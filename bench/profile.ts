@@ -7,7 +7,7 @@
  * (16). Prints the rate, then the top self-time entries (percent of all samples).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateSecret } from '../src/app/api-keys.js';
@@ -15,6 +15,7 @@ import type { Engine } from '../src/db/migrations.js';
 import { freePort, ROOT, startFlags, waitForHealthy } from '../scripts/lib/process.js';
 import { testDatabase } from '../test/support/database.js';
 import type { LoadResult, LoadSpec } from './load.js';
+import { runLoad } from './run-load.js';
 
 const operation = process.argv[2] ?? 'create';
 const engine = (process.argv[3] ?? 'sqlite') as Engine;
@@ -23,14 +24,7 @@ const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 16);
 const work = mkdtempSync(join(tmpdir(), 'payreq-profile-'));
 
 function load(spec: Omit<LoadSpec, 'connections'>): Promise<LoadResult> {
-  const file = join(work, `spec-${Math.random()}.json`);
-  writeFileSync(file, JSON.stringify({ connections: CONNECTIONS, seconds: SECONDS, ...spec }));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/load.ts', file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as LoadResult) : reject(new Error(`load generator exited ${code}`))));
-  });
+  return runLoad({ connections: CONNECTIONS, seconds: SECONDS, ...spec }, work);
 }
 
 async function api(base: string, key: string, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
