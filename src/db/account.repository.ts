@@ -158,33 +158,58 @@ export async function setAccountBalance(tx: Tx, id: string, balance: bigint, now
 
 const setBalance = preparedQuery((db, p: { balance: string; now: number; id: string }) => db.updateTable('accounts').set({ balance: p.balance, updated_at: p.now }).where('id', '=', p.id));
 
+/** An account's row after {@link applyBalanceChanges}: its new balance (minor units) and what the ledger re-checks. */
+export type ChangedAccount = Pick<Account, 'id' | 'balance' | 'status' | 'systemPurpose'>;
+
 /**
- * Locks accounts for the end of a ledger transfer and reads what the balance checks need: one
- * `SELECT … ORDER BY id FOR NO KEY UPDATE` on PostgreSQL (every transfer locks in the same
- * order, so two cannot deadlock on accounts; `NO KEY` because the transaction's own inserts of
- * entries and payments already hold `FOR KEY SHARE` on the accounts they reference, which a
- * `FOR UPDATE` of another transaction would wait on); SQLite serializes writers and needs no lock.
- * @returns the rows found, by id.
+ * Adds signed amounts (minor units) to accounts' balances, as the last statements of a ledger
+ * transfer, and returns the changed rows, by id, with their new balances, for the ledger to
+ * check (an account that went missing is absent). The caller rolls back when a check fails.
+ *
+ * Every transfer locks its accounts in id order, so two transfers cannot deadlock on accounts:
+ * - On PostgreSQL one statement: a `WITH` that locks the rows `ORDER BY id FOR NO KEY UPDATE`,
+ *   and an `UPDATE … FROM` it that adds each amount in `NUMERIC` (exact) and returns the rows.
+ *   The update touches only rows the `WITH` has locked, so locks are taken in id order whatever
+ *   the join order. A hot payee's row is so locked for one statement and the commit. `NO KEY`
+ *   because the transaction's own inserts of entries and payments already hold `FOR KEY SHARE`
+ *   on the accounts they reference, which a `FOR UPDATE` of another transaction would wait on.
+ * - On SQLite, which serializes writers and needs no lock, the rows are read, the sums computed
+ *   in code, and each balance written.
  */
-export async function lockAccounts(tx: Tx, ids: readonly string[]): Promise<Map<string, Pick<Account, 'id' | 'balance' | 'status' | 'systemPurpose'>>> {
-  if (ids.length === 0) return new Map();
-  const { rows } = await (tx.engine === 'postgres' ? lockForUpdate : readForUpdate)(tx, { ids: [...ids] });
-  return new Map(rows.map((r) => [r.id, { id: r.id, balance: BigInt(r.balance), status: r.status as Account['status'], systemPurpose: r.system_purpose as Account['systemPurpose'] }]));
+export async function applyBalanceChanges(tx: Tx, changes: readonly { accountId: string; amount: bigint }[], now: number): Promise<Map<string, ChangedAccount>> {
+  if (changes.length === 0) return new Map();
+  const toAccount = (r: { id: string; balance: string; status: string; system_purpose: string | null }): ChangedAccount => ({
+    id: r.id,
+    balance: BigInt(r.balance),
+    status: r.status as Account['status'],
+    systemPurpose: r.system_purpose as Account['systemPurpose'],
+  });
+  if (tx.engine === 'postgres') {
+    const ids = changes.map((c) => c.accountId);
+    const { rows } = await addToBalances(tx, { ids, changes: changes.map((c) => ({ id: c.accountId, amount: c.amount.toString() })), now });
+    return new Map(rows.map((r) => [r.id, toAccount(r)]));
+  }
+  const { rows } = await readForUpdate(tx, { ids: changes.map((c) => c.accountId) });
+  const changed = new Map<string, ChangedAccount>();
+  for (const row of rows) {
+    const amount = changes.find((c) => c.accountId === row.id)?.amount ?? 0n;
+    const account = { ...toAccount(row), balance: BigInt(row.balance) + amount };
+    await setAccountBalance(tx, account.id, account.balance, now);
+    changed.set(account.id, account);
+  }
+  return changed;
 }
 
 const readForUpdate = preparedQuery((db, p: { ids: string[] }) => db.selectFrom('accounts').select(['id', 'balance', 'status', 'system_purpose']).where('id', 'in', p.ids).orderBy('id'));
-const lockForUpdate = preparedQuery((db, p: { ids: string[] }) => db.selectFrom('accounts').select(['id', 'balance', 'status', 'system_purpose']).where('id', 'in', p.ids).orderBy('id').forNoKeyUpdate());
-
-/** Writes new balances (minor units, computed in code from locked rows) in one statement. */
-export async function setBalances(tx: Tx, balances: readonly { accountId: string; balance: bigint }[], now: number): Promise<void> {
-  if (balances.length === 0) return;
-  if (balances.length === 1 || tx.engine === 'sqlite') {
-    for (const b of balances) await setAccountBalance(tx, b.accountId, b.balance, now);
-    return;
-  }
-  const values = sql.join(balances.map((b) => sql`(${b.accountId}, ${b.balance.toString()}::numeric)`));
-  await sql`update accounts as a set balance = v.balance, updated_at = ${now} from (values ${values}) as v(id, balance) where a.id = v.id`.execute(tx.db);
-}
+const addToBalances = preparedQuery((_db, p: { ids: string[]; changes: { id: string; amount: string }[]; now: number }) => {
+  const values = sql.join(p.changes.map((c) => sql`(${c.id}, ${c.amount}::numeric)`));
+  return sql<{ id: string; balance: string; status: string; system_purpose: string | null }>`
+    with locked as materialized (select id from accounts where id in (${sql.join(p.ids)}) order by id for no key update)
+    update accounts as a set balance = a.balance + v.amount, updated_at = ${p.now}
+    from locked, (values ${values}) as v(id, amount)
+    where a.id = locked.id and v.id = locked.id
+    returning a.id, a.balance, a.status, a.system_purpose`;
+});
 
 /** A ledger transfer's row: what it is for (`kind`: fund, payment, refund, external_payment) and when (epoch ms). */
 export interface TransferRow {

@@ -2,13 +2,14 @@
  * The internal double-entry ledger (DESIGN.md §4). Every movement is a transfer whose postings
  * sum to zero in each currency, so the sum over all accounts of a currency is always zero;
  * system accounts hold the other side. A party's account never goes negative and a closed
- * one never moves. Balances are computed in code from rows locked at the end of the caller's
- * transaction (row locks on PostgreSQL; SQLite serializes writers): {@link transfer}.
+ * one never moves. Balances are written at the end of the caller's transaction, under row locks
+ * taken in id order on PostgreSQL (SQLite serializes writers), and checked on the written rows:
+ * {@link transfer}.
  */
 import { DomainError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import type { Mode } from '../domain/payment-request.js';
-import { type Account, findAccounts, insertTransfer, lockAccounts, setBalances, systemAccount } from '../db/account.repository.js';
+import { type Account, applyBalanceChanges, findAccounts, insertTransfer, systemAccount } from '../db/account.repository.js';
 import type { Tx } from '../db/store.js';
 
 /** One leg of a transfer: `amount` is signed minor units of the account's currency (credit positive). */
@@ -52,11 +53,12 @@ export class LedgerRace extends Error {}
  * - the checks (accounts exist and are open, no party account goes negative) read the accounts
  *   without locking them;
  * - the entries are inserted at once;
- * - the balances are written as the transaction's last statements (`tx.beforeCommit`): every
- *   moving account is locked in id order in one statement, the debits are checked again on the
- *   locked rows, and the new balances (computed in code) are written in one more. A hot payee's
- *   row is so locked for two statements and the commit, and since every transfer locks in the
- *   same order at the same point, two transfers never deadlock on accounts.
+ * - the balances are written as the transaction's last statement (`tx.beforeCommit`,
+ *   `applyBalanceChanges`): on PostgreSQL one statement locks every moving account in id order
+ *   and adds its amount; the debits are then checked again on the written rows, and a failed
+ *   check rolls the transaction back. A hot payee's row is so locked for one statement and the
+ *   commit, and since every transfer locks in the same order at the same point, two transfers
+ *   never deadlock on accounts.
  * At every commit each balance equals the sum of its postings and each currency sums to zero.
  *
  * @returns the transfer id.
@@ -98,16 +100,15 @@ export async function transfer(tx: Tx, input: TransferInput): Promise<string> {
     moving.map((a) => ({ id: newId(), accountId: a.id, currency: a.currency, amount: merged.get(a.id) ?? 0n })),
   );
   const apply = async () => {
-    const locked = await lockAccounts(tx, moving.map((a) => a.id));
-    const balances = moving.map((a) => {
-      const row = locked.get(a.id);
+    const changed = await applyBalanceChanges(tx, moving.map((a) => ({ accountId: a.id, amount: merged.get(a.id) ?? 0n })), input.now);
+    for (const a of moving) {
+      const row = changed.get(a.id);
       const amount = merged.get(a.id) ?? 0n;
       if (!row) throw new LedgerRace(`account ${a.id} disappeared`);
+      // Checked on the written rows: a failed check rolls the whole transaction back.
       const guarded = row.systemPurpose === null;
-      if (guarded && (row.status !== 'open' || (amount < 0n && row.balance + amount < 0n))) throw new LedgerRace(`account ${a.id} changed during the transfer`);
-      return { accountId: a.id, balance: row.balance + amount };
-    });
-    await setBalances(tx, balances, input.now);
+      if (guarded && (row.status !== 'open' || (amount < 0n && row.balance < 0n))) throw new LedgerRace(`account ${a.id} changed during the transfer`);
+    }
   };
   if (tx.beforeCommit) tx.beforeCommit(apply);
   else await apply();
