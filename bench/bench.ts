@@ -93,6 +93,9 @@ async function waitFor(url: string): Promise<void> {
   throw new Error(`${url} did not answer`);
 }
 
+/** The insert ceiling's request body. */
+const CEILING_BODY = JSON.stringify({ amount: '10.00', currency: 'USD', description: 'ceiling' });
+
 /** A running ceiling server (`bench/ceiling-server.ts`) on its own database, measured on demand. */
 interface CeilingServer {
   base: string;
@@ -107,10 +110,8 @@ async function startCeilings(engine: Engine): Promise<CeilingServer> {
   const child = startChild('bench/ceiling-server.ts', { BENCH_PORT: String(port), BENCH_DATABASE_URL: database.url, BENCH_POOL_SIZE: POOL });
   const base = `http://127.0.0.1:${port}`;
   await waitFor(`${base}/ceiling`);
-  const headers = { 'content-type': 'application/json' };
-  const body = JSON.stringify({ amount: '10.00', currency: 'USD', description: 'ceiling' });
   const rows = join(work, `ceiling-warm-${engine}.jsonl`);
-  await load({ base, headers, seconds: 1, captureTo: rows, requests: [{ method: 'POST', path: '/ceiling/rows', body }] }); // warm-up, and ids to read
+  await load({ base, headers: { 'content-type': 'application/json' }, seconds: 1, captureTo: rows, requests: [{ method: 'POST', path: '/ceiling/rows', body: CEILING_BODY }] }); // warm-up, and ids to read
   return {
     base,
     pid: child.pid,
@@ -125,8 +126,7 @@ async function startCeilings(engine: Engine): Promise<CeilingServer> {
 
 /** Measures both ceilings now; `data` names the phase they frame. */
 async function measureCeilings(engine: Engine, server: CeilingServer, data: string): Promise<{ write: number; read: number }> {
-  const body = JSON.stringify({ amount: '10.00', currency: 'USD', description: 'ceiling' });
-  const write = await record('ceiling: validated POST inserting one row', engine, data, 'ceiling', server.pid, { base: server.base, headers: { 'content-type': 'application/json' }, requests: [{ method: 'POST', path: '/ceiling/rows', body }] });
+  const write = await record('ceiling: validated POST inserting one row', engine, data, 'ceiling', server.pid, { base: server.base, headers: { 'content-type': 'application/json' }, requests: [{ method: 'POST', path: '/ceiling/rows', body: CEILING_BODY }] });
   const read = await record('ceiling: GET one row by primary key', engine, data, 'ceiling', server.pid, { base: server.base, headers: {}, requests: server.ids.map((id) => ({ method: 'GET' as const, path: `/ceiling/rows/${id}` })) });
   return { write: write.rps, read: read.rps };
 }

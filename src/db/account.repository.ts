@@ -88,7 +88,7 @@ const findById = preparedQuery((db, p: { id: string; orgId: string; mode: string
   db.selectFrom('accounts').selectAll().where('id', '=', p.id).where('org_id', '=', p.orgId).where('mode', '=', p.mode),
 );
 
-/** The account with this id in this org and mode (no lock: the ledger locks with {@link lockAccounts}). */
+/** The account with this id in this org and mode (no lock: the ledger locks with {@link applyBalanceChanges}). */
 export async function findAccount(tx: Tx, orgId: string, mode: Mode, id: string): Promise<Account | undefined> {
   const row = (await findById(tx, { id, orgId, mode })).rows[0];
   return row && rowToAccount(row);
@@ -151,7 +151,7 @@ export async function findAccountByNumber(tx: Tx, orgId: string, mode: Mode, num
   return row && rowToAccount(row);
 }
 
-/** Sets an account's balance (the ledger computes it in code and has the row locked). */
+/** Sets an account's balance (minor units; SQLite's path of {@link applyBalanceChanges}, which computes it in code). */
 export async function setAccountBalance(tx: Tx, id: string, balance: bigint, now: number): Promise<void> {
   await setBalance(tx, { balance: balance.toString(), now, id });
 }
@@ -185,8 +185,7 @@ export async function applyBalanceChanges(tx: Tx, changes: readonly { accountId:
     systemPurpose: r.system_purpose as Account['systemPurpose'],
   });
   if (tx.engine === 'postgres') {
-    const ids = changes.map((c) => c.accountId);
-    const { rows } = await addToBalances(tx, { ids, changes: changes.map((c) => ({ id: c.accountId, amount: c.amount.toString() })), now });
+    const { rows } = await addToBalances(tx, { changes: changes.map((c) => ({ id: c.accountId, amount: c.amount.toString() })), now });
     return new Map(rows.map((r) => [r.id, toAccount(r)]));
   }
   const { rows } = await readForUpdate(tx, { ids: changes.map((c) => c.accountId) });
@@ -201,10 +200,10 @@ export async function applyBalanceChanges(tx: Tx, changes: readonly { accountId:
 }
 
 const readForUpdate = preparedQuery((db, p: { ids: string[] }) => db.selectFrom('accounts').select(['id', 'balance', 'status', 'system_purpose']).where('id', 'in', p.ids).orderBy('id'));
-const addToBalances = preparedQuery((_db, p: { ids: string[]; changes: { id: string; amount: string }[]; now: number }) => {
+const addToBalances = preparedQuery((_db, p: { changes: { id: string; amount: string }[]; now: number }) => {
   const values = sql.join(p.changes.map((c) => sql`(${c.id}, ${c.amount}::numeric)`));
   return sql<{ id: string; balance: string; status: string; system_purpose: string | null }>`
-    with locked as materialized (select id from accounts where id in (${sql.join(p.ids)}) order by id for no key update)
+    with locked as materialized (select id from accounts where id in (${sql.join(p.changes.map((c) => c.id))}) order by id for no key update)
     update accounts as a set balance = a.balance + v.amount, updated_at = ${p.now}
     from locked, (values ${values}) as v(id, amount)
     where a.id = locked.id and v.id = locked.id
@@ -232,7 +231,7 @@ export interface EntryRow {
 const insertTransferRow = preparedQuery((db, p: { row: NewLedgerTransferRow }) => db.insertInto('ledger_transfers').values(p.row));
 const insertEntryRows = preparedQuery((db, p: { rows: NewLedgerEntryRow[] }) => db.insertInto('ledger_entries').values(p.rows));
 
-/** Inserts a ledger transfer and its entries (the ledger has checked that they balance); balances are written apart ({@link setBalances}). */
+/** Inserts a ledger transfer and its entries (the ledger has checked that they balance); balances are written apart ({@link applyBalanceChanges}). */
 export async function insertTransfer(tx: Tx, transfer: TransferRow, entries: readonly EntryRow[]): Promise<void> {
   const { id, orgId, mode, kind, paymentRequestId, createdAt } = transfer;
   await insertTransferRow(tx, { row: { id, org_id: orgId, mode, kind, payment_request_id: paymentRequestId, created_at: createdAt } });

@@ -1,7 +1,7 @@
 /** The event log: immutable rows written in the same transaction as the change they record. */
 import type { EventType, Mode } from '../domain/payment-request.js';
 import { preparedQuery } from './prepared.js';
-import { listEndpoints, rowToEndpoint, type WebhookEndpoint } from './webhook.repository.js';
+import { enabledEndpointsQuery, listEndpoints, rowToEndpoint, type WebhookEndpoint } from './webhook.repository.js';
 import type { EventRow, NewEventRow } from './schema.js';
 import type { Tx } from './store.js';
 
@@ -57,15 +57,7 @@ export async function insertEvents(tx: Tx, events: StoredEvent[]): Promise<void>
 
 const insertRows = preparedQuery((db, p: { rows: NewEventRow[] }) => db.insertInto('events').values(p.rows));
 const insertRowsReadingEndpoints = preparedQuery((db, p: { rows: NewEventRow[]; orgId: string; mode: string }) =>
-  db
-    .with('inserted', (q) => q.insertInto('events').values(p.rows))
-    .selectFrom('webhook_endpoints')
-    .selectAll()
-    .where('org_id', '=', p.orgId)
-    .where('mode', '=', p.mode)
-    .where('deleted_at', 'is', null)
-    .where('disabled', '=', 0)
-    .orderBy('id', 'desc'),
+  enabledEndpointsQuery(db.with('inserted', (q) => q.insertInto('events').values(p.rows)), p.orgId, p.mode),
 );
 
 /**

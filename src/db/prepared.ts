@@ -72,9 +72,10 @@ export const preparedTexts = new Set<string>();
 const MAX_SHAPES = 64;
 
 /**
- * Declares a query (a Kysely query builder, or a `sql` template) that is built by `build` once per engine and params shape (keys and array
- * lengths), and afterwards only run: `build` receives markers in place of the values, and each
- * compiled parameter is traced back to the marker it came from. A value the query holds itself
+ * Declares a query (a Kysely query builder, or a `sql` template) that is built by `build` once
+ * per engine and params shape (keys and array lengths), and afterwards only run: `build`
+ * receives markers in place of the values, and each compiled parameter is traced back to the
+ * marker it came from. A value the query holds itself
  * (a constant such as `disabled = 0`) stays a constant.
  *
  * `build` must use every value only as a value (in `where`, `values`, `set`, `limit`), never to

@@ -4,7 +4,7 @@
  * on PostgreSQL with `FOR UPDATE SKIP LOCKED`, so that an attempt is never made by two
  * processes at once and a dead process's claim expires within the lease.
  */
-import type { Kysely, Updateable } from 'kysely';
+import type { Kysely, QueryCreator, Updateable } from 'kysely';
 import type { Mode } from '../domain/payment-request.js';
 import type { WebhookFormat } from '../webhooks/formats.js';
 import { preparedQuery } from './prepared.js';
@@ -176,12 +176,18 @@ export async function listEndpoints(tx: Tx, orgId: string, mode: Mode, enabledOn
   return rows.map(rowToEndpoint);
 }
 
-const allEndpoints = preparedQuery((db, p: { orgId: string; mode: string }) =>
-  db.selectFrom('webhook_endpoints').selectAll().where('org_id', '=', p.orgId).where('mode', '=', p.mode).where('deleted_at', 'is', null).orderBy('id', 'desc'),
-);
-const enabledEndpoints = preparedQuery((db, p: { orgId: string; mode: string }) =>
-  db.selectFrom('webhook_endpoints').selectAll().where('org_id', '=', p.orgId).where('mode', '=', p.mode).where('deleted_at', 'is', null).where('disabled', '=', 0).orderBy('id', 'desc'),
-);
+/** The undeleted endpoints of an org and mode, newest first, as a query to run or to add to (a `with` in front of it). */
+function undeletedEndpoints(db: Pick<QueryCreator<Database>, 'selectFrom'>, orgId: string, mode: string) {
+  return db.selectFrom('webhook_endpoints').selectAll().where('org_id', '=', orgId).where('mode', '=', mode).where('deleted_at', 'is', null).orderBy('id', 'desc');
+}
+
+/** The enabled endpoints of an org and mode, newest first (`listEndpoints(…, true)`), as a query: the outbox runs it together with its events insert. */
+export function enabledEndpointsQuery(db: Pick<QueryCreator<Database>, 'selectFrom'>, orgId: string, mode: string) {
+  return undeletedEndpoints(db, orgId, mode).where('disabled', '=', 0);
+}
+
+const allEndpoints = preparedQuery((db, p: { orgId: string; mode: string }) => undeletedEndpoints(db, p.orgId, p.mode));
+const enabledEndpoints = preparedQuery((db, p: { orgId: string; mode: string }) => enabledEndpointsQuery(db, p.orgId, p.mode));
 const insertDeliveryRows = preparedQuery((db, p: { rows: NewWebhookDeliveryRow[] }) => db.insertInto('webhook_deliveries').values(p.rows));
 
 /** Inserts deliveries. */
@@ -191,24 +197,24 @@ export async function insertDeliveries(tx: Tx, deliveries: WebhookDelivery[]): P
   if (tx.written) tx.written.deliveries = true;
   await insertDeliveryRows(tx, {
     rows: deliveries.map((d) => ({
-        id: d.id,
-        org_id: d.orgId,
-        mode: d.mode,
-        event_id: d.eventId,
-        endpoint_id: d.endpointId,
-        payment_request_id: d.paymentRequestId,
-        sequence: d.sequence,
-        status: d.status,
-        attempts: d.attempts,
-        next_attempt_at: d.nextAttemptAt,
-        claimed_by: null,
-        claimed_until: null,
-        last_status_code: d.lastStatusCode,
-        last_error: d.lastError,
-        delivered_at: d.deliveredAt,
-        created_at: d.createdAt,
-        updated_at: d.updatedAt,
-      })),
+      id: d.id,
+      org_id: d.orgId,
+      mode: d.mode,
+      event_id: d.eventId,
+      endpoint_id: d.endpointId,
+      payment_request_id: d.paymentRequestId,
+      sequence: d.sequence,
+      status: d.status,
+      attempts: d.attempts,
+      next_attempt_at: d.nextAttemptAt,
+      claimed_by: null,
+      claimed_until: null,
+      last_status_code: d.lastStatusCode,
+      last_error: d.lastError,
+      delivered_at: d.deliveredAt,
+      created_at: d.createdAt,
+      updated_at: d.updatedAt,
+    })),
   });
 }
 

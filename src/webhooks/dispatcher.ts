@@ -151,18 +151,20 @@ export function startDispatcher(deps: Deps, options: DispatcherOptions): Dispatc
     };
     const code = result.statusCode;
     const base = { attempts, lastStatusCode: code, lastError: result.error, now };
+    const succeeded = code !== null && code >= 200 && code < 300;
+    const delivered: DeliveryOutcome = { ...base, status: 'succeeded', nextAttemptAt: delivery.nextAttemptAt, deliveredAt: now };
     let outcome: DeliveryOutcome;
     let completed: boolean;
-    if (code !== null && code >= 200 && code < 300 && endpoint.failingSince === null) {
+    if (succeeded && endpoint.failingSince === null) {
       // The common case: the attempt and its outcome are all there is to write (one statement on PostgreSQL).
-      outcome = { ...base, status: 'succeeded', nextAttemptAt: delivery.nextAttemptAt, deliveredAt: now };
+      outcome = delivered;
       completed = await completeAttempt(deps.store, record, workerId, outcome);
     } else {
       [outcome, completed] = await deps.store.transaction(async (tx): Promise<[DeliveryOutcome, boolean]> => {
         await insertAttempt(tx, record);
         let written: DeliveryOutcome;
-        if (code !== null && code >= 200 && code < 300) {
-          written = { ...base, status: 'succeeded', nextAttemptAt: delivery.nextAttemptAt, deliveredAt: now };
+        if (succeeded) {
+          written = delivered;
           await markEndpointHealthy(tx, endpoint.id, now);
         } else if (code === 410) {
           written = { ...base, status: 'failed', nextAttemptAt: delivery.nextAttemptAt, deliveredAt: null };
