@@ -36,6 +36,7 @@ const envSchema = z.object({
   PAYREQ_WEBHOOK_ALLOW_LOCAL_IN_TEST: z.enum(['true', 'false']).default('true'),
   PAYREQ_WEBHOOK_CONCURRENCY: z.coerce.number().int().min(0).max(1000).default(32),
   PAYREQ_WEBHOOK_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(500),
+  PAYREQ_IDEMPOTENCY_LEASE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   PAYREQ_PAY_PAGE_RATE_LIMIT: z.coerce.number().int().min(1).default(120),
   PAYREQ_SSE_HEARTBEAT_MS: z.coerce.number().int().min(100).default(15_000),
   PAYREQ_SSE_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(250),
@@ -71,6 +72,8 @@ export interface Config {
   deltapayTransactionTypes: string[];
   /** AlphaPo's per-currency amount limits (`PAYREQ_ALPHAPO_AMOUNT_LIMITS`, JSON `{"EUR": {"min": "10", "max": "100000"}}`, decimal strings). */
   alphapoAmountLimits: AmountLimits;
+  /** How long an `Idempotency-Key` claim is held before a retry may take it over, in seconds (`PAYREQ_IDEMPOTENCY_LEASE_SECONDS`, default 60). */
+  idempotencyLeaseSeconds: number;
   /** Requests per minute per client address on the pay page's routes (`PAYREQ_PAY_PAGE_RATE_LIMIT`). */
   payPageRateLimitPerMinute: number;
   logLevel: string;
@@ -115,6 +118,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     chains: parseChains(e.PAYREQ_CHAINS, (path) => readFileSync(path, 'utf8')),
     deltapayTransactionTypes: e.PAYREQ_DELTAPAY_TRANSACTION_TYPES.split(',').map((t) => t.trim()).filter((t) => t.length > 0),
     alphapoAmountLimits: parseAmountLimits(e.PAYREQ_ALPHAPO_AMOUNT_LIMITS),
+    idempotencyLeaseSeconds: e.PAYREQ_IDEMPOTENCY_LEASE_SECONDS,
     payPageRateLimitPerMinute: e.PAYREQ_PAY_PAGE_RATE_LIMIT,
     logLevel: e.PAYREQ_LOG_LEVEL,
     webhooks: {

@@ -61,6 +61,7 @@ export function makeDeps(config: Config, store: Store, publicUrl: string, clock:
       webhooks: config.webhooks,
       deltapayTransactionTypes: config.deltapayTransactionTypes,
       alphapoAmountLimits: config.alphapoAmountLimits,
+      idempotencyLeaseSeconds: config.idempotencyLeaseSeconds,
     },
     clock,
   };

@@ -28,6 +28,12 @@ export interface Settings {
   deltapayTransactionTypes: string[];
   /** AlphaPo's per-currency amount limits, by Payreq currency code. */
   alphapoAmountLimits: AmountLimits;
+  /**
+   * How long an `Idempotency-Key` claim is held by its attempt, in seconds (default 60): a retry
+   * within it answers 409 with `Retry-After`; after it, a claim whose attempt never answered (its
+   * process died) is taken over and the request runs afresh (src/http/idempotency.ts).
+   */
+  idempotencyLeaseSeconds: number;
 }
 
 /** Per-currency amount limits: decimal strings in the currency (`{"EUR": {"min": "10", "max": "100000"}}`); either bound may be absent. */

@@ -2,6 +2,7 @@
  * The store: one Kysely instance over SQLite (embedded default) or PostgreSQL, with the engine
  * it runs on, so repositories can branch where SQL differs (row locks, JSON access).
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { closeSync, fdatasync, mkdirSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
@@ -48,6 +49,14 @@ export interface Store extends Tx {
    * Returns a function that removes the listener.
    */
   onEventsCommitted(listener: (types: readonly string[], written: { deliveries: boolean }) => void): () => void;
+  /**
+   * Runs `fn` (and everything it starts) in `hold`'s scope: while `hold.active` is true, the
+   * first transaction that resolves in the scope is held open instead of committed, and the
+   * scope's later transactions and queries run inside it, until {@link HeldTransaction.commit}
+   * or {@link HeldTransaction.rollback} (idempotency keys store their answer in the effect's
+   * transaction this way: src/http/idempotency.ts).
+   */
+  runHolding<T>(hold: CommitHold, fn: () => T): T;
   /** Statements sent to the database so far (`payreq_db_queries_total`). */
   readonly queries: number;
   /**
@@ -60,6 +69,41 @@ export interface Store extends Tx {
   readonly syncs: number;
   close(): Promise<void>;
 }
+
+/**
+ * A unit of work whose first transaction may be held open ({@link Store.runHolding}). The caller
+ * sets `active` once it wants the hold (an `Idempotency-Key` was claimed); the store sets `held`
+ * when a transaction is held.
+ */
+export interface CommitHold {
+  active: boolean;
+  held?: HeldTransaction | undefined;
+}
+
+/**
+ * A transaction whose callback has resolved and which waits for its commit. A transaction held
+ * longer than {@link HOLD_TIMEOUT_MS} is rolled back (a reply that never came).
+ */
+export interface HeldTransaction {
+  /** The transaction, to write more in it before the commit. */
+  readonly tx: Tx;
+  /** `open` until decided; `rolled_back` also after the timeout or a failed commit. */
+  readonly state: 'open' | 'committed' | 'rolled_back';
+  /**
+   * Commits (then announces the events it wrote, as any commit does).
+   * @throws the database's error when the commit fails (the transaction is then rolled back) or
+   *   Error when it was already rolled back (timeout).
+   */
+  commit(): Promise<void>;
+  /** Rolls back; never throws. */
+  rollback(): Promise<void>;
+}
+
+/** Longest time a transaction is held for its commit, in ms ({@link HeldTransaction}). */
+export const HOLD_TIMEOUT_MS = 10_000;
+
+/** Thrown inside a held transaction to roll it back. */
+class HeldRollback extends Error {}
 
 /** Options for {@link openStore}. */
 export interface StoreOptions {
@@ -166,7 +210,12 @@ function checkpointInBackground(database: SQLite.Database, path: string): () => 
   worker.on('error', fallBack);
   worker.on('exit', fallBack);
   return async () => {
-    if (!exited) worker.postMessage('close');
+    // Referenced again while closing: an unreferenced worker would let the process exit before
+    // its last checkpoint (slow while another process holds the file) ends, with `close()` unsettled.
+    if (!exited) {
+      worker.ref();
+      worker.postMessage('close');
+    }
     await done;
   };
 }
@@ -358,6 +407,66 @@ function isDeadlock(err: unknown): boolean {
 
 function makeStore(db: Kysely<Database>, engine: Engine, migrate: () => Promise<string[]>, counter: { queries: number }, commits?: GroupCommit, stopCheckpoints?: () => Promise<void>): Store {
   const listeners = new Set<(types: readonly string[], written: { deliveries: boolean }) => void>();
+  const holds = new AsyncLocalStorage<CommitHold>();
+  type Written = { events: boolean; types: string[]; deliveries?: boolean };
+  const afterCommit = (written: Written) => {
+    commits?.committed();
+    if (written.events) for (const listener of listeners) listener(written.types, { deliveries: written.deliveries === true });
+  };
+  const run = async <T>(trx: Transaction<Database>, written: Written, fn: (tx: Tx) => Promise<T>): Promise<T> => {
+    const last: (() => Promise<void>)[] = [];
+    const value = await fn({ db: trx, engine, written, beforeCommit: (work) => void last.push(work) });
+    for (const work of last) await work();
+    return value;
+  };
+  // The first transaction of an active hold: resolves with fn's value once fn has run, and keeps
+  // the transaction open until the hold's commit or rollback (or HOLD_TIMEOUT_MS).
+  const runHeld = <T>(hold: CommitHold, written: Written, fn: (tx: Tx) => Promise<T>): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      let decide: (commit: boolean) => void = () => undefined;
+      const decision = new Promise<boolean>((r) => (decide = r));
+      let state: HeldTransaction['state'] = 'open';
+      let handedOver = false;
+      const done = db.transaction().execute(async (trx) => {
+        const value = await run(trx, written, fn);
+        const timer = setTimeout(() => decide(false), HOLD_TIMEOUT_MS);
+        const finished = done.then(
+          () => {
+            state = 'committed';
+            afterCommit(written);
+          },
+          (err: unknown) => {
+            state = 'rolled_back';
+            if (!(err instanceof HeldRollback)) throw err;
+          },
+        );
+        hold.held = {
+          tx: { db: trx, engine, written },
+          get state() {
+            return state;
+          },
+          async commit() {
+            if (state === 'rolled_back') throw new Error('the held transaction was rolled back (held too long)');
+            decide(true);
+            await finished;
+          },
+          async rollback() {
+            decide(false);
+            await finished.catch(() => undefined);
+          },
+        };
+        handedOver = true;
+        resolve(value);
+        const commit = await decision;
+        clearTimeout(timer);
+        if (!commit) throw new HeldRollback();
+        return value;
+      });
+      // Before fn resolved, a failure is the caller's (a deadlock victim runs again); after, the hold's.
+      done.catch((err: Error) => {
+        if (!handedOver) reject(err);
+      });
+    });
   return {
     get queries() {
       return counter.queries;
@@ -366,20 +475,23 @@ function makeStore(db: Kysely<Database>, engine: Engine, migrate: () => Promise<
     get syncs() {
       return commits?.syncs ?? 0;
     },
-    db,
+    // Inside a hold whose transaction is held, every query runs in that transaction.
+    get db() {
+      const held = holds.getStore()?.held;
+      return held?.state === 'open' ? (held.tx.db as Kysely<Database>) : db;
+    },
     engine,
+    runHolding: (hold, fn) => holds.run(hold, fn),
     async transaction(fn) {
+      const hold = holds.getStore();
+      const held = hold?.held;
+      if (held?.state === 'open') return run(held.tx.db as Transaction<Database>, held.tx.written as Written, fn);
       for (let attempt = 1; ; attempt++) {
-        const written: { events: boolean; types: string[]; deliveries?: boolean } = { events: false, types: [] };
+        const written: Written = { events: false, types: [] };
         try {
-          const result = await db.transaction().execute(async (trx) => {
-            const last: (() => Promise<void>)[] = [];
-            const value = await fn({ db: trx, engine, written, beforeCommit: (work) => void last.push(work) });
-            for (const work of last) await work();
-            return value;
-          });
-          commits?.committed();
-          if (written.events) for (const listener of listeners) listener(written.types, { deliveries: written.deliveries === true });
+          if (hold?.active === true && held === undefined) return await runHeld(hold, written, fn);
+          const result = await db.transaction().execute((trx) => run(trx, written, fn));
+          afterCommit(written);
           return result;
         } catch (err) {
           // PostgreSQL broke a lock cycle by aborting this transaction (a safety net: transfers

@@ -18,7 +18,8 @@ import { pismoRoutes } from '../dialects/pismo/routes.js';
 import { requestNetworkRoutes } from '../dialects/request-network/routes.js';
 import { authHook } from './auth.js';
 import { routeNotFound, sendError } from './errors.js';
-import { idempotencyOnSend, idempotencyPreHandler } from './idempotency.js';
+import { crashPoint } from './crash-points.js';
+import { commitHoldHook, idempotencyOnSend, idempotencyPreHandler } from './idempotency.js';
 import { payPageRoutes } from './pay-page.js';
 import { merchantRoutes } from './routes/merchants.routes.js';
 import { partyRoutes } from './routes/parties.routes.js';
@@ -52,7 +53,8 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorateRequest('principal', undefined);
-  app.decorateRequest('idempotencyKey', undefined);
+  app.decorateRequest('idempotency', undefined);
+  app.decorateRequest('commitHold', undefined);
   app.setErrorHandler((err, request, reply) => sendError(err, request, reply));
   app.setNotFoundHandler((request) => routeNotFound(request));
   // Once shutdown starts, answers close their connection, so that a keep-alive connection
@@ -68,6 +70,8 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   app.addHook('onSend', async (request, reply, payload) => {
     void reply.header('x-request-id', request.id);
     if (closing) void reply.header('connection', 'close');
+    // An idempotent /v1 request commits in its own onSend hook, which has these points itself.
+    if (request.idempotency === undefined) crashPoint(request, 'after-commit');
     // SQLite's durable mode: nothing is answered before what it wrote is on disk (group commit).
     await deps.store.durable();
     return payload;
@@ -111,6 +115,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
 
   await app.register(
     (v1, _opts, done) => {
+      v1.addHook('onRequest', commitHoldHook(deps));
       v1.addHook('onRequest', authHook(deps));
       v1.addHook('preHandler', idempotencyPreHandler(deps));
       v1.addHook('onSend', idempotencyOnSend(deps));

@@ -3,9 +3,19 @@
  * CI reads the counts whatever runner output precedes it. A file that fails outside its tests
  * (say, a `beforeAll` that cannot reach the database) counts as a failure.
  */
+import type { UserConsoleLog } from 'vitest';
 import type { Reporter, TestModule } from 'vitest/node';
 
+/** The prefix of the hardening suites' figure lines (test/hardening/figures.ts). */
+const FIGURE_PREFIX = 'hardening [';
+
 export default class SummaryReporter implements Reporter {
+  private readonly figures: string[] = [];
+
+  onUserConsoleLog(log: UserConsoleLog): void {
+    if (log.type === 'stdout' && log.content.startsWith(FIGURE_PREFIX)) this.figures.push(log.content.trimEnd());
+  }
+
   onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
     let passed = 0;
     let failed = 0;
@@ -23,6 +33,7 @@ export default class SummaryReporter implements Reporter {
       if (module.state() === 'failed' && failedHere === 0) failedHere = 1;
       failed += failedHere;
     }
+    if (this.figures.length > 0) process.stdout.write(`\n${[...this.figures].sort().join('\n')}\n`);
     process.stdout.write(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`);
   }
 }
