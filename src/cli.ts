@@ -3,12 +3,16 @@
  * The `payreq` command (commander):
  * - `payreq serve` (the default): migrate, bootstrap, listen; SIGTERM/SIGINT shut down gracefully.
  * - `payreq migrate`: run pending migrations and exit.
+ * - `payreq orgs create --name …` / `payreq orgs list`: orgs on the database that
+ *   `PAYREQ_DATABASE_URL` names (run where the server runs; no server needed). `create` prints
+ *   the new org's test and live admin keys once.
  * - `payreq keys|parties|accounts|requests|events|webhooks …`: talk to a running server through
  *   the SDK (`src/cli/client-commands.ts`; `PAYREQ_URL`, `PAYREQ_API_KEY`, `--json`).
  * Exit codes: 0 success, 1 a refusal or an unreachable server, 2 a usage mistake.
  */
 import { Command } from 'commander';
 import { addClientCommands } from './cli/client-commands.js';
+import type { Store } from './db/store.js';
 
 // The server's modules load only for `serve` and `migrate`: a client command starts fast.
 async function serve(): Promise<void> {
@@ -48,6 +52,46 @@ async function migrate(): Promise<void> {
   }
 }
 
+/** Opens the configured database, migrated, for `fn`. */
+async function withStore<T>(fn: (store: Store) => Promise<T>): Promise<T> {
+  const { loadConfig } = await import('./config.js');
+  const { openStore } = await import('./db/store.js');
+  const config = loadConfig();
+  const store = openStore({ url: config.databaseUrl, poolSize: 1 });
+  try {
+    await store.migrate();
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+async function createOrgCommand(opts: { name: string }, command: Command): Promise<void> {
+  const { json } = command.optsWithGlobals<{ json?: boolean }>();
+  const { createOrg } = await import('./app/api-keys.js');
+  const org = await withStore((store) => createOrg({ store, clock: Date.now }, opts.name));
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ id: org.orgId, name: opts.name.trim(), testApiKey: org.testSecret, liveApiKey: org.liveSecret }, null, 2)}\n`);
+    return;
+  }
+  process.stdout.write(`org ${org.orgId} (${opts.name.trim()})\n\nadmin API keys, shown once:\n  test: ${org.testSecret}\n  live: ${org.liveSecret}\n\nLive-mode keys need PAYREQ_SECRET_KEY on every server of this database (README: secrets at rest).\n`);
+}
+
+async function listOrgsCommand(_opts: unknown, command: Command): Promise<void> {
+  const { json } = command.optsWithGlobals<{ json?: boolean }>();
+  const { listAllOrgs } = await import('./app/api-keys.js');
+  const orgs = await withStore((store) => listAllOrgs({ store }));
+  const rows = orgs.map((o) => ({ id: o.id, name: o.name, createdAt: new Date(o.createdAt).toISOString(), testKeys: o.testKeys, liveKeys: o.liveKeys }));
+  if (json) {
+    process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+    return;
+  }
+  const columns = ['id', 'name', 'createdAt', 'testKeys', 'liveKeys'] as const;
+  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c]).length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  process.stdout.write(`${[line(columns.map((c) => c.toUpperCase())), ...rows.map((r) => line(columns.map((c) => String(r[c]))))].join('\n')}\n`);
+}
+
 const program = new Command('payreq').description('Payreq: payment requests from creation to settlement').showHelpAfterError();
 // Usage mistakes exit 2 (commander's own default is 1).
 program.exitOverride((err) => {
@@ -57,6 +101,9 @@ program.command('serve').description('run the server (configured by PAYREQ_* var
 // `payreq` alone serves; an unknown word is an unknown command (exit 2 with the usage).
 program.action(serve);
 program.command('migrate').description('run pending database migrations and exit').action(migrate);
+const orgs = program.command('orgs').description("orgs on the server's database (PAYREQ_DATABASE_URL; no server needed)");
+orgs.command('create').description('create an org; prints its test and live admin API keys once').requiredOption('--name <name>', "the org's name").action(createOrgCommand);
+orgs.command('list').description('list the orgs, with their unrevoked keys per mode').action(listOrgsCommand);
 addClientCommands(program);
 
 // An unknown first word is an unknown command, not an argument of the default (`serve`).

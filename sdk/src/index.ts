@@ -194,6 +194,9 @@ export function createClient(options: ClientOptions) {
     },
     apiKeys: {
       create: (body: Body<'/v1/api-keys', 'post'>, opt: Opt = {}) => unwrap(raw.POST('/v1/api-keys', { body, headers: key(opt.idempotencyKey) })),
+      list: (query: Query<'/v1/api-keys', 'get'> = {}) => unwrap(raw.GET('/v1/api-keys', { params: { query } })),
+      /** Revokes a key at once; every server process stops accepting it within a second. */
+      revoke: (id: string) => unwrap(raw.DELETE('/v1/api-keys/{id}', { params: { path: { id } } })),
     },
     webhookEndpoints: {
       create: (body: Body<'/v1/webhook-endpoints', 'post'>, opt: Opt = {}) => unwrap(raw.POST('/v1/webhook-endpoints', { body, headers: key(opt.idempotencyKey) })),

@@ -1952,7 +1952,62 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** List API keys (never their secrets), newest first, with lastUsedAt */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {string} */
+                            object: "list";
+                            data: {
+                                id: string;
+                                /** @enum {string} */
+                                object: "api_key";
+                                /** @enum {string} */
+                                mode: "live" | "test";
+                                name: string | null;
+                                prefix: string;
+                                grants: {
+                                    /** @enum {string} */
+                                    permission: "payment_requests:create" | "payment_requests:read" | "payment_requests:pay" | "payment_requests:cancel" | "payments:record" | "refunds:create" | "accounts:manage" | "api_keys:manage" | "webhooks:manage" | "admin";
+                                    accountId?: string;
+                                    partyId?: string;
+                                }[];
+                                hasSigningSecret: boolean;
+                                createdAt: string;
+                                /** @description When the key stops authenticating; null: never */
+                                expiresAt: string | null;
+                                /** @description When the key last authenticated (to within a second); null: never */
+                                lastUsedAt: string | null;
+                                /** @description When the key was revoked; null: it is not */
+                                revokedAt: string | null;
+                                /** @description Shown once, at creation */
+                                secret?: string;
+                                /** @description Shown once, at creation, when asked for */
+                                signingSecret?: string;
+                            }[];
+                            hasMore: boolean;
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+            };
+        };
         put?: never;
         /** Create an API key (the secret is returned once) */
         post: {
@@ -1976,6 +2031,8 @@ export interface paths {
                         }[];
                         /** @description Also issue a signing secret (returned once): the HMAC-SHA512 key of AlphaPo's X-Processing-Signature */
                         signingSecret?: boolean;
+                        /** @description Seconds until the key stops authenticating (60 s to 10 years); default: it does not expire */
+                        expiresIn?: number;
                     };
                 };
             };
@@ -2002,6 +2059,12 @@ export interface paths {
                             }[];
                             hasSigningSecret: boolean;
                             createdAt: string;
+                            /** @description When the key stops authenticating; null: never */
+                            expiresAt: string | null;
+                            /** @description When the key last authenticated (to within a second); null: never */
+                            lastUsedAt: string | null;
+                            /** @description When the key was revoked; null: it is not */
+                            revokedAt: string | null;
                             /** @description Shown once, at creation */
                             secret?: string;
                             /** @description Shown once, at creation, when asked for */
@@ -2012,6 +2075,70 @@ export interface paths {
             };
         };
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/api-keys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke an API key at once (every process stops accepting it within a second) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            /** @enum {string} */
+                            object: "api_key";
+                            /** @enum {string} */
+                            mode: "live" | "test";
+                            name: string | null;
+                            prefix: string;
+                            grants: {
+                                /** @enum {string} */
+                                permission: "payment_requests:create" | "payment_requests:read" | "payment_requests:pay" | "payment_requests:cancel" | "payments:record" | "refunds:create" | "accounts:manage" | "api_keys:manage" | "webhooks:manage" | "admin";
+                                accountId?: string;
+                                partyId?: string;
+                            }[];
+                            hasSigningSecret: boolean;
+                            createdAt: string;
+                            /** @description When the key stops authenticating; null: never */
+                            expiresAt: string | null;
+                            /** @description When the key last authenticated (to within a second); null: never */
+                            lastUsedAt: string | null;
+                            /** @description When the key was revoked; null: it is not */
+                            revokedAt: string | null;
+                            /** @description Shown once, at creation */
+                            secret?: string;
+                            /** @description Shown once, at creation, when asked for */
+                            signingSecret?: string;
+                        };
+                    };
+                };
+            };
+        };
         options?: never;
         head?: never;
         patch?: never;

@@ -203,6 +203,9 @@ export function presentApiKey(k: ApiKey) {
     grants: k.grants,
     hasSigningSecret: k.hasSigningSecret,
     createdAt: iso(k.createdAt),
+    expiresAt: k.expiresAt === null ? null : iso(k.expiresAt),
+    lastUsedAt: k.lastUsedAt === null ? null : iso(k.lastUsedAt),
+    revokedAt: k.revokedAt === null ? null : iso(k.revokedAt),
   };
 }
 

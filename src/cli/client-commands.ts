@@ -108,10 +108,25 @@ export function addClientCommands(program: Command): void {
     .requiredOption('--grant <grant>', 'a grant: permission, or permission:account:<id> / permission:party:<id> (repeatable)', parseGrant)
     .option('--name <name>', 'a name to recognize it by')
     .option('--signing-secret', 'also issue a signing secret (AlphaPo request signatures)')
-    .action(action(async (opts: { grant: { permission: string; accountId?: string; partyId?: string }[]; name?: string; signingSecret?: boolean }, command: Command) => {
+    .option('--expires-in <seconds>', 'seconds until the key stops authenticating (default: never)', positiveInt)
+    .action(action(async (opts: { grant: { permission: string; accountId?: string; partyId?: string }[]; name?: string; signingSecret?: boolean; expiresIn?: number }, command: Command) => {
       const { payreq, options } = clientOf(command);
-      const key = await payreq.apiKeys.create({ grants: opts.grant as never, ...(opts.name ? { name: opts.name } : {}), ...(opts.signingSecret ? { signingSecret: true } : {}) });
-      print(options, key, ['id', 'mode', 'name', 'secret', 'signingSecret']);
+      const key = await payreq.apiKeys.create({ grants: opts.grant as never, ...(opts.name ? { name: opts.name } : {}), ...(opts.signingSecret ? { signingSecret: true } : {}), ...(opts.expiresIn === undefined ? {} : { expiresIn: opts.expiresIn }) });
+      print(options, key, ['id', 'mode', 'name', 'expiresAt', 'secret', 'signingSecret']);
+    }));
+  keys
+    .command('list')
+    .description("list the org's API keys in the key's mode (never their secrets)")
+    .action(action(async (_opts: unknown, command: Command) => {
+      const { payreq, options } = clientOf(command);
+      print(options, (await payreq.apiKeys.list({ limit: 100 })).data, ['id', 'name', 'prefix', 'createdAt', 'expiresAt', 'lastUsedAt', 'revokedAt']);
+    }));
+  keys
+    .command('revoke <id>')
+    .description('revoke an API key at once')
+    .action(action(async (id: string, _opts: unknown, command: Command) => {
+      const { payreq, options } = clientOf(command);
+      print(options, await payreq.apiKeys.revoke(id), ['id', 'name', 'revokedAt']);
     }));
 
   program

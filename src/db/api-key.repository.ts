@@ -17,6 +17,10 @@ export interface ApiKey {
   createdBy: string | null;
   createdAt: number;
   revokedAt: number | null;
+  /** Epoch ms after which the key no longer authenticates; null: it does not expire. */
+  expiresAt: number | null;
+  /** Epoch ms of the key's last authentication (written at most once per auth cache lifetime per process); null: never used. */
+  lastUsedAt: number | null;
   /** True when the key has a signing secret (AlphaPo's `X-Processing-Signature`). */
   hasSigningSecret: boolean;
 }
@@ -33,6 +37,8 @@ export function rowToApiKey(row: ApiKeyRow): ApiKey {
     createdBy: row.created_by,
     createdAt: Number(row.created_at),
     revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
+    expiresAt: row.expires_at === null ? null : Number(row.expires_at),
+    lastUsedAt: row.last_used_at === null ? null : Number(row.last_used_at),
     hasSigningSecret: row.signing_secret !== null,
   };
 }
@@ -53,14 +59,57 @@ export async function insertApiKey(tx: Tx, key: ApiKey, secretHash: string, sign
       created_at: key.createdAt,
       revoked_at: key.revokedAt,
       signing_secret: signingSecret,
+      expires_at: key.expiresAt,
+      last_used_at: null,
     })
     .execute();
 }
 
-/** The unrevoked key whose secret hashes to `secretHash`, with its signing secret (null when none), or undefined. */
-export async function findApiKeyByHash(tx: Tx, secretHash: string): Promise<(ApiKey & { signingSecret: string | null }) | undefined> {
-  const row = await tx.db.selectFrom('api_keys').selectAll().where('secret_hash', '=', secretHash).where('revoked_at', 'is', null).executeTakeFirst();
+/**
+ * The key whose secret hashes to `secretHash`, unrevoked and unexpired at `now` (epoch ms), with
+ * its signing secret (null when none), or undefined.
+ */
+export async function findApiKeyByHash(tx: Tx, secretHash: string, now: number): Promise<(ApiKey & { signingSecret: string | null }) | undefined> {
+  const row = await tx.db
+    .selectFrom('api_keys')
+    .selectAll()
+    .where('secret_hash', '=', secretHash)
+    .where('revoked_at', 'is', null)
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+    .executeTakeFirst();
   return row && { ...rowToApiKey(row), signingSecret: row.signing_secret };
+}
+
+/** The key `id` of this org and mode (revoked and expired keys included), or undefined. */
+export async function findApiKey(tx: Tx, orgId: string, mode: Mode, id: string): Promise<ApiKey | undefined> {
+  const row = await tx.db.selectFrom('api_keys').selectAll().where('id', '=', id).where('org_id', '=', orgId).where('mode', '=', mode).executeTakeFirst();
+  return row && rowToApiKey(row);
+}
+
+/** This org's and mode's keys, newest first, after the `cursor` id when given: at most `limit` + 1 rows (the extra tells `hasMore`). */
+export async function listApiKeys(tx: Tx, orgId: string, mode: Mode, page: { limit: number; cursor?: string | undefined }): Promise<ApiKey[]> {
+  let query = tx.db.selectFrom('api_keys').selectAll().where('org_id', '=', orgId).where('mode', '=', mode);
+  if (page.cursor !== undefined) query = query.where('id', '<', page.cursor);
+  return (await query.orderBy('id', 'desc').limit(page.limit + 1).execute()).map(rowToApiKey);
+}
+
+/** Revokes key `id` at `now` (epoch ms) unless it already is; answers the key as it is after. */
+export async function revokeApiKey(tx: Tx, orgId: string, mode: Mode, id: string, now: number): Promise<ApiKey | undefined> {
+  await tx.db.updateTable('api_keys').set({ revoked_at: now }).where('id', '=', id).where('org_id', '=', orgId).where('mode', '=', mode).where('revoked_at', 'is', null).execute();
+  return findApiKey(tx, orgId, mode, id);
+}
+
+/** Records that key `id` authenticated at `now` (epoch ms). */
+export async function touchApiKey(tx: Tx, id: string, now: number): Promise<void> {
+  await tx.db.updateTable('api_keys').set({ last_used_at: now }).where('id', '=', id).execute();
+}
+
+/** Every org, oldest first, with how many unrevoked keys it holds per mode. */
+export async function listOrgs(tx: Tx): Promise<{ id: string; name: string; createdAt: number; testKeys: number; liveKeys: number }[]> {
+  const orgs = await tx.db.selectFrom('orgs').select(['id', 'name', 'created_at']).orderBy('created_at').orderBy('id').execute();
+  const counts = await tx.db.selectFrom('api_keys').select(['org_id', 'mode', (eb) => eb.fn.countAll<string | number>().as('n')]).where('revoked_at', 'is', null).groupBy(['org_id', 'mode']).execute();
+  const count = (org: string, mode: Mode) => Number(counts.find((c) => c.org_id === org && c.mode === mode)?.n ?? 0);
+  return orgs.map((o) => ({ id: o.id, name: o.name, createdAt: Number(o.created_at), testKeys: count(o.id, 'test'), liveKeys: count(o.id, 'live') }));
 }
 
 /** The first org's id, or undefined on an empty database. */

@@ -460,11 +460,37 @@ function requestNumberSequences(engine: Engine): Migration {
     },
   };
 }
+/**
+ * Idempotency claims that lapse (issue 12): a claim carries the token of the attempt holding it
+ * and the time (epoch ms) until which it is held. A claim left `in_progress` by a process that
+ * died is taken over once `locked_until` passes; rows from before this migration have none and
+ * count as lapsed at once.
+ */
+function idempotencyClaims(): Migration {
+  return {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('idempotency_keys').addColumn('claim_token', 'text').execute();
+      await db.schema.alterTable('idempotency_keys').addColumn('locked_until', 'bigint').execute();
+    },
+  };
+}
+/**
+ * API key lifecycle (issue 12): an optional expiry and the time of last use, both epoch ms.
+ */
+function apiKeyLifecycle(): Migration {
+  return {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('api_keys').addColumn('expires_at', 'bigint').execute();
+      await db.schema.alterTable('api_keys').addColumn('last_used_at', 'bigint').execute();
+      await db.schema.createIndex('api_keys_org').on('api_keys').columns(['org_id', 'mode', 'id']).execute();
+    },
+  };
+}
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
 /** The migrations for `engine`, keyed and ordered by name. */
 export function migrations(engine: Engine): Record<string, Migration> {
-  return { '0001_initial': initial(engine), '0002_webhooks': webhooks(engine), '0003_evm': evm(engine), '0004_numbers': numbers(), '0005_parties_and_scopes': partiesAndScopes(), '0006_merchants_and_patrons': merchantsAndPatrons(), '0007_request_number_sequences': requestNumberSequences(engine) };
+  return { '0001_initial': initial(engine), '0002_webhooks': webhooks(engine), '0003_evm': evm(engine), '0004_numbers': numbers(), '0005_parties_and_scopes': partiesAndScopes(), '0006_merchants_and_patrons': merchantsAndPatrons(), '0007_request_number_sequences': requestNumberSequences(engine), '0008_idempotency_claims': idempotencyClaims(), '0009_api_key_lifecycle': apiKeyLifecycle() };
 }
 
 /**

@@ -27,6 +27,10 @@ export interface ApiKeyTable {
   revoked_at: number | null;
   /** AlphaPo's secret key: the HMAC-SHA512 key of `X-Processing-Signature`; null when the key has none. */
   signing_secret: string | null;
+  /** Epoch ms after which the key no longer authenticates; null: it does not expire. */
+  expires_at: number | null;
+  /** Epoch ms of the key's last authentication, to within {@link AUTH_CACHE_TTL_MS}; null: never used. */
+  last_used_at: number | null;
 }
 
 /** A party: `type` is `user` or `legal_entity`. `merchant` is JSON. */
@@ -182,6 +186,10 @@ export interface IdempotencyKeyTable {
   response_status: number | null;
   response_body: string | null;
   created_at: number;
+  /** The token of the attempt holding an `in_progress` claim; null once done. */
+  claim_token: string | null;
+  /** Epoch ms until which an `in_progress` claim is held; after it, a retry may take the key over. */
+  locked_until: number | null;
 }
 
 /** A webhook endpoint. `enabled_events` is JSON `string[]` (`["*"]` for all); `disabled` is 0 or 1. */
@@ -244,6 +252,10 @@ export interface WebhookAttemptTable {
   error: string | null;
   response_body: string | null;
   created_at: number;
+  /** The token of the attempt holding an `in_progress` claim; null once done. */
+  claim_token: string | null;
+  /** Epoch ms until which an `in_progress` claim is held; after it, a retry may take the key over. */
+  locked_until: number | null;
 }
 
 /**

@@ -21,6 +21,7 @@ export const ERROR_CODES = [
   'party_not_found',
   'account_not_found',
   'webhook_endpoint_not_found',
+  'api_key_not_found',
   'event_not_found',
   'merchant_config_not_found',
   'patron_code_not_found',

@@ -19,6 +19,7 @@ export const STATUS_OF: Readonly<Record<ErrorCode, number>> = {
   party_not_found: 404,
   account_not_found: 404,
   webhook_endpoint_not_found: 404,
+  api_key_not_found: 404,
   event_not_found: 404,
   merchant_config_not_found: 404,
   patron_code_not_found: 422,

@@ -149,6 +149,7 @@ export const createApiKeyBody = z.strictObject({
   name: shortText.optional(),
   grants: z.array(grantSchema).min(1).max(50),
   signingSecret: z.boolean().optional().describe('Also issue a signing secret (returned once): the HMAC-SHA512 key of AlphaPo\'s X-Processing-Signature'),
+  expiresIn: z.number().int().min(60).max(10 * 366 * 86_400).optional().describe('Seconds until the key stops authenticating (60 s to 10 years); default: it does not expire'),
 });
 
 /** `POST /v1/merchant-configs` body. */
@@ -341,6 +342,9 @@ export const apiKeyResponse = z.object({
   grants: z.array(z.object({ permission: z.enum(PERMISSIONS), accountId: z.string().optional(), partyId: z.string().optional() })),
   hasSigningSecret: z.boolean(),
   createdAt: z.string(),
+  expiresAt: nullableString.describe('When the key stops authenticating; null: never'),
+  lastUsedAt: nullableString.describe('When the key last authenticated (to within a second); null: never'),
+  revokedAt: nullableString.describe('When the key was revoked; null: it is not'),
   secret: z.string().optional().describe('Shown once, at creation'),
   signingSecret: z.string().optional().describe('Shown once, at creation, when asked for'),
 });

@@ -18,7 +18,7 @@ beforeAll(async () => {
   const orgId = newId();
   const otherSecret = generateSecret('test');
   await insertOrg(t.server.deps.store, { id: orgId, name: 'other', createdAt: Date.now() });
-  await insertApiKey(t.server.deps.store, { id: newId(), orgId, mode: 'test', name: 'admin', prefix: otherSecret.slice(0, 14), grants: [{ permission: 'admin' }], createdBy: null, createdAt: Date.now(), revokedAt: null, hasSigningSecret: false }, hashSecret(otherSecret));
+  await insertApiKey(t.server.deps.store, { id: newId(), orgId, mode: 'test', name: 'admin', prefix: otherSecret.slice(0, 14), grants: [{ permission: 'admin' }], createdBy: null, createdAt: Date.now(), revokedAt: null, expiresAt: null, lastUsedAt: null, hasSigningSecret: false }, hashSecret(otherSecret));
   otherOrg = t.client(otherSecret);
 });
 afterAll(() => t.close());

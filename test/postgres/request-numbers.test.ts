@@ -63,7 +63,7 @@ describe('payment request numbers on PostgreSQL', () => {
     const orgId = newId();
     await store.transaction((tx) => insertOrg(tx, { id: orgId, name: 'other', createdAt: Date.now() }));
     const key = generateSecret('test');
-    await insertApiKey(store, { id: newId(), orgId, mode: 'test', name: 'admin', prefix: key.slice(0, 14), grants: [{ permission: 'admin' }], createdBy: null, createdAt: Date.now(), revokedAt: null, hasSigningSecret: false }, hashSecret(key));
+    await insertApiKey(store, { id: newId(), orgId, mode: 'test', name: 'admin', prefix: key.slice(0, 14), grants: [{ permission: 'admin' }], createdBy: null, createdAt: Date.now(), revokedAt: null, expiresAt: null, lastUsedAt: null, hasSigningSecret: false }, hashSecret(key));
     const other = new Client(t.url, key);
     const payee = await createUserWithAccount(other);
     expect((await other.post('/v1/payment-requests', request(payee.accountId))).body.number).toBe(1);

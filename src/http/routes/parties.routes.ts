@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { closeAccount, createAccount, fundAccount, getAccount } from '../../app/accounts.js';
-import { createApiKey } from '../../app/api-keys.js';
+import { createApiKey, listApiKeysOf, revokeApiKeyOf } from '../../app/api-keys.js';
 import type { Deps } from '../../app/deps.js';
 import { createParty, getParty } from '../../app/parties.js';
 import { listPartyPaymentRequests } from '../../app/payment-requests.js';
@@ -17,6 +17,7 @@ import {
   fundBody,
   idParams,
   listResponse,
+  pageQuery,
   partyListQuery,
   partyResponse,
   paymentRequestResponse,
@@ -74,4 +75,15 @@ export function partyRoutes(app: FastifyInstance, deps: Deps): void {
     const { key, secret, signingSecret } = await createApiKey(deps, principalOf(request), request.body);
     return reply.code(201).send({ ...presentApiKey(key), secret, ...(signingSecret === undefined ? {} : { signingSecret }) });
   });
+
+  r.get('/api-keys', {
+    schema: { tags: ['api keys'], security, summary: 'List API keys (never their secrets), newest first, with lastUsedAt', querystring: pageQuery, response: { 200: listResponse(apiKeyResponse) } },
+  }, async (request) => {
+    const page = await listApiKeysOf(deps, principalOf(request), request.query);
+    return { object: 'list' as const, ...page, data: page.data.map(presentApiKey) };
+  });
+
+  r.delete('/api-keys/:id', {
+    schema: { tags: ['api keys'], security, summary: 'Revoke an API key at once (every process stops accepting it within a second)', params: idParams, response: { 200: apiKeyResponse } },
+  }, async (request) => presentApiKey(await revokeApiKeyOf(deps, principalOf(request), request.params.id)));
 }
