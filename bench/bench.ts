@@ -235,7 +235,7 @@ async function startPayreq(engine: Engine, extra: Record<string, string> = {}) {
   const database = testDatabase(engine);
   const key = generateSecret('test');
   const port = await freePort();
-  const server = spawnPayreq(['serve'], { PAYREQ_PORT: String(port), PAYREQ_DATABASE_URL: database.url, PAYREQ_BOOTSTRAP_API_KEY: key, PAYREQ_LOG_LEVEL: 'error', PAYREQ_DATABASE_POOL_SIZE: POOL, ...extra }, { built: true });
+  const server = spawnPayreq(['serve'], { PAYREQ_PORT: String(port), PAYREQ_DATABASE_URL: database.url, PAYREQ_BOOTSTRAP_API_KEY: key, PAYREQ_LOG_LEVEL: 'error', PAYREQ_DATABASE_POOL_SIZE: POOL, PAYREQ_RATE_LIMIT: '0', ...extra }, { built: true });
   const base = `http://127.0.0.1:${port}`;
   await waitForHealthy(base, server, 60_000);
   const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };

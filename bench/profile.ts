@@ -46,7 +46,7 @@ const port = await freePort();
 const profiles = join(work, 'profiles');
 const child = spawn(process.execPath, [...startFlags(), '--cpu-prof', `--cpu-prof-dir=${profiles}`, 'dist/src/cli.js', 'serve'], {
   cwd: ROOT,
-  env: { ...process.env, PAYREQ_PORT: String(port), PAYREQ_DATABASE_URL: database.url, PAYREQ_BOOTSTRAP_API_KEY: key, PAYREQ_LOG_LEVEL: 'error', PAYREQ_DATABASE_POOL_SIZE: '10' },
+  env: { ...process.env, PAYREQ_PORT: String(port), PAYREQ_DATABASE_URL: database.url, PAYREQ_BOOTSTRAP_API_KEY: key, PAYREQ_LOG_LEVEL: 'error', PAYREQ_DATABASE_POOL_SIZE: '10', PAYREQ_RATE_LIMIT: '0' },
   stdio: ['ignore', 'inherit', 'inherit'],
 });
 const exited = new Promise((r) => child.once('exit', r));

@@ -44,7 +44,7 @@ async function run(engine: Engine): Promise<void> {
   const key = generateSecret('test');
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const env = { PAYREQ_PORT: String(port), PAYREQ_DATABASE_URL: database.url, PAYREQ_BOOTSTRAP_API_KEY: key, PAYREQ_LOG_LEVEL: 'error' };
+  const env = { PAYREQ_PORT: String(port), PAYREQ_DATABASE_URL: database.url, PAYREQ_BOOTSTRAP_API_KEY: key, PAYREQ_LOG_LEVEL: 'error', PAYREQ_RATE_LIMIT: '0' };
   let server = spawnPayreq(['serve'], { ...env, PAYREQ_WEBHOOK_CONCURRENCY: '0' });
   try {
     await waitForHealthy(base, server, 60_000);

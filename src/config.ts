@@ -37,6 +37,9 @@ const envSchema = z.object({
   PAYREQ_WEBHOOK_CONCURRENCY: z.coerce.number().int().min(0).max(1000).default(32),
   PAYREQ_WEBHOOK_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(500),
   PAYREQ_IDEMPOTENCY_LEASE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  PAYREQ_RATE_LIMIT: z.coerce.number().int().min(0).default(6000),
+  PAYREQ_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  PAYREQ_REDIS_URL: z.string().optional(),
   PAYREQ_PAY_PAGE_RATE_LIMIT: z.coerce.number().int().min(1).default(120),
   PAYREQ_SSE_HEARTBEAT_MS: z.coerce.number().int().min(100).default(15_000),
   PAYREQ_SSE_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(250),
@@ -74,6 +77,14 @@ export interface Config {
   alphapoAmountLimits: AmountLimits;
   /** How long an `Idempotency-Key` claim is held before a retry may take it over, in seconds (`PAYREQ_IDEMPOTENCY_LEASE_SECONDS`, default 60). */
   idempotencyLeaseSeconds: number;
+  /**
+   * Requests per API key (per client address for calls without one) in each window, on the API
+   * and the dialects (`PAYREQ_RATE_LIMIT`, default 6000; 0 turns it off), and the window in
+   * seconds (`PAYREQ_RATE_LIMIT_WINDOW_SECONDS`, default 60).
+   */
+  rateLimit: { max: number; windowSeconds: number };
+  /** Redis, to share rate-limit counters between processes (`PAYREQ_REDIS_URL`); unset: each process counts alone. */
+  redisUrl: string | undefined;
   /** Requests per minute per client address on the pay page's routes (`PAYREQ_PAY_PAGE_RATE_LIMIT`). */
   payPageRateLimitPerMinute: number;
   logLevel: string;
@@ -119,6 +130,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     deltapayTransactionTypes: e.PAYREQ_DELTAPAY_TRANSACTION_TYPES.split(',').map((t) => t.trim()).filter((t) => t.length > 0),
     alphapoAmountLimits: parseAmountLimits(e.PAYREQ_ALPHAPO_AMOUNT_LIMITS),
     idempotencyLeaseSeconds: e.PAYREQ_IDEMPOTENCY_LEASE_SECONDS,
+    rateLimit: { max: e.PAYREQ_RATE_LIMIT, windowSeconds: e.PAYREQ_RATE_LIMIT_WINDOW_SECONDS },
+    redisUrl: e.PAYREQ_REDIS_URL === '' ? undefined : e.PAYREQ_REDIS_URL,
     payPageRateLimitPerMinute: e.PAYREQ_PAY_PAGE_RATE_LIMIT,
     logLevel: e.PAYREQ_LOG_LEVEL,
     webhooks: {

@@ -15,6 +15,7 @@ import { countPendingDeliveries } from './db/webhook.repository.js';
 import { Metrics } from './metrics.js';
 import { ChainRegistry } from './rails/evm/chains.js';
 import { startChainWatchers } from './rails/evm/watcher.js';
+import { Redis } from 'ioredis';
 import { buildApp } from './http/app.js';
 import { startDispatcher } from './webhooks/dispatcher.js';
 import { type Resolver, systemResolver } from './webhooks/url-guard.js';
@@ -76,7 +77,15 @@ export async function startServer(config: Config, options: { clock?: () => numbe
   await store.migrate();
   const deps = makeDeps(config, store, config.publicUrl ?? '', options.clock, options.resolver);
   const { orgId, generatedSecret } = await bootstrap(deps, config.bootstrapApiKey);
-  const app = await buildApp(deps, { logLevel: config.logLevel, stream: config.sse, payPage: { rateLimitPerMinute: config.payPageRateLimitPerMinute } });
+  // Rate-limit counters shared through Redis when configured; a Redis outage lets requests through.
+  const redis = config.redisUrl === undefined ? undefined : new Redis(config.redisUrl, { connectTimeout: 500, maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false });
+  redis?.on('error', () => undefined); // reported by the failed calls themselves (skipOnError)
+  const app = await buildApp(deps, {
+    logLevel: config.logLevel,
+    stream: config.sse,
+    payPage: { rateLimitPerMinute: config.payPageRateLimitPerMinute },
+    rateLimit: { ...config.rateLimit, redis },
+  });
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
@@ -111,6 +120,7 @@ export async function startServer(config: Config, options: { clock?: () => numbe
         await app.close();
         await Promise.all(workers.map((w) => w.stop()));
         await store.close();
+        redis?.disconnect();
       })();
       return closing;
     },

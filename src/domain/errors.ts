@@ -12,6 +12,7 @@ export const ERROR_CODES = [
   'validation_failed',
   'malformed_json',
   'payload_too_large',
+  'headers_too_large',
   'unsupported_media_type',
   'unauthenticated',
   'forbidden',
@@ -54,6 +55,7 @@ export const ERROR_CODES = [
   'chain_not_configured',
   'not_payable_on_chain',
   'chain_unavailable',
+  'rate_limited',
   'service_unavailable',
   'internal_error',
 ] as const;

@@ -19,6 +19,9 @@ import { requestNetworkRoutes } from '../dialects/request-network/routes.js';
 import { authHook } from './auth.js';
 import { routeNotFound, sendError } from './errors.js';
 import { crashPoint } from './crash-points.js';
+import { PROBLEM_CONTENT_TYPE, problem } from './problem.js';
+import { type RateLimitOptions, registerRateLimit } from './rate-limit.js';
+import { recordRoutes } from './route-table.js';
 import { commitHoldHook, idempotencyOnSend, idempotencyPreHandler } from './idempotency.js';
 import { payPageRoutes } from './pay-page.js';
 import { merchantRoutes } from './routes/merchants.routes.js';
@@ -36,6 +39,35 @@ export interface AppOptions {
   bodyLimit?: number;
   /** The pay page's rate limit (requests per minute per address). */
   payPage?: { rateLimitPerMinute?: number };
+  /** The per-key rate limit of the API and the dialects (src/http/rate-limit.ts); absent: none. */
+  rateLimit?: RateLimitOptions;
+}
+
+/**
+ * The path of the first string (or key) holding U+0000 in `value`, or undefined. Iterative, and
+ * each node links to its parent rather than carrying its path: a body may nest deeper than the
+ * stack, and copying paths would cost the square of the depth.
+ */
+function nulPath(value: unknown): string | undefined {
+  interface Node { value: unknown; key: string; parent: Node | undefined }
+  const pathOf = (node: Node): string => {
+    const keys: string[] = [];
+    for (let n: Node | undefined = node; n?.parent !== undefined; n = n.parent) keys.push(n.key);
+    return keys.reverse().join('.') || '(root)';
+  };
+  const stack: Node[] = [{ value, key: '', parent: undefined }];
+  for (let node = stack.pop(); node !== undefined; node = stack.pop()) {
+    if (typeof node.value === 'string') {
+      if (node.value.includes('\u0000')) return pathOf(node);
+    } else if (typeof node.value === 'object' && node.value !== null && !Buffer.isBuffer(node.value)) {
+      for (const [key, child] of Object.entries(node.value)) {
+        const next: Node = { value: child, key, parent: node };
+        if (key.includes('\u0000')) return pathOf(next);
+        stack.push(next);
+      }
+    }
+  }
+  return undefined;
 }
 
 /** Builds the application. Call `ready()` (or `listen()`) before use. */
@@ -48,8 +80,17 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
       return typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : `req_${randomUUID()}`;
     },
     return503OnClosing: true,
+    // Refused by the HTTP parser before any route: a problem document rather than Fastify's own shape.
+    clientErrorHandler: (err, socket) => {
+      const code = (err as { code?: string }).code;
+      const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+      if (!socket.writable) return socket.destroy(err);
+      const body = JSON.stringify(problem(status === 431 ? 'headers_too_large' : 'malformed_json', status === 431 ? 'the request line and headers are larger than 16 KiB' : 'the request is not valid HTTP', 'none'));
+      socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    },
     forceCloseConnections: 'idle',
   });
+  recordRoutes(app);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorateRequest('principal', undefined);
@@ -62,6 +103,14 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   let closing = false;
   app.addHook('preClose', (done) => {
     closing = true;
+    done();
+  });
+  // No string may carry the NUL character: PostgreSQL's text refuses it and SQLite's truncates
+  // at it. A preHandler, so that bodies parsed late (AlphaPo's, after its signature) are seen too;
+  // each scope's error handler answers in its own format.
+  app.addHook('preHandler', (request, _reply, done) => {
+    const path = nulPath({ body: request.body, query: request.query, params: request.params });
+    if (path !== undefined) return done(new DomainError('validation_failed', `${path} contains the NUL character`, { errors: [{ path, message: 'contains the NUL character' }] }));
     done();
   });
   app.addHook('onResponse', async (request, reply) => {
@@ -111,6 +160,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
     feed.close();
     done();
   });
+  if (options.rateLimit) await registerRateLimit(app, options.rateLimit);
   await app.register(payPageRoutes, { deps, feed, ...(options.payPage ?? {}) });
 
   await app.register(

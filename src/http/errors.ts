@@ -53,6 +53,17 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'malformed_json',
 };
 
+/**
+ * The status of a refusal Fastify makes before a handler runs (a body that is not JSON, too
+ * large, of another media type, with a bad content length), or undefined for any other error.
+ * Dialects answer these in their own format with this status.
+ */
+export function clientErrorStatus(err: unknown): number | undefined {
+  if (err instanceof SyntaxError) return 400;
+  const status = typeof err === 'object' && err !== null ? (err as { statusCode?: unknown }).statusCode : undefined;
+  return typeof status === 'number' && status >= 400 && status < 500 ? status : undefined;
+}
+
 /** Sends `err` as a problem document. */
 export async function sendError(err: unknown, request: FastifyRequest, reply: FastifyReply): Promise<void> {
   let body;

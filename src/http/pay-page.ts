@@ -82,7 +82,15 @@ export const payPageRoutes: FastifyPluginAsync<PayPageOptions> = async (scope: F
   await scope.register(rateLimit, { max: options.rateLimitPerMinute ?? 120, timeWindow: 60_000 });
   scope.setErrorHandler(async (err, request, reply) => {
     // The rate limit's refusal (with its retry-after header already set); anything else is a bug.
-    if ((err as { statusCode?: number }).statusCode === 429) return reply.code(429).type('text/plain; charset=utf-8').send('Too many requests: try again in a minute.');
+    if (isDomainError(err)) return reply.code(STATUS_OF[err.code]).send({ error: err.code, detail: err.message });
+    const status = (err as { statusCode?: number }).statusCode;
+    if (status === 429) return reply.code(429).type('text/plain; charset=utf-8').send('Too many requests: try again in a minute.');
+    // What Fastify refuses before a handler runs (a body that is not JSON, or too large, or of
+    // another media type) is the client's mistake: the page's `{error, detail}` with its status.
+    if (status !== undefined && status >= 400 && status < 500) {
+      const error = status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : status === 400 ? 'malformed_json' : 'bad_request';
+      return reply.code(status).send({ error, detail: status === 400 ? 'the body is not valid JSON' : (err as Error).message });
+    }
     request.log.error({ err }, 'pay page failed');
     return reply.code(500).type('text/plain; charset=utf-8').send('Something went wrong.');
   });

@@ -10,6 +10,7 @@ export const STATUS_OF: Readonly<Record<ErrorCode, number>> = {
   validation_failed: 422,
   malformed_json: 400,
   payload_too_large: 413,
+  headers_too_large: 431,
   unsupported_media_type: 415,
   unauthenticated: 401,
   forbidden: 403,
@@ -52,6 +53,7 @@ export const STATUS_OF: Readonly<Record<ErrorCode, number>> = {
   chain_not_configured: 422,
   not_payable_on_chain: 409,
   chain_unavailable: 503,
+  rate_limited: 429,
   service_unavailable: 503,
   internal_error: 500,
 };

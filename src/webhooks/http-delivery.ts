@@ -1,7 +1,10 @@
 /**
  * One HTTP attempt of a webhook: `POST` the body with the signed headers, with a timeout,
- * without following redirects, through the guarded DNS lookup, reading at most the first
- * 1 KiB of the answer.
+ * without following redirects (a 3xx is a failed attempt, wherever it points), through the
+ * guarded DNS lookup, keeping the first 1 KiB of the answer and reading at most
+ * {@link RESPONSE_READ_LIMIT} bytes of it: a receiver that trickles its answer (slowloris) is cut
+ * off by the timeout, one that sends more than the limit when it is reached, and neither holds
+ * up other deliveries.
  */
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
@@ -19,6 +22,9 @@ export interface AttemptResult {
 
 /** The most of a response body kept in the delivery log. */
 export const RESPONSE_BODY_LIMIT = 1024;
+
+/** The most of a response body read, in bytes (64 KiB): past it the connection is cut and the attempt ends with the status already received. */
+export const RESPONSE_READ_LIMIT = 64 * 1024;
 
 const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 64 });
 const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 64 });
@@ -56,10 +62,18 @@ export function postWebhook(url: string, headers: Record<string, string>, body: 
       (res) => {
         const chunks: Buffer[] = [];
         let kept = 0;
+        let read = 0;
         res.on('data', (chunk: Buffer) => {
           if (kept < RESPONSE_BODY_LIMIT) {
             chunks.push(chunk.subarray(0, RESPONSE_BODY_LIMIT - kept));
             kept += Math.min(chunk.length, RESPONSE_BODY_LIMIT - kept);
+          }
+          read += chunk.length;
+          if (read > RESPONSE_READ_LIMIT) {
+            // The status is in; the rest of an oversized answer is not read (the socket is destroyed, not reused).
+            const retryAfter: string | undefined = res.headers['retry-after'];
+            finish({ statusCode: res.statusCode ?? null, responseBody: Buffer.concat(chunks).toString('utf8'), retryAfter, error: `the answer exceeded ${RESPONSE_READ_LIMIT} bytes and was cut off` });
+            req.destroy();
           }
         });
         res.on('end', () => {

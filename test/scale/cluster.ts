@@ -26,7 +26,7 @@ export interface Cluster {
 async function startNodes(database: TestDatabase, adminKey: string, n: number, env: Record<string, string>): Promise<Node[]> {
   const ports = await Promise.all(Array.from({ length: n }, () => freePort()));
   const nodes = ports.map((port) => {
-    const proc = spawnPayreq(['serve'], { PAYREQ_PORT: String(port), PAYREQ_DATABASE_URL: database.url, PAYREQ_BOOTSTRAP_API_KEY: adminKey, PAYREQ_DATABASE_POOL_SIZE: '8', ...env });
+    const proc = spawnPayreq(['serve'], { PAYREQ_PORT: String(port), PAYREQ_DATABASE_URL: database.url, PAYREQ_BOOTSTRAP_API_KEY: adminKey, PAYREQ_DATABASE_POOL_SIZE: '8', PAYREQ_RATE_LIMIT: '0', ...env });
     const url = `http://127.0.0.1:${port}`;
     return { url, proc, admin: new Client(url, adminKey) };
   });

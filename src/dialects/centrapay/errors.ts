@@ -41,6 +41,7 @@ export function renderCentrapayError(err: unknown): { status: number; body: { st
     if (status === 401) return body(401, 'Missing authentication');
     if (status === 404 || err.code === 'forbidden') return body(403, 'Forbidden');
     if (status === 503) return body(503, 'SERVICE_UNAVAILABLE');
+    if (status === 429) return body(429, 'TOO_MANY_REQUESTS');
     if (status === 422 || status === 400) return body(400, err.errors?.[0] ? `${err.errors[0].path} ${err.errors[0].message}` : err.message);
     return body(403, err.code.toUpperCase());
   }

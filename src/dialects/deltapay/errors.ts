@@ -6,7 +6,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isDomainError } from '../../domain/errors.js';
-import { schemaIssues } from '../../http/errors.js';
+import { clientErrorStatus, schemaIssues } from '../../http/errors.js';
 import { STATUS_OF } from '../../http/problem.js';
 
 /** A DeltaPay-shaped error thrown by the dialect's own checks. */
@@ -48,9 +48,9 @@ export function renderDeltaPayError(err: unknown): { status: number; body: Recor
     if (status === 422 && err.errors) return { status: 422, body: { detail: err.errors.map((e) => ({ loc: ['body', ...e.path.split('.')], msg: e.message, type: 'value_error' })) } };
     return { status, body: { detail: err.message } };
   }
-  if (err instanceof SyntaxError || (typeof err === 'object' && err !== null && (err as { statusCode?: unknown }).statusCode === 400)) {
-    return { status: 422, body: { detail: [{ loc: ['body'], msg: 'JSON decode error', type: 'json_invalid' }] } };
-  }
+  const status = clientErrorStatus(err);
+  if (status === 400) return { status: 422, body: { detail: [{ loc: ['body'], msg: 'JSON decode error', type: 'json_invalid' }] } };
+  if (status !== undefined) return { status, body: { detail: (err as Error).message } };
   return { status: 500, body: { detail: 'Internal Server Error' } };
 }
 

@@ -7,7 +7,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isDomainError } from '../../domain/errors.js';
-import { schemaIssues } from '../../http/errors.js';
+import { clientErrorStatus, schemaIssues } from '../../http/errors.js';
 import { STATUS_OF } from '../../http/problem.js';
 
 /** A Pismo-shaped error: a status and an upper-snake code, thrown by the dialect's own checks. */
@@ -35,9 +35,9 @@ export function renderPismoError(err: unknown): { status: number; body: Record<s
     if (err.errors) body['errors'] = err.errors.map((e) => ({ field: e.path, message: e.message }));
     return { status, body };
   }
-  if (err instanceof SyntaxError || (typeof err === 'object' && err !== null && (err as { statusCode?: unknown }).statusCode === 400)) {
-    return { status: 400, body: { error_code: 'MALFORMED_JSON', error_message: 'the body is not valid JSON' } };
-  }
+  const status = clientErrorStatus(err);
+  if (status === 400) return { status: 400, body: { error_code: 'MALFORMED_JSON', error_message: 'the body is not valid JSON' } };
+  if (status !== undefined) return { status, body: { error_code: status === 413 ? 'PAYLOAD_TOO_LARGE' : status === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : 'BAD_REQUEST', error_message: (err as Error).message } };
   return { status: 500, body: { error_code: 'INTERNAL_ERROR', error_message: 'an internal error occurred' } };
 }
 

@@ -8,7 +8,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, type ErrorCode, isDomainError } from '../../domain/errors.js';
-import { schemaIssues } from '../../http/errors.js';
+import { clientErrorStatus, schemaIssues } from '../../http/errors.js';
 import { STATUS_OF } from '../../http/problem.js';
 
 /** NestJS's `error` text for each status. */
@@ -20,6 +20,7 @@ const NEST_TEXT: Readonly<Record<number, string>> = {
   409: 'Conflict',
   413: 'Payload Too Large',
   415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
@@ -55,9 +56,9 @@ export function renderError(err: unknown, options: { payRoute: boolean }): { sta
     const status = dialectStatus(err.code);
     return { status, body: { statusCode: status, message: NOT_FOUND_TEXT[err.code] ?? err.message, error: NEST_TEXT[status] ?? 'Error' } };
   }
-  if (typeof err === 'object' && err !== null && (err as { statusCode?: unknown }).statusCode === 400) {
-    return { status: 400, body: { statusCode: 400, message: 'Invalid JSON body', error: 'Bad Request' } };
-  }
+  const status = clientErrorStatus(err);
+  if (status === 400) return { status: 400, body: { statusCode: 400, message: 'Invalid JSON body', error: 'Bad Request' } };
+  if (status !== undefined) return { status, body: { statusCode: status, message: (err as Error).message, error: NEST_TEXT[status] ?? 'Error' } };
   return { status: 500, body: { statusCode: 500, message: 'Internal server error', error: 'Internal Server Error' } };
 }
 

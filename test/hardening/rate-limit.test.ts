@@ -1,0 +1,99 @@
+/**
+ * Per-key rate limits (issue 12): past `PAYREQ_RATE_LIMIT` requests in the window a key gets
+ * 429 with `Retry-After`, in each route family's own error format, while other keys go on; with
+ * `PAYREQ_REDIS_URL` two server processes share one count (the real Redis on 6379).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { authenticate, createApiKey, generateSecret } from '../../src/app/api-keys.js';
+import { freePort, type PayreqProcess, spawnPayreq, waitForHealthy } from '../../scripts/lib/process.js';
+import { Client } from '../support/client.js';
+import { testDatabase } from '../support/database.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+import { recordFigure } from './figures.js';
+import { isDocumentedError } from './routes.js';
+
+const REDIS_URL = process.env['PAYREQ_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+let t: TestServer;
+let refusedWithRetryAfter = 0;
+beforeAll(async () => {
+  t = await startTestServer({ rateLimit: { max: 10, windowSeconds: 60 } });
+});
+afterAll(async () => {
+  recordFigure('rate limit', `${refusedWithRetryAfter} 429s, all with Retry-After`);
+  await t.close();
+});
+
+/** A new admin key, made without an HTTP call (the admin key's own calls count against its limit). */
+async function key(): Promise<string> {
+  const principal = await authenticate(t.server.deps, t.adminKey);
+  return (await createApiKey(t.server.deps, principal, { grants: [{ permission: 'admin' }] })).secret;
+}
+
+/** Sends with only the given headers (no bearer key of the test's own). */
+const bare = () => new Client(t.url, undefined);
+
+function count429(responses: { status: number; headers: Headers }[]): number {
+  const refused = responses.filter((r) => r.status === 429);
+  for (const r of refused) expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+  refusedWithRetryAfter += refused.length;
+  return refused.length;
+}
+
+describe('per-key rate limits', () => {
+  it('refuses a key past its limit with 429 and Retry-After, and leaves other keys alone', async () => {
+    const busy = new Client(t.url, await key());
+    const responses = [];
+    for (let i = 0; i < 15; i++) responses.push(await busy.get('/v1/payment-requests'));
+    expect(responses.filter((r) => r.status === 200)).toHaveLength(10);
+    expect(count429(responses)).toBe(5);
+    const last = responses[14] as { status: number; body: Record<string, unknown>; headers: Headers };
+    expect(last.body).toMatchObject({ status: 429, code: 'rate_limited' });
+    expect(isDocumentedError('problem', 429, last.headers.get('content-type') ?? '', last.body)).toBe(true);
+    expect((await new Client(t.url, await key()).get('/v1/payment-requests')).status).toBe(200);
+  });
+
+  it("answers in each dialect's own format", async () => {
+    const cases = [
+      { family: 'pismo' as const, send: (k: string) => bare().request('GET', '/compat/pismo/payments/v1/payment-requests?to=x', undefined, { authorization: `Bearer ${k}` }) },
+      { family: 'request-network' as const, send: (k: string) => bare().request('GET', '/compat/request-network/v1/webhook', undefined, { 'x-api-key': k }) },
+      { family: 'deltapay' as const, send: (k: string) => bare().request('GET', '/compat/deltapay/transaction-types', undefined, { 'x-api-key': k }) },
+      { family: 'centrapay' as const, send: (k: string) => bare().request('GET', '/compat/centrapay/api/me/patron-code-payment-request', undefined, { 'x-api-key': k }) },
+      { family: 'alphapo' as const, send: (k: string) => bare().request('POST', '/compat/alphapo/api/v2/requests', '{}', { 'x-processing-key': k, 'x-processing-signature': 'x' }) },
+    ];
+    for (const c of cases) {
+      const k = await key();
+      const responses = [];
+      for (let i = 0; i < 12; i++) responses.push(await c.send(k));
+      expect(count429(responses), c.family).toBe(2);
+      const refused = responses.find((r) => r.status === 429) as { body: unknown; headers: Headers };
+      expect(isDocumentedError(c.family, 429, refused.headers.get('content-type') ?? '', refused.body), `${c.family}: ${JSON.stringify(refused.body)}`).toBe(true);
+    }
+  });
+});
+
+describe('shared through Redis', () => {
+  const database = testDatabase();
+  const admin = generateSecret('test');
+  const servers: PayreqProcess[] = [];
+  afterAll(async () => {
+    for (const s of servers) s.child.kill('SIGKILL');
+    await Promise.all(servers.map((s) => s.exited));
+    await database.drop();
+  });
+
+  it('counts one key across two processes', { timeout: 120_000 }, async () => {
+    const urls: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const port = await freePort();
+      servers.push(spawnPayreq(['serve'], { PAYREQ_PORT: String(port), PAYREQ_DATABASE_URL: database.url, PAYREQ_BOOTSTRAP_API_KEY: admin, PAYREQ_RATE_LIMIT: '20', PAYREQ_REDIS_URL: REDIS_URL }));
+      urls.push(`http://127.0.0.1:${port}`);
+      await waitForHealthy(urls[i] as string, servers[i] as PayreqProcess, 60_000);
+    }
+    // A fresh key, so that no earlier run's count in Redis applies.
+    const secret = (await new Client(urls[0] as string, admin).post('/v1/api-keys', { grants: [{ permission: 'payment_requests:read' }] })).body.secret as string;
+    const responses = [];
+    for (let i = 0; i < 15; i++) for (const url of urls) responses.push(await new Client(url, secret).get('/v1/payment-requests'));
+    expect(responses.filter((r) => r.status === 200)).toHaveLength(20);
+    expect(count429(responses)).toBe(10);
+  });
+});
