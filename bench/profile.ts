@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateSecret } from '../src/app/api-keys.js';
 import type { Engine } from '../src/db/migrations.js';
-import { freePort, ROOT, startFlags, waitForHealthy } from '../scripts/lib/process.js';
+import { freePort, ROOT, startFlags, TEST_SECRET_KEY, waitForHealthy } from '../scripts/lib/process.js';
 import { testDatabase } from '../test/support/database.js';
 import type { LoadResult, LoadSpec } from './load.js';
 import { runLoad } from './run-load.js';
@@ -46,7 +46,7 @@ const port = await freePort();
 const profiles = join(work, 'profiles');
 const child = spawn(process.execPath, [...startFlags(), '--cpu-prof', `--cpu-prof-dir=${profiles}`, 'dist/src/cli.js', 'serve'], {
   cwd: ROOT,
-  env: { ...process.env, PAYREQ_PORT: String(port), PAYREQ_DATABASE_URL: database.url, PAYREQ_BOOTSTRAP_API_KEY: key, PAYREQ_LOG_LEVEL: 'error', PAYREQ_DATABASE_POOL_SIZE: '10', PAYREQ_RATE_LIMIT: '0' },
+  env: { ...process.env, PAYREQ_PORT: String(port), PAYREQ_DATABASE_URL: database.url, PAYREQ_BOOTSTRAP_API_KEY: key, PAYREQ_LOG_LEVEL: 'error', PAYREQ_DATABASE_POOL_SIZE: '10', PAYREQ_RATE_LIMIT: '0', PAYREQ_SECRET_KEY: TEST_SECRET_KEY },
   stdio: ['ignore', 'inherit', 'inherit'],
 });
 const exited = new Promise((r) => child.once('exit', r));

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { AmountLimits, WebhookSettings } from './app/deps.js';
 import type { Token } from './domain/currency.js';
+import { parseSecretKey } from './db/secrets.js';
 import { type ChainConfig, parseChains } from './rails/evm/chains.js';
 import { DEFAULT_RETRY_SCHEDULE_SECONDS, parseSchedule } from './webhooks/schedule.js';
 import defaultTokens from './data/tokens.json' with { type: 'json' };
@@ -37,6 +38,8 @@ const envSchema = z.object({
   PAYREQ_WEBHOOK_CONCURRENCY: z.coerce.number().int().min(0).max(1000).default(32),
   PAYREQ_WEBHOOK_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(500),
   PAYREQ_IDEMPOTENCY_LEASE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  PAYREQ_SECRET_KEY: z.string().optional(),
+  PAYREQ_SECRET_KEY_PREVIOUS: z.string().optional(),
   PAYREQ_RATE_LIMIT: z.coerce.number().int().min(0).default(6000),
   PAYREQ_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   PAYREQ_REDIS_URL: z.string().optional(),
@@ -83,6 +86,14 @@ export interface Config {
    * seconds (`PAYREQ_RATE_LIMIT_WINDOW_SECONDS`, default 60).
    */
   rateLimit: { max: number; windowSeconds: number };
+  /**
+   * The master key sealing secrets at rest (`PAYREQ_SECRET_KEY`, 64 hex characters), and the
+   * keys it replaced, still opening what they sealed until the server reseals it at start
+   * (`PAYREQ_SECRET_KEY_PREVIOUS`, comma-separated). Without a key: refused when the database
+   * holds live-mode keys; in test mode a generated one kept beside the database (src/secret-key.ts).
+   */
+  secretKey: Buffer | undefined;
+  previousSecretKeys: Buffer[];
   /** Redis, to share rate-limit counters between processes (`PAYREQ_REDIS_URL`); unset: each process counts alone. */
   redisUrl: string | undefined;
   /** Requests per minute per client address on the pay page's routes (`PAYREQ_PAY_PAGE_RATE_LIMIT`). */
@@ -130,6 +141,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     deltapayTransactionTypes: e.PAYREQ_DELTAPAY_TRANSACTION_TYPES.split(',').map((t) => t.trim()).filter((t) => t.length > 0),
     alphapoAmountLimits: parseAmountLimits(e.PAYREQ_ALPHAPO_AMOUNT_LIMITS),
     idempotencyLeaseSeconds: e.PAYREQ_IDEMPOTENCY_LEASE_SECONDS,
+    secretKey: e.PAYREQ_SECRET_KEY === undefined || e.PAYREQ_SECRET_KEY.trim() === '' ? undefined : parseSecretKey(e.PAYREQ_SECRET_KEY),
+    previousSecretKeys: (e.PAYREQ_SECRET_KEY_PREVIOUS ?? '').split(',').map((k) => k.trim()).filter((k) => k !== '').map((k) => parseSecretKey(k, 'each key of PAYREQ_SECRET_KEY_PREVIOUS')),
     rateLimit: { max: e.PAYREQ_RATE_LIMIT, windowSeconds: e.PAYREQ_RATE_LIMIT_WINDOW_SECONDS },
     redisUrl: e.PAYREQ_REDIS_URL === '' ? undefined : e.PAYREQ_REDIS_URL,
     payPageRateLimitPerMinute: e.PAYREQ_PAY_PAGE_RATE_LIMIT,

@@ -16,7 +16,10 @@ import { Metrics } from './metrics.js';
 import { ChainRegistry } from './rails/evm/chains.js';
 import { startChainWatchers } from './rails/evm/watcher.js';
 import { Redis } from 'ioredis';
+import { resealSigningSecrets } from './db/api-key.repository.js';
+import { resealEndpointSecrets } from './db/webhook.repository.js';
 import { buildApp } from './http/app.js';
+import { type MasterKey, resolveMasterKey } from './secret-key.js';
 import { startDispatcher } from './webhooks/dispatcher.js';
 import { type Resolver, systemResolver } from './webhooks/url-guard.js';
 
@@ -74,7 +77,17 @@ export function makeDeps(config: Config, store: Store, publicUrl: string, clock:
  */
 export async function startServer(config: Config, options: { clock?: () => number; resolver?: Resolver } = {}): Promise<RunningServer> {
   const store = openStore({ url: config.databaseUrl, poolSize: config.databasePoolSize, durable: config.sqliteSynchronous === 'full' });
-  await store.migrate();
+  let masterKey: MasterKey;
+  try {
+    await store.migrate();
+    masterKey = await resolveMasterKey(config, store);
+    store.useSecrets(masterKey.box);
+    // Secrets stored in plain text (before sealing) or under a previous key are sealed under the current one.
+    await store.transaction(async (tx) => (await resealEndpointSecrets(tx)) + (await resealSigningSecrets(tx)));
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   const deps = makeDeps(config, store, config.publicUrl ?? '', options.clock, options.resolver);
   const { orgId, generatedSecret } = await bootstrap(deps, config.bootstrapApiKey);
   // Rate-limit counters shared through Redis when configured; a Redis outage lets requests through.
@@ -86,6 +99,7 @@ export async function startServer(config: Config, options: { clock?: () => numbe
     payPage: { rateLimitPerMinute: config.payPageRateLimitPerMinute },
     rateLimit: { ...config.rateLimit, redis },
   });
+  if (masterKey.warning !== undefined) app.log.warn(masterKey.warning);
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;

@@ -44,11 +44,18 @@ export interface PayreqProcess {
  * Spawns `payreq <args>` with extra environment variables: from source through tsx, or with
  * `built`, from `dist/` as `npm start` runs it (the benchmarks: no loader in the measured process).
  */
+/**
+ * The master key (`PAYREQ_SECRET_KEY`) of the servers tests and benchmarks start, unless they
+ * pass their own (an empty string: none). A constant, so that every process on one database
+ * opens what another sealed; never use it outside tests.
+ */
+export const TEST_SECRET_KEY = '7061797265712d746573742d6d61737465722d6b65792d6e6f742d7365637265';
+
 export function spawnPayreq(args: string[], env: Record<string, string>, options: { built?: boolean } = {}): PayreqProcess {
   const entry = options.built ? [...startFlags(), 'dist/src/cli.js'] : ['--import', 'tsx', 'src/cli.ts'];
   const child = spawn(process.execPath, [...entry, ...args], {
     cwd: ROOT,
-    env: { ...process.env, PAYREQ_LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, PAYREQ_LOG_LEVEL: 'warn', PAYREQ_SECRET_KEY: TEST_SECRET_KEY, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -4,7 +4,7 @@ import type { Grant } from '../domain/grants.js';
 import type { Mode } from '../domain/payment-request.js';
 import type { ApiKeyRow } from './schema.js';
 import { createNumberSequences } from './number.repository.js';
-import type { Tx } from './store.js';
+import { boxOf, type Tx } from './store.js';
 
 /** An API key without its secret. `prefix` is the first characters of the secret, for display. */
 export interface ApiKey {
@@ -43,7 +43,12 @@ export function rowToApiKey(row: ApiKeyRow): ApiKey {
   };
 }
 
-/** Inserts a key with the hash of its secret, and its signing secret when it has one. */
+/** Where a key's signing secret is sealed: its additional authenticated data (src/db/secrets.ts). */
+function signingPlace(id: string): string {
+  return `api_keys.signing_secret:${id}`;
+}
+
+/** Inserts a key with the hash of its secret, and its signing secret (sealed) when it has one. */
 export async function insertApiKey(tx: Tx, key: ApiKey, secretHash: string, signingSecret: string | null = null): Promise<void> {
   await tx.db
     .insertInto('api_keys')
@@ -58,7 +63,7 @@ export async function insertApiKey(tx: Tx, key: ApiKey, secretHash: string, sign
       created_by: key.createdBy,
       created_at: key.createdAt,
       revoked_at: key.revokedAt,
-      signing_secret: signingSecret,
+      signing_secret: signingSecret === null ? null : boxOf(tx).seal(signingSecret, signingPlace(key.id)),
       expires_at: key.expiresAt,
       last_used_at: null,
     })
@@ -77,7 +82,7 @@ export async function findApiKeyByHash(tx: Tx, secretHash: string, now: number):
     .where('revoked_at', 'is', null)
     .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
     .executeTakeFirst();
-  return row && { ...rowToApiKey(row), signingSecret: row.signing_secret };
+  return row && { ...rowToApiKey(row), signingSecret: row.signing_secret === null ? null : boxOf(tx).open(row.signing_secret, signingPlace(row.id)) };
 }
 
 /** The key `id` of this org and mode (revoked and expired keys included), or undefined. */
@@ -131,4 +136,28 @@ export async function insertOrg(tx: Tx, org: { id: string; name: string; created
  */
 export async function lockBootstrap(tx: Tx): Promise<void> {
   if (tx.engine === 'postgres') await sql`select pg_advisory_xact_lock(${0x7061797265710001n})`.execute(tx.db);
+}
+
+/**
+ * Reseals every signing secret that is plain text or sealed under a previous key, under `tx`'s
+ * current key (at startup, as `resealEndpointSecrets`).
+ * @returns how many were resealed.
+ * @throws Error when one is sealed under a key the box does not hold.
+ */
+export async function resealSigningSecrets(tx: Tx): Promise<number> {
+  const box = boxOf(tx);
+  const rows = await tx.db.selectFrom('api_keys').select(['id', 'signing_secret']).where('signing_secret', 'is not', null).execute();
+  let resealed = 0;
+  for (const row of rows) {
+    const stored = row.signing_secret as string;
+    if (!box.needsReseal(stored)) continue;
+    await tx.db.updateTable('api_keys').set({ signing_secret: box.seal(box.open(stored, signingPlace(row.id)), signingPlace(row.id)) }).where('id', '=', row.id).execute();
+    resealed++;
+  }
+  return resealed;
+}
+
+/** True when an unrevoked live-mode key exists: a server of this database needs a master key. */
+export async function hasLiveKeys(tx: Tx): Promise<boolean> {
+  return (await tx.db.selectFrom('api_keys').select('id').where('mode', '=', 'live').where('revoked_at', 'is', null).limit(1).executeTakeFirst()) !== undefined;
 }

@@ -3,7 +3,7 @@ import type { EventType, Mode } from '../domain/payment-request.js';
 import { preparedQuery } from './prepared.js';
 import { enabledEndpointsQuery, listEndpoints, rowToEndpoint, type WebhookEndpoint } from './webhook.repository.js';
 import type { EventRow, NewEventRow } from './schema.js';
-import type { Tx } from './store.js';
+import { boxOf, type Tx } from './store.js';
 
 /** A stored event. `data` is the JSON payload: the payment request as the API shows it, plus extras. `createdAt` is epoch ms. */
 export interface StoredEvent {
@@ -73,7 +73,7 @@ export async function insertEventsReadingEndpoints(tx: Tx, events: StoredEvent[]
     return listEndpoints(tx, orgId, mode, true);
   }
   const { rows } = await insertRowsReadingEndpoints(tx, { rows: toRows(tx, events), orgId, mode });
-  return rows.map(rowToEndpoint);
+  return rows.map((row) => rowToEndpoint(row, boxOf(tx)));
 }
 
 /** A payment request's events in sequence order. */

@@ -12,6 +12,7 @@ import { Kysely, PostgresDialect, sql, SqliteDialect, type SqliteDatabase, type 
 import pg from 'pg';
 import { type Engine, migrateToLatest } from './migrations.js';
 import { preparedTexts } from './prepared.js';
+import { type SecretBox, secretBox } from './secrets.js';
 import type { Database } from './schema.js';
 
 /** A handle on the database inside or outside a transaction, with its engine. */
@@ -26,6 +27,15 @@ export interface Tx {
    * locked for as short a time as possible). Outside one, absent: the caller runs `work` at once.
    */
   beforeCommit?: (work: () => Promise<void>) => void;
+  /** Seals and opens secrets at rest (src/db/secrets.ts); absent: {@link boxOf} gives one that opens plain text only. */
+  secrets?: SecretBox;
+}
+
+const NO_KEY = secretBox(undefined);
+
+/** `tx`'s secret box, or one without a key (it opens plain text and refuses to seal). */
+export function boxOf(tx: Tx): SecretBox {
+  return tx.secrets ?? NO_KEY;
 }
 
 /**
@@ -57,6 +67,8 @@ export interface Store extends Tx {
    * transaction this way: src/http/idempotency.ts).
    */
   runHolding<T>(hold: CommitHold, fn: () => T): T;
+  /** Seals and opens secrets at rest from now on (the server sets it once it has its master key). */
+  useSecrets(box: SecretBox): void;
   /** Statements sent to the database so far (`payreq_db_queries_total`). */
   readonly queries: number;
   /**
@@ -117,6 +129,8 @@ export interface StoreOptions {
   poolSize?: number;
   /** SQLite: acknowledge writes only once on disk, through {@link Store.durable} (default false). */
   durable?: boolean;
+  /** Seals secrets at rest; absent: secrets can be read only where stored as plain text, and not written. */
+  secrets?: SecretBox;
 }
 
 /**
@@ -125,12 +139,12 @@ export interface StoreOptions {
  */
 export function openStore(options: StoreOptions): Store {
   const { url } = options;
-  if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length), options.durable ?? false);
-  if (/^postgres(ql)?:\/\//.test(url)) return openPostgres(url, options.poolSize ?? 10);
+  if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length), options.durable ?? false, options.secrets);
+  if (/^postgres(ql)?:\/\//.test(url)) return openPostgres(url, options.poolSize ?? 10, options.secrets);
   throw new Error(`unsupported database URL "${url}": use sqlite:<path> or postgres://…`);
 }
 
-function openSqlite(path: string, durable: boolean): Store {
+function openSqlite(path: string, durable: boolean, secrets: SecretBox | undefined): Store {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const database = new SQLite(path);
   database.pragma('journal_mode = WAL');
@@ -148,7 +162,7 @@ function openSqlite(path: string, durable: boolean): Store {
       if (commits && !/^\s*select\b/i.test(event.query.sql)) commits.committed();
     },
   });
-  return makeStore(db, 'sqlite', () => migrateToLatest(db as Kysely<unknown>, 'sqlite'), counter, commits, checkpoints);
+  return makeStore(db, 'sqlite', () => migrateToLatest(db as Kysely<unknown>, 'sqlite'), counter, secrets, commits, checkpoints);
 }
 
 /** How often the background checkpointer copies the write-ahead log into the database, in ms. */
@@ -315,7 +329,7 @@ function migrationLockKey(schema: string | undefined): bigint {
   return hash;
 }
 
-function openPostgres(url: string, poolSize: number): Store {
+function openPostgres(url: string, poolSize: number, secrets: SecretBox | undefined): Store {
   const parsed = new URL(url);
   const schema = parsed.searchParams.get('schema') ?? undefined;
   if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`invalid schema name "${schema}"`);
@@ -342,7 +356,7 @@ function openPostgres(url: string, poolSize: number): Store {
         await sql`select pg_advisory_unlock(${key})`.execute(conn);
       }
     });
-  return makeStore(db, 'postgres', migrate, counter);
+  return makeStore(db, 'postgres', migrate, counter, secrets);
 }
 
 /** Group commit for SQLite's durable mode: see {@link groupCommit}. */
@@ -405,9 +419,10 @@ function isDeadlock(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '40P01';
 }
 
-function makeStore(db: Kysely<Database>, engine: Engine, migrate: () => Promise<string[]>, counter: { queries: number }, commits?: GroupCommit, stopCheckpoints?: () => Promise<void>): Store {
+function makeStore(db: Kysely<Database>, engine: Engine, migrate: () => Promise<string[]>, counter: { queries: number }, secrets: SecretBox | undefined, commits?: GroupCommit, stopCheckpoints?: () => Promise<void>): Store {
   const listeners = new Set<(types: readonly string[], written: { deliveries: boolean }) => void>();
   const holds = new AsyncLocalStorage<CommitHold>();
+  let box = secrets;
   type Written = { events: boolean; types: string[]; deliveries?: boolean };
   const afterCommit = (written: Written) => {
     commits?.committed();
@@ -415,7 +430,7 @@ function makeStore(db: Kysely<Database>, engine: Engine, migrate: () => Promise<
   };
   const run = async <T>(trx: Transaction<Database>, written: Written, fn: (tx: Tx) => Promise<T>): Promise<T> => {
     const last: (() => Promise<void>)[] = [];
-    const value = await fn({ db: trx, engine, written, beforeCommit: (work) => void last.push(work) });
+    const value = await fn({ db: trx, engine, written, beforeCommit: (work) => void last.push(work), ...(box ? { secrets: box } : {}) });
     for (const work of last) await work();
     return value;
   };
@@ -441,7 +456,7 @@ function makeStore(db: Kysely<Database>, engine: Engine, migrate: () => Promise<
           },
         );
         hold.held = {
-          tx: { db: trx, engine, written },
+          tx: { db: trx, engine, written, ...(box ? { secrets: box } : {}) },
           get state() {
             return state;
           },
@@ -481,6 +496,12 @@ function makeStore(db: Kysely<Database>, engine: Engine, migrate: () => Promise<
       return held?.state === 'open' ? (held.tx.db as Kysely<Database>) : db;
     },
     engine,
+    get secrets() {
+      return box;
+    },
+    useSecrets(next) {
+      box = next;
+    },
     runHolding: (hold, fn) => holds.run(hold, fn),
     async transaction(fn) {
       const hold = holds.getStore();

@@ -9,7 +9,8 @@ import type { Mode } from '../domain/payment-request.js';
 import type { WebhookFormat } from '../webhooks/formats.js';
 import { preparedQuery } from './prepared.js';
 import type { Database, NewWebhookAttemptRow, NewWebhookDeliveryRow, WebhookAttemptRow, WebhookDeliveryRow, WebhookDeliveryTable, WebhookEndpointRow } from './schema.js';
-import type { Store, Tx } from './store.js';
+import type { SecretBox } from './secrets.js';
+import { boxOf, type Store, type Tx } from './store.js';
 
 /** A webhook endpoint. `enabledEvents` holds event types or `*`. Times are epoch ms. */
 export interface WebhookEndpoint {
@@ -69,8 +70,16 @@ export interface WebhookAttempt {
   createdAt: number;
 }
 
-/** Maps a row to a {@link WebhookEndpoint}. */
-export function rowToEndpoint(row: WebhookEndpointRow): WebhookEndpoint {
+/** Where an endpoint's secrets are sealed: the additional authenticated data of each (src/db/secrets.ts). */
+function secretPlace(column: 'secret' | 'previous_secret', id: string): string {
+  return `webhook_endpoints.${column}:${id}`;
+}
+
+/**
+ * Maps a row to a {@link WebhookEndpoint}, opening its sealed secrets with `box`.
+ * @throws Error when a secret is sealed under a key `box` does not hold.
+ */
+export function rowToEndpoint(row: WebhookEndpointRow, box: SecretBox): WebhookEndpoint {
   return {
     id: row.id,
     orgId: row.org_id,
@@ -82,8 +91,8 @@ export function rowToEndpoint(row: WebhookEndpointRow): WebhookEndpoint {
     accountId: row.account_id,
     disabled: Number(row.disabled) === 1,
     disabledReason: row.disabled_reason,
-    secret: row.secret,
-    previousSecret: row.previous_secret,
+    secret: box.open(row.secret, secretPlace('secret', row.id)),
+    previousSecret: row.previous_secret === null ? null : box.open(row.previous_secret, secretPlace('previous_secret', row.id)),
     previousSecretUntil: row.previous_secret_until === null ? null : Number(row.previous_secret_until),
     failingSince: row.failing_since === null ? null : Number(row.failing_since),
     createdAt: Number(row.created_at),
@@ -127,15 +136,15 @@ export function rowToAttempt(row: WebhookAttemptRow): WebhookAttempt {
   };
 }
 
-function endpointColumns(e: WebhookEndpoint) {
+function endpointColumns(e: WebhookEndpoint, box: SecretBox) {
   return {
     url: e.url,
     description: e.description,
     enabled_events: JSON.stringify(e.enabledEvents),
     disabled: e.disabled ? 1 : 0,
     disabled_reason: e.disabledReason,
-    secret: e.secret,
-    previous_secret: e.previousSecret,
+    secret: box.seal(e.secret, secretPlace('secret', e.id)),
+    previous_secret: e.previousSecret === null ? null : box.seal(e.previousSecret, secretPlace('previous_secret', e.id)),
     previous_secret_until: e.previousSecretUntil,
     failing_since: e.failingSince,
     updated_at: e.updatedAt,
@@ -144,12 +153,12 @@ function endpointColumns(e: WebhookEndpoint) {
 
 /** Inserts an endpoint. */
 export async function insertEndpoint(tx: Tx, e: WebhookEndpoint): Promise<void> {
-  await tx.db.insertInto('webhook_endpoints').values({ id: e.id, org_id: e.orgId, mode: e.mode, format: e.format, account_id: e.accountId, ...endpointColumns(e), deleted_at: null, created_at: e.createdAt }).execute();
+  await tx.db.insertInto('webhook_endpoints').values({ id: e.id, org_id: e.orgId, mode: e.mode, format: e.format, account_id: e.accountId, ...endpointColumns(e, boxOf(tx)), deleted_at: null, created_at: e.createdAt }).execute();
 }
 
 /** Writes every mutable column of an endpoint. */
 export async function updateEndpoint(tx: Tx, e: WebhookEndpoint): Promise<void> {
-  await tx.db.updateTable('webhook_endpoints').set(endpointColumns(e)).where('id', '=', e.id).execute();
+  await tx.db.updateTable('webhook_endpoints').set(endpointColumns(e, boxOf(tx))).where('id', '=', e.id).execute();
 }
 
 /** Marks an endpoint deleted (its delivery log stays readable to the database, not the API). */
@@ -167,13 +176,13 @@ export async function findEndpoint(tx: Tx, orgId: string, mode: Mode, id: string
     .where('mode', '=', mode)
     .where('deleted_at', 'is', null)
     .executeTakeFirst();
-  return row && rowToEndpoint(row);
+  return row && rowToEndpoint(row, boxOf(tx));
 }
 
 /** Undeleted endpoints of an org and mode, newest first; with `enabledOnly`, only those not disabled. */
 export async function listEndpoints(tx: Tx, orgId: string, mode: Mode, enabledOnly = false): Promise<WebhookEndpoint[]> {
   const { rows } = await (enabledOnly ? enabledEndpoints : allEndpoints)(tx, { orgId, mode });
-  return rows.map(rowToEndpoint);
+  return rows.map((row) => rowToEndpoint(row, boxOf(tx)));
 }
 
 /** The undeleted endpoints of an org and mode, newest first, as a query to run or to add to (a `with` in front of it). */
@@ -370,7 +379,7 @@ export async function listAttempts(tx: Tx, deliveryIds: readonly string[]): Prom
 export async function findEndpointsByIds(tx: Tx, ids: readonly string[]): Promise<Map<string, WebhookEndpoint & { deleted: boolean }>> {
   if (ids.length === 0) return new Map();
   const rows = await tx.db.selectFrom('webhook_endpoints').selectAll().where('id', 'in', [...new Set(ids)]).execute();
-  return new Map(rows.map((row) => [row.id, { ...rowToEndpoint(row), deleted: row.deleted_at !== null }]));
+  return new Map(rows.map((row) => [row.id, { ...rowToEndpoint(row, boxOf(tx)), deleted: row.deleted_at !== null }]));
 }
 
 /** Releases claims without recording an attempt (the work goes back to the queue as it was). */
@@ -420,16 +429,42 @@ export async function isStillClaimed(tx: Tx, id: string, worker: string): Promis
 export async function listSigningSecrets(tx: Tx, format: WebhookFormat, now: number): Promise<string[]> {
   const rows = await tx.db
     .selectFrom('webhook_endpoints')
-    .select(['secret', 'previous_secret', 'previous_secret_until'])
+    .select(['id', 'secret', 'previous_secret', 'previous_secret_until'])
     .where('format', '=', format)
     .where('deleted_at', 'is', null)
     .orderBy('id')
     .execute();
-  return rows.flatMap((r) => (r.previous_secret !== null && Number(r.previous_secret_until ?? 0) > now ? [r.secret, r.previous_secret] : [r.secret]));
+  const box = boxOf(tx);
+  return rows.flatMap((r) => {
+    const current = box.open(r.secret, secretPlace('secret', r.id));
+    return r.previous_secret !== null && Number(r.previous_secret_until ?? 0) > now ? [current, box.open(r.previous_secret, secretPlace('previous_secret', r.id))] : [current];
+  });
 }
 
 /** The number of pending deliveries, in every org (the outbox backlog of `/metrics`). */
 export async function countPendingDeliveries(tx: Tx): Promise<number> {
   const row = await tx.db.selectFrom('webhook_deliveries').select((eb) => eb.fn.countAll<string | number>().as('n')).where('status', '=', 'pending').executeTakeFirst();
   return Number(row?.n ?? 0);
+}
+
+/**
+ * Reseals every endpoint secret (deleted endpoints' too) that is plain text or sealed under a
+ * previous key, under `tx`'s current key: run at startup, so that turning sealing on and
+ * rotating the master key both take effect on what is stored.
+ * @returns how many values were resealed.
+ * @throws Error when a value is sealed under a key the box does not hold.
+ */
+export async function resealEndpointSecrets(tx: Tx): Promise<number> {
+  const box = boxOf(tx);
+  const rows = await tx.db.selectFrom('webhook_endpoints').select(['id', 'secret', 'previous_secret']).execute();
+  let resealed = 0;
+  for (const row of rows) {
+    const set: { secret?: string; previous_secret?: string } = {};
+    if (box.needsReseal(row.secret)) set.secret = box.seal(box.open(row.secret, secretPlace('secret', row.id)), secretPlace('secret', row.id));
+    if (row.previous_secret !== null && box.needsReseal(row.previous_secret)) set.previous_secret = box.seal(box.open(row.previous_secret, secretPlace('previous_secret', row.id)), secretPlace('previous_secret', row.id));
+    if (Object.keys(set).length === 0) continue;
+    await tx.db.updateTable('webhook_endpoints').set(set).where('id', '=', row.id).execute();
+    resealed += Object.keys(set).length;
+  }
+  return resealed;
 }

@@ -2,6 +2,7 @@
  * A real Payreq server for tests: in-process, on a real port (0 = any free one), over a fresh
  * database of the run's engine (a SQLite file or a PostgreSQL schema), with a controllable clock.
  */
+import { TEST_SECRET_KEY } from '../../scripts/lib/process.js';
 import { generateSecret } from '../../src/app/api-keys.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import { type RunningServer, startServer } from '../../src/server.js';
@@ -63,6 +64,7 @@ export async function startTestServer(overrides: Partial<Config> = {}, options: 
     expirySweepIntervalMs: 50,
     webhooks: FAST_WEBHOOKS,
     sse: { heartbeatMs: 200, pollIntervalMs: 50 },
+    secretKey: Buffer.from(TEST_SECRET_KEY, 'hex'),
     ...overrides,
   };
   const clock = testClock();
