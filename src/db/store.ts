@@ -337,9 +337,14 @@ function openPostgres(url: string, poolSize: number, secrets: SecretBox | undefi
   const pool = new pg.Pool({
     connectionString: parsed.toString(),
     max: poolSize,
+    // While PostgreSQL is away a call waits at most this long for a connection, then fails (503).
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     types,
     ...(schema === undefined ? {} : { options: `-c search_path=${schema}` }),
   });
+  // An idle connection the server closed (a restart, a failover) is dropped from the pool; without
+  // a listener the pool's 'error' event would end the process.
+  pool.on('error', () => undefined);
   preparePerConnection(pool);
   const counter = { queries: 0 };
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: () => void counter.queries++ });
@@ -357,6 +362,23 @@ function openPostgres(url: string, poolSize: number, secrets: SecretBox | undefi
       }
     });
   return makeStore(db, 'postgres', migrate, counter, secrets);
+}
+
+/** How long a PostgreSQL call waits for a connection before failing, in ms (a database outage answers 503 within it). */
+export const CONNECT_TIMEOUT_MS = 3_000;
+
+/**
+ * True when `err` says the database cannot be reached or is going away, rather than that the
+ * statement was wrong: PostgreSQL's connection and shutdown errors (class 08, 57P01–57P03,
+ * 53300), the socket's (refused, reset, timed out), node-postgres' own, and SQLite's busy
+ * timeout. The HTTP layer answers these 503 `service_unavailable`.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && (/^08/.test(code) || ['57P01', '57P02', '57P03', '53300', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'SQLITE_BUSY'].includes(code))) return true;
+  const message = (err as { message?: unknown }).message;
+  return typeof message === 'string' && /Connection terminated|timeout exceeded when trying to connect|not queryable|Client was closed|connection error/i.test(message);
 }
 
 /** Group commit for SQLite's durable mode: see {@link groupCommit}. */

@@ -7,6 +7,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { DomainError, type ErrorCode, type FieldError, isDomainError } from '../domain/errors.js';
+import { isDatabaseUnavailable } from '../db/store.js';
 import { problem, PROBLEM_CONTENT_TYPE, STATUS_OF } from './problem.js';
 
 /**
@@ -54,6 +55,15 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
 };
 
 /**
+ * `err`, or a `service_unavailable` DomainError in its place when it says the database cannot be
+ * reached ({@link isDatabaseUnavailable}): every scope's error handler calls this first, so an
+ * outage answers 503 in the route's own format rather than 500.
+ */
+export function normalizeError(err: unknown): unknown {
+  return isDatabaseUnavailable(err) ? new DomainError('service_unavailable', 'the database is not reachable; retry shortly') : err;
+}
+
+/**
  * The status of a refusal Fastify makes before a handler runs (a body that is not JSON, too
  * large, of another media type, with a bad content length), or undefined for any other error.
  * Dialects answer these in their own format with this status.
@@ -65,7 +75,8 @@ export function clientErrorStatus(err: unknown): number | undefined {
 }
 
 /** Sends `err` as a problem document. */
-export async function sendError(err: unknown, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+export async function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const err = normalizeError(error);
   let body;
   const issues = schemaIssues(err);
   if (isDomainError(err)) {

@@ -19,6 +19,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
+import { normalizeError } from './errors.js';
 import QRCode from 'qrcode';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Deps } from '../app/deps.js';
@@ -80,7 +81,8 @@ const STATUS_WORDS: Record<string, string> = {
 export const payPageRoutes: FastifyPluginAsync<PayPageOptions> = async (scope: FastifyInstance, options) => {
   const { deps } = options;
   await scope.register(rateLimit, { max: options.rateLimitPerMinute ?? 120, timeWindow: 60_000 });
-  scope.setErrorHandler(async (err, request, reply) => {
+  scope.setErrorHandler(async (error, request, reply) => {
+    const err = normalizeError(error);
     // The rate limit's refusal (with its retry-after header already set); anything else is a bug.
     if (isDomainError(err)) return reply.code(STATUS_OF[err.code]).send({ error: err.code, detail: err.message });
     const status = (err as { statusCode?: number }).statusCode;

@@ -4,6 +4,7 @@
  * (`bad_header_signature`…); the create call's own errors an integer code equal to the HTTP
  * status (400, 404, 422), and "Merchant is disabled." the integer 403.
  */
+import { normalizeError } from '../../http/errors.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isDomainError } from '../../domain/errors.js';
 import { STATUS_OF } from '../../http/problem.js';
@@ -36,7 +37,8 @@ export function invalid(text: string): AlphaPoError {
 }
 
 /** The status and body of an error on an AlphaPo route. */
-export function renderAlphaPoError(err: unknown): { status: number; body: { error: string; code: string | number } } {
+export function renderAlphaPoError(error: unknown): { status: number; body: { error: string; code: string | number } } {
+  const err = normalizeError(error);
   if (err instanceof AlphaPoError) return { status: err.status, body: { error: err.error, code: err.code } };
   if (isDomainError(err)) {
     const status = STATUS_OF[err.code];

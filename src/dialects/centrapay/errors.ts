@@ -6,7 +6,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isDomainError } from '../../domain/errors.js';
-import { schemaIssues } from '../../http/errors.js';
+import { normalizeError, schemaIssues } from '../../http/errors.js';
 import { STATUS_OF } from '../../http/problem.js';
 
 const REASON: Readonly<Record<number, string>> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable' };
@@ -27,7 +27,8 @@ export function forbidden(): CentrapayError {
 }
 
 /** The status and body of an error on a Centrapay route. */
-export function renderCentrapayError(err: unknown): { status: number; body: { statusCode: number; error: string; message: string } } {
+export function renderCentrapayError(error: unknown): { status: number; body: { statusCode: number; error: string; message: string } } {
+  const err = normalizeError(error);
   const body = (status: number, message: string) => ({ status, body: { statusCode: status, error: REASON[status] ?? 'Error', message } });
   if (err instanceof CentrapayError) return body(err.statusCode, err.message);
   const issues = schemaIssues(err);

@@ -6,7 +6,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isDomainError } from '../../domain/errors.js';
-import { clientErrorStatus, schemaIssues } from '../../http/errors.js';
+import { clientErrorStatus, normalizeError, schemaIssues } from '../../http/errors.js';
 import { STATUS_OF } from '../../http/problem.js';
 
 /** A DeltaPay-shaped error thrown by the dialect's own checks. */
@@ -30,7 +30,8 @@ export function fieldProblem(where: 'body' | 'query', field: string, msg: string
 }
 
 /** The status and body of an error on a DeltaPay route. */
-export function renderDeltaPayError(err: unknown): { status: number; body: Record<string, unknown> } {
+export function renderDeltaPayError(error: unknown): { status: number; body: Record<string, unknown> } {
+  const err = normalizeError(error);
   if (err instanceof DeltaPayError) return { status: err.status, body: { detail: err.detail } };
   const issues = schemaIssues(err);
   if (issues !== undefined) {

@@ -7,7 +7,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isDomainError } from '../../domain/errors.js';
-import { clientErrorStatus, schemaIssues } from '../../http/errors.js';
+import { clientErrorStatus, normalizeError, schemaIssues } from '../../http/errors.js';
 import { STATUS_OF } from '../../http/problem.js';
 
 /** A Pismo-shaped error: a status and an upper-snake code, thrown by the dialect's own checks. */
@@ -22,7 +22,8 @@ export class PismoError extends Error {
 }
 
 /** The body and status of an error on a Pismo route. Payreq's 422 problems answer 400 here. */
-export function renderPismoError(err: unknown): { status: number; body: Record<string, unknown> } {
+export function renderPismoError(error: unknown): { status: number; body: Record<string, unknown> } {
+  const err = normalizeError(error);
   if (err instanceof PismoError) return { status: err.status, body: { error_code: err.errorCode, error_message: err.message } };
   const issues = schemaIssues(err);
   if (issues !== undefined) {

@@ -8,7 +8,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, type ErrorCode, isDomainError } from '../../domain/errors.js';
-import { clientErrorStatus, schemaIssues } from '../../http/errors.js';
+import { clientErrorStatus, normalizeError, schemaIssues } from '../../http/errors.js';
 import { STATUS_OF } from '../../http/problem.js';
 
 /** NestJS's `error` text for each status. */
@@ -43,7 +43,8 @@ export function validationFailed(field: string, message: string): DomainError {
 }
 
 /** The Request Network-shaped body and status of an error. */
-export function renderError(err: unknown, options: { payRoute: boolean }): { status: number; body: Record<string, unknown> } {
+export function renderError(error: unknown, options: { payRoute: boolean }): { status: number; body: Record<string, unknown> } {
+  const err = normalizeError(error);
   const issues = schemaIssues(err);
   if (issues !== undefined) {
     const errors = issues.map((issue) => ({ field: issue.path.join('.') || issue.unknownKeys?.join(', ') || '(root)', message: issue.unknownKeys ? 'unknown field' : issue.message }));
