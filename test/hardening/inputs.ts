@@ -93,6 +93,7 @@ export function valueFor(schema: Schema, pools: Pools, depth = 0): fc.Arbitrary<
       const record: Record<string, fc.Arbitrary<unknown>> = {};
       for (const [key, child] of Object.entries(properties)) record[key] = depth > 4 ? fc.constant(null) : valueFor(child, pools, depth + 1);
       const required = (schema.required ?? []).filter((k) => k in properties);
+      if (Object.keys(record).length === 0 && schema.additionalProperties === false) return fc.constant({});
       if (Object.keys(record).length === 0) return fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }), fc.string({ maxLength: 12 }), { maxKeys: 3 });
       return fc.record(record, { requiredKeys: required });
     }
