@@ -4,10 +4,9 @@
  * another server process on the same database (each process caches authenticated keys).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateSecret } from '../../src/app/api-keys.js';
-import { freePort, type PayreqProcess, spawnPayreq, waitForHealthy } from '../../scripts/lib/process.js';
 import { Client } from '../support/client.js';
-import { testDatabase } from '../support/database.js';
+import { testEngine } from '../support/database.js';
+import { type Cluster, startCluster } from '../scale/cluster.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { recordFigure } from './figures.js';
 
@@ -71,24 +70,13 @@ describe('API key lifecycle', () => {
 });
 
 describe('revocation across processes', () => {
-  const database = testDatabase();
-  const admin = generateSecret('test');
-  const servers: PayreqProcess[] = [];
-  afterAll(async () => {
-    for (const s of servers) s.child.kill('SIGKILL');
-    await Promise.all(servers.map((s) => s.exited));
-    await database.drop();
-  });
+  let cluster: Cluster;
+  afterAll(() => cluster.close());
 
   it('stops a revoked key in another process within a second', { timeout: 120_000 }, async () => {
-    const urls: string[] = [];
-    for (let i = 0; i < 2; i++) {
-      const port = await freePort();
-      const server = spawnPayreq(['serve'], { PAYREQ_PORT: String(port), PAYREQ_DATABASE_URL: database.url, PAYREQ_BOOTSTRAP_API_KEY: admin });
-      servers.push(server);
-      urls.push(`http://127.0.0.1:${port}`);
-      await waitForHealthy(urls[i] as string, server, 60_000);
-    }
+    cluster = await startCluster(2, {}, testEngine());
+    const admin = cluster.adminKey;
+    const urls = cluster.nodes.map((n) => n.url);
     const [a, b] = urls as [string, string];
     const delays: number[] = [];
     for (let round = 0; round < 5; round++) {

@@ -4,10 +4,10 @@
  * `PAYREQ_REDIS_URL` two server processes share one count (the real Redis on 6379).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authenticate, createApiKey, generateSecret } from '../../src/app/api-keys.js';
-import { freePort, type PayreqProcess, spawnPayreq, waitForHealthy } from '../../scripts/lib/process.js';
+import { authenticate, createApiKey } from '../../src/app/api-keys.js';
 import { Client } from '../support/client.js';
-import { testDatabase } from '../support/database.js';
+import { testEngine } from '../support/database.js';
+import { type Cluster, startCluster } from '../scale/cluster.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { recordFigure } from './figures.js';
 import { isDocumentedError } from './routes.js';
@@ -72,23 +72,13 @@ describe('per-key rate limits', () => {
 });
 
 describe('shared through Redis', () => {
-  const database = testDatabase();
-  const admin = generateSecret('test');
-  const servers: PayreqProcess[] = [];
-  afterAll(async () => {
-    for (const s of servers) s.child.kill('SIGKILL');
-    await Promise.all(servers.map((s) => s.exited));
-    await database.drop();
-  });
+  let cluster: Cluster;
+  afterAll(() => cluster.close());
 
   it('counts one key across two processes', { timeout: 120_000 }, async () => {
-    const urls: string[] = [];
-    for (let i = 0; i < 2; i++) {
-      const port = await freePort();
-      servers.push(spawnPayreq(['serve'], { PAYREQ_PORT: String(port), PAYREQ_DATABASE_URL: database.url, PAYREQ_BOOTSTRAP_API_KEY: admin, PAYREQ_RATE_LIMIT: '20', PAYREQ_REDIS_URL: REDIS_URL }));
-      urls.push(`http://127.0.0.1:${port}`);
-      await waitForHealthy(urls[i] as string, servers[i] as PayreqProcess, 60_000);
-    }
+    cluster = await startCluster(2, { PAYREQ_RATE_LIMIT: '20', PAYREQ_REDIS_URL: REDIS_URL }, testEngine());
+    const admin = cluster.adminKey;
+    const urls = cluster.nodes.map((n) => n.url);
     // A fresh key, so that no earlier run's count in Redis applies.
     const secret = (await new Client(urls[0] as string, admin).post('/v1/api-keys', { grants: [{ permission: 'payment_requests:read' }] })).body.secret as string;
     const responses = [];

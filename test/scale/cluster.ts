@@ -1,5 +1,6 @@
-/** Several `payreq serve` processes on one PostgreSQL database, for the scale tests. */
+/** Several `payreq serve` processes on one database (PostgreSQL for the scale tests), for the multi-process tests. */
 import { generateSecret } from '../../src/app/api-keys.js';
+import type { Engine } from '../../src/db/migrations.js';
 import { openStore, type Store } from '../../src/db/store.js';
 import { freePort, type PayreqProcess, spawnPayreq, waitForHealthy } from '../../scripts/lib/process.js';
 import { Client } from '../support/client.js';
@@ -39,9 +40,12 @@ async function stopNodes(nodes: Node[]): Promise<void> {
   await Promise.all(nodes.map((node) => node.proc.exited));
 }
 
-/** Starts `n` processes at once on one fresh database (they race to migrate and bootstrap). */
-export async function startCluster(n: number, env: Record<string, string> = {}): Promise<Cluster> {
-  const database = testDatabase('postgres');
+/**
+ * Starts `n` processes at once on one fresh database of `engine` (they race to migrate and
+ * bootstrap). The rate limit is off unless `env` sets `PAYREQ_RATE_LIMIT`.
+ */
+export async function startCluster(n: number, env: Record<string, string> = {}, engine: Engine = 'postgres'): Promise<Cluster> {
+  const database = testDatabase(engine);
   const adminKey = generateSecret('test');
   const cluster: Cluster = {
     nodes: await startNodes(database, adminKey, n, env),
