@@ -41,16 +41,17 @@ export interface PayreqProcess {
 }
 
 /**
- * Spawns `payreq <args>` with extra environment variables: from source through tsx, or with
- * `built`, from `dist/` as `npm start` runs it (the benchmarks: no loader in the measured process).
- */
-/**
  * The master key (`PAYREQ_SECRET_KEY`) of the servers tests and benchmarks start, unless they
  * pass their own (an empty string: none). A constant, so that every process on one database
  * opens what another sealed; never use it outside tests.
  */
 export const TEST_SECRET_KEY = '7061797265712d746573742d6d61737465722d6b65792d6e6f742d7365637265';
 
+/**
+ * Spawns `payreq <args>` with extra environment variables: from source through tsx, or with
+ * `built`, from `dist/` as `npm start` runs it (the benchmarks: no loader in the measured process).
+ * The server gets {@link TEST_SECRET_KEY} as its master key unless `env` says otherwise.
+ */
 export function spawnPayreq(args: string[], env: Record<string, string>, options: { built?: boolean } = {}): PayreqProcess {
   const entry = options.built ? [...startFlags(), 'dist/src/cli.js'] : ['--import', 'tsx', 'src/cli.ts'];
   const child = spawn(process.execPath, [...entry, ...args], {
