@@ -19,7 +19,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
-import { normalizeError } from './errors.js';
+import { clientErrorStatus, normalizeError } from './errors.js';
 import QRCode from 'qrcode';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Deps } from '../app/deps.js';
@@ -81,18 +81,20 @@ const STATUS_WORDS: Record<string, string> = {
 export const payPageRoutes: FastifyPluginAsync<PayPageOptions> = async (scope: FastifyInstance, options) => {
   const { deps } = options;
   await scope.register(rateLimit, { max: options.rateLimitPerMinute ?? 120, timeWindow: 60_000 });
+  // The pay page's errors are `{error, detail}` with the code's status (the page is no API and
+  // has no problem documents): its handlers' refusals, and what Fastify refuses before a handler
+  // runs (a body that is not JSON, or too large, or of another media type).
   scope.setErrorHandler(async (error, request, reply) => {
     const err = normalizeError(error);
-    // The rate limit's refusal (with its retry-after header already set); anything else is a bug.
     if (isDomainError(err)) return reply.code(STATUS_OF[err.code]).send({ error: err.code, detail: err.message });
-    const status = (err as { statusCode?: number }).statusCode;
+    const status = clientErrorStatus(err);
+    // The rate limit's refusal, with its retry-after header already set.
     if (status === 429) return reply.code(429).type('text/plain; charset=utf-8').send('Too many requests: try again in a minute.');
-    // What Fastify refuses before a handler runs (a body that is not JSON, or too large, or of
-    // another media type) is the client's mistake: the page's `{error, detail}` with its status.
-    if (status !== undefined && status >= 400 && status < 500) {
-      const error = status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : status === 400 ? 'malformed_json' : 'bad_request';
-      return reply.code(status).send({ error, detail: status === 400 ? 'the body is not valid JSON' : (err as Error).message });
+    if (status !== undefined) {
+      const code = status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : status === 400 ? 'malformed_json' : 'bad_request';
+      return reply.code(status).send({ error: code, detail: status === 400 ? 'the body is not valid JSON' : (err as Error).message });
     }
+    // Anything else is a bug.
     request.log.error({ err }, 'pay page failed');
     return reply.code(500).type('text/plain; charset=utf-8').send('Something went wrong.');
   });
@@ -215,44 +217,30 @@ ${view.redirectUrls?.store ? `<p><a class="button secondary" href="${escapeHtml(
     await send();
   });
 
-  // The pay page's errors are `{error, detail}` with the code's status (the page is no API and has no problem documents).
-  const refuse = (reply: FastifyReply, err: unknown) => {
-    if (!isDomainError(err)) throw err;
-    return reply.code(STATUS_OF[err.code]).send({ error: err.code, detail: err.message });
-  };
-
   scope.get<{ Params: { code: string }; Querystring: Record<string, unknown> }>('/pay/:code/transactions', { schema: { hide: true } }, async (request, reply) => {
     const { wallet, currency } = request.query;
     if (typeof wallet !== 'string' || (currency !== undefined && typeof currency !== 'string')) {
       return reply.code(400).send({ error: 'validation_failed', detail: 'give wallet (an address) and at most one currency' });
     }
-    try {
-      const prepared = await preparePaymentByCode(deps, request.params.code, { wallet, currency });
-      const { onChain, intent, reference } = prepared;
-      return reply.send({
-        chainId: onChain.chain.chainId,
-        // EIP-1193's eth_sendTransaction takes quantities as hex.
-        transactions: prepared.transactions.map((t) => ({ to: t.to, data: t.data, value: `0x${t.value.toString(16)}` })),
-        metadata: prepared.metadata,
-        payment: {
-          currency: reference.currency,
-          symbol: onChain.token.symbol,
-          network: onChain.chain.network,
-          amount: formatAmount(intent.amount, onChain.token.decimals),
-          confirmations: onChain.chain.confirmations,
-        },
-      });
-    } catch (err) {
-      return refuse(reply, err);
-    }
+    const prepared = await preparePaymentByCode(deps, request.params.code, { wallet, currency });
+    const { onChain, intent, reference } = prepared;
+    return reply.send({
+      chainId: onChain.chain.chainId,
+      // EIP-1193's eth_sendTransaction takes quantities as hex.
+      transactions: prepared.transactions.map((t) => ({ to: t.to, data: t.data, value: `0x${t.value.toString(16)}` })),
+      metadata: prepared.metadata,
+      payment: {
+        currency: reference.currency,
+        symbol: onChain.token.symbol,
+        network: onChain.chain.network,
+        amount: formatAmount(intent.amount, onChain.token.decimals),
+        confirmations: onChain.chain.confirmations,
+      },
+    });
   });
 
   scope.post<{ Params: { code: string } }>('/pay/:code/simulate', { schema: { hide: true } }, async (request, reply) => {
-    try {
-      const pr = await simulatePayment(deps, request.params.code);
-      return reply.send(publicStatus(deps, pr, deps.clock()));
-    } catch (err) {
-      return refuse(reply, err);
-    }
+    const pr = await simulatePayment(deps, request.params.code);
+    return reply.send(publicStatus(deps, pr, deps.clock()));
   });
 };
