@@ -11,7 +11,7 @@
  * Exit codes: 0 success, 1 a refusal or an unreachable server, 2 a usage mistake.
  */
 import { Command } from 'commander';
-import { addClientCommands } from './cli/client-commands.js';
+import { addClientCommands, print } from './cli/client-commands.js';
 import type { Store } from './db/store.js';
 
 // The server's modules load only for `serve` and `migrate`: a client command starts fast.
@@ -82,14 +82,7 @@ async function listOrgsCommand(_opts: unknown, command: Command): Promise<void> 
   const { listAllOrgs } = await import('./app/api-keys.js');
   const orgs = await withStore((store) => listAllOrgs({ store }));
   const rows = orgs.map((o) => ({ id: o.id, name: o.name, createdAt: new Date(o.createdAt).toISOString(), testKeys: o.testKeys, liveKeys: o.liveKeys }));
-  if (json) {
-    process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-    return;
-  }
-  const columns = ['id', 'name', 'createdAt', 'testKeys', 'liveKeys'] as const;
-  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c]).length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
-  process.stdout.write(`${[line(columns.map((c) => c.toUpperCase())), ...rows.map((r) => line(columns.map((c) => String(r[c]))))].join('\n')}\n`);
+  print({ json }, rows, ['id', 'name', 'createdAt', 'testKeys', 'liveKeys']);
 }
 
 const program = new Command('payreq').description('Payreq: payment requests from creation to settlement').showHelpAfterError();

@@ -18,8 +18,8 @@ interface GlobalOptions {
 
 type Row = Record<string, unknown>;
 
-/** Prints rows as an aligned table (the given columns), or as JSON. */
-function print(options: GlobalOptions, value: unknown, columns: string[]): void {
+/** Prints rows as an aligned table (the given columns), or as JSON (`options.json`). */
+export function print(options: GlobalOptions, value: unknown, columns: string[]): void {
   if (options.json) {
     process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
     return;

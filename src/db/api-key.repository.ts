@@ -149,9 +149,9 @@ export async function resealSigningSecrets(tx: Tx): Promise<number> {
   const rows = await tx.db.selectFrom('api_keys').select(['id', 'signing_secret']).where('signing_secret', 'is not', null).execute();
   let resealed = 0;
   for (const row of rows) {
-    const stored = row.signing_secret as string;
-    if (!box.needsReseal(stored)) continue;
-    await tx.db.updateTable('api_keys').set({ signing_secret: box.seal(box.open(stored, signingPlace(row.id)), signingPlace(row.id)) }).where('id', '=', row.id).execute();
+    const sealed = box.reseal(row.signing_secret as string, signingPlace(row.id));
+    if (sealed === undefined) continue;
+    await tx.db.updateTable('api_keys').set({ signing_secret: sealed }).where('id', '=', row.id).execute();
     resealed++;
   }
   return resealed;

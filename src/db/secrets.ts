@@ -30,6 +30,12 @@ export interface SecretBox {
   open(stored: string, context: string): string;
   /** True when `stored` is plain text or sealed under another key than the current one. */
   needsReseal(stored: string): boolean;
+  /**
+   * `stored` sealed anew under the current key when it is plain text or under a previous key;
+   * undefined when it already is under the current key (nothing to write).
+   * @throws Error as {@link SecretBox.open} and {@link SecretBox.seal}.
+   */
+  reseal(stored: string, context: string): string | undefined;
 }
 
 /** The id of a 32-byte key: the first 8 hex characters of its SHA-256. */
@@ -77,6 +83,9 @@ export function secretBox(current: Buffer | undefined, previous: readonly Buffer
     },
     needsReseal(stored) {
       return !stored.startsWith(`${PREFIX}${keyId}:`);
+    },
+    reseal(stored, context) {
+      return this.needsReseal(stored) ? this.seal(this.open(stored, context), context) : undefined;
     },
   };
 }

@@ -445,7 +445,7 @@ function makeStore(db: Kysely<Database>, engine: Engine, migrate: () => Promise<
   const listeners = new Set<(types: readonly string[], written: { deliveries: boolean }) => void>();
   const holds = new AsyncLocalStorage<CommitHold>();
   let box = secrets;
-  type Written = { events: boolean; types: string[]; deliveries?: boolean };
+  type Written = NonNullable<Tx['written']>;
   const afterCommit = (written: Written) => {
     commits?.committed();
     if (written.events) for (const listener of listeners) listener(written.types, { deliveries: written.deliveries === true });

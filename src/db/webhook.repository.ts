@@ -460,8 +460,10 @@ export async function resealEndpointSecrets(tx: Tx): Promise<number> {
   let resealed = 0;
   for (const row of rows) {
     const set: { secret?: string; previous_secret?: string } = {};
-    if (box.needsReseal(row.secret)) set.secret = box.seal(box.open(row.secret, secretPlace('secret', row.id)), secretPlace('secret', row.id));
-    if (row.previous_secret !== null && box.needsReseal(row.previous_secret)) set.previous_secret = box.seal(box.open(row.previous_secret, secretPlace('previous_secret', row.id)), secretPlace('previous_secret', row.id));
+    const secret = box.reseal(row.secret, secretPlace('secret', row.id));
+    if (secret !== undefined) set.secret = secret;
+    const previous = row.previous_secret === null ? undefined : box.reseal(row.previous_secret, secretPlace('previous_secret', row.id));
+    if (previous !== undefined) set.previous_secret = previous;
     if (Object.keys(set).length === 0) continue;
     await tx.db.updateTable('webhook_endpoints').set(set).where('id', '=', row.id).execute();
     resealed += Object.keys(set).length;

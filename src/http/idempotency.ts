@@ -20,7 +20,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Deps } from '../app/deps.js';
-import type { Mode } from '../domain/payment-request.js';
 import { DomainError, type ErrorCode } from '../domain/errors.js';
 import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey } from '../db/idempotency.repository.js';
 import type { CommitHold } from '../db/store.js';
@@ -28,12 +27,10 @@ import { principalOf } from './auth.js';
 import { crashPoint } from './crash-points.js';
 import { PROBLEM_CONTENT_TYPE, problem } from './problem.js';
 
-/** The key a request claimed, with the token of its claim. */
+/** The key a request claimed (in its principal's org and mode), with the token of its claim. */
 export interface ClaimedKey {
   key: string;
   token: string;
-  orgId: string;
-  mode: Mode;
 }
 
 declare module 'fastify' {
@@ -75,7 +72,7 @@ export function idempotencyPreHandler(deps: Deps) {
     const claim = { token, requestHash, now, lockedUntil: now + deps.settings.idempotencyLeaseSeconds * 1000, expiredBefore: now - IDEMPOTENCY_RETENTION_MS };
     const existing = await claimIdempotencyKey(deps.store, principal.orgId, principal.mode, key, claim);
     if (!existing) {
-      request.idempotency = { key, token, orgId: principal.orgId, mode: principal.mode };
+      request.idempotency = { key, token };
       if (request.commitHold) request.commitHold.active = true;
       return;
     }
@@ -112,7 +109,8 @@ export function idempotencyOnSend(deps: Deps) {
     const hold = request.commitHold;
     if (hold) hold.active = false;
     const held = hold?.held;
-    const { orgId, mode, key, token } = claimed;
+    const { orgId, mode } = principalOf(request);
+    const { key, token } = claimed;
     crashPoint(request, 'before-commit');
     let answer = payload;
     if (reply.statusCode >= 500) {

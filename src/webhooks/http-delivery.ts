@@ -63,6 +63,7 @@ export function postWebhook(url: string, headers: Record<string, string>, body: 
         const chunks: Buffer[] = [];
         let kept = 0;
         let read = 0;
+        const answered = (error: string | null) => finish({ statusCode: res.statusCode ?? null, responseBody: Buffer.concat(chunks).toString('utf8'), retryAfter: res.headers['retry-after'], error });
         res.on('data', (chunk: Buffer) => {
           if (kept < RESPONSE_BODY_LIMIT) {
             chunks.push(chunk.subarray(0, RESPONSE_BODY_LIMIT - kept));
@@ -71,15 +72,11 @@ export function postWebhook(url: string, headers: Record<string, string>, body: 
           read += chunk.length;
           if (read > RESPONSE_READ_LIMIT) {
             // The status is in; the rest of an oversized answer is not read (the socket is destroyed, not reused).
-            const retryAfter: string | undefined = res.headers['retry-after'];
-            finish({ statusCode: res.statusCode ?? null, responseBody: Buffer.concat(chunks).toString('utf8'), retryAfter, error: `the answer exceeded ${RESPONSE_READ_LIMIT} bytes and was cut off` });
+            answered(`the answer exceeded ${RESPONSE_READ_LIMIT} bytes and was cut off`);
             req.destroy();
           }
         });
-        res.on('end', () => {
-          const retryAfter: string | undefined = res.headers['retry-after'];
-          finish({ statusCode: res.statusCode ?? null, responseBody: Buffer.concat(chunks).toString('utf8'), retryAfter, error: null });
-        });
+        res.on('end', () => answered(null));
         res.on('error', (err) => finish({ statusCode: res.statusCode ?? null, responseBody: null, retryAfter: undefined, error: err.message }));
       },
     );
