@@ -10,13 +10,12 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { processingSignature } from '../../src/dialects/alphapo/auth.js';
 import { routeTable } from '../../src/http/route-table.js';
 import { sql } from 'kysely';
 import { startTestServer, FAST_WEBHOOKS, type TestServer } from '../support/server.js';
 import { recordFigure } from './figures.js';
 import { bodyTextFor, type Pools, queryFor, type Schema } from './inputs.js';
-import { isDocumentedError, openApiPath, type PlannedRoute, planRoutes } from './routes.js';
+import { credentialHeaders, isDocumentedError, openApiPath, type PlannedRoute, planRoutes } from './routes.js';
 
 const CASES = Number(process.env['FUZZ_CASES_PER_ROUTE'] ?? 500);
 const SEED = Number(process.env['FUZZ_SEED'] ?? Date.now() % 2 ** 31);
@@ -86,16 +85,9 @@ async function fingerprint(): Promise<string> {
   return JSON.stringify(Object.values(row ?? {}).map(String));
 }
 
+/** The suite's admin key on each route (on AlphaPo's, the admin key with a signing secret, signing the body). */
 function headersFor(route: PlannedRoute, body: string | undefined, contentType: string): Record<string, string> {
-  const headers: Record<string, string> = {};
-  if (body !== undefined) headers['content-type'] = contentType;
-  if (route.auth === 'bearer') headers['authorization'] = `Bearer ${t.adminKey}`;
-  if (route.auth === 'x-api-key') headers['x-api-key'] = t.adminKey;
-  if (route.auth === 'processing-key') {
-    headers['x-processing-key'] = signing.key;
-    headers['x-processing-signature'] = processingSignature(signing.secret, body ?? '');
-  }
-  return headers;
+  return credentialHeaders(route.auth, route.auth === 'processing-key' ? signing.key : t.adminKey, signing.secret, body, contentType);
 }
 
 describe('fuzzing every JSON route from the route table', () => {

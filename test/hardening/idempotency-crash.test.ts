@@ -37,9 +37,13 @@ afterAll(async () => {
   await database.drop();
 });
 
-/** Sends a request that kills the server at `point`, then restarts the server. */
-async function crashAt(point: 'before-commit' | 'after-commit', path: string, body: unknown, headers: Record<string, string>): Promise<void> {
-  await expect(api.post(path, body, { ...headers, 'payreq-test-crash': point })).rejects.toThrow();
+let crashes = 0;
+let duplicates = 0;
+
+/** Sends a request (`send` adds the crash header to its own) that kills the server at `point`, then restarts the server. */
+async function crashAt(point: 'before-commit' | 'after-commit', send: (crash: Record<string, string>) => Promise<unknown>): Promise<void> {
+  await expect(send({ 'payreq-test-crash': point })).rejects.toThrow();
+  crashes++;
   await server.exited;
   server = spawnPayreq(['serve'], env);
   await waitForHealthy(url, server, 60_000);
@@ -61,9 +65,6 @@ function shape(pr: Record<string, unknown>): Record<string, unknown> {
   return { ...rest, paymentOptions: (paymentOptions as Record<string, unknown>[]).map(({ paymentReference: _r, ...o }) => o) };
 }
 
-let crashes = 0;
-let duplicates = 0;
-
 describe('Idempotency-Key across a SIGKILL', () => {
   let payee: string;
   let payer: string;
@@ -77,8 +78,7 @@ describe('Idempotency-Key across a SIGKILL', () => {
 
   it('killed before the commit: nothing is stored, the claim lapses and the retry creates exactly one request', { timeout: 120_000 }, async () => {
     const body = { amount: '12.50', currency: 'USD', payee: { accountId: payee }, payer: { accountId: payer }, expiresIn: 3600, externalId: 'crash-before-1', description: 'crash' };
-    await crashAt('before-commit', '/v1/payment-requests', body, { 'idempotency-key': 'create-before' });
-    crashes++;
+    await crashAt('before-commit', (crash) => api.post('/v1/payment-requests', body, { 'idempotency-key': 'create-before', ...crash }));
     expect((await api.get('/v1/payment-requests?externalId=crash-before-1')).body.data).toHaveLength(0);
     const { res, inProgress } = await retryUntilAnswered(() => api.post('/v1/payment-requests', body, { 'idempotency-key': 'create-before' }));
     expect(res.status).toBe(201);
@@ -102,8 +102,7 @@ describe('Idempotency-Key across a SIGKILL', () => {
     const made = await api.post('/v1/payment-requests', { amount: '7.25', currency: 'USD', payee: { accountId: payee }, payer: { accountId: payer }, expiresIn: 3600 });
     const before = (await api.get(`/v1/accounts/${payer}`)).body.balance as string;
     const path = `/v1/payment-requests/${made.body.id as string}/approve`;
-    await crashAt('after-commit', path, { accountId: payer }, { 'idempotency-key': 'approve-after' });
-    crashes++;
+    await crashAt('after-commit', (crash) => api.post(path, { accountId: payer }, { 'idempotency-key': 'approve-after', ...crash }));
     const { res, inProgress } = await retryUntilAnswered(() => api.post(path, { accountId: payer }, { 'idempotency-key': 'approve-after' }));
     expect(inProgress).toBe(0);
     expect(res.status).toBe(200);
@@ -123,8 +122,7 @@ describe('Idempotency-Key across a SIGKILL', () => {
     const made = await api.post('/v1/payment-requests', { amount: '3.00', currency: 'USD', payee: { accountId: payee }, payer: { accountId: payer }, expiresIn: 3600 });
     const before = (await api.get(`/v1/accounts/${payer}`)).body.balance as string;
     const path = `/v1/payment-requests/${made.body.id as string}/approve`;
-    await crashAt('before-commit', path, { accountId: payer }, { 'idempotency-key': 'approve-before' });
-    crashes++;
+    await crashAt('before-commit', (crash) => api.post(path, { accountId: payer }, { 'idempotency-key': 'approve-before', ...crash }));
     expect((await api.get(`/v1/payment-requests/${made.body.id as string}`)).body.status).toBe('pending');
     const { res } = await retryUntilAnswered(() => api.post(path, { accountId: payer }, { 'idempotency-key': 'approve-before' }));
     expect(res.status).toBe(200);
@@ -146,11 +144,7 @@ describe('Idempotency-Key across a SIGKILL', () => {
     expect(made.status).toBe(200);
     const pay = { assetType: 'centrapay.nzd.test', idempotencyKey: 'crash-pay-1' };
     const path = `/api/payment-requests/${made.body.id as string}/pay`;
-    await expect(centrapay(path, pay, { 'payreq-test-crash': 'after-commit' })).rejects.toThrow();
-    await server.exited;
-    server = spawnPayreq(['serve'], env);
-    await waitForHealthy(url, server, 60_000);
-    crashes++;
+    await crashAt('after-commit', (crash) => centrapay(path, pay, crash));
     const retried = await centrapay(path, pay);
     expect(retried.status).toBe(200);
     const again = await centrapay(path, pay);

@@ -12,14 +12,13 @@ import fc from 'fast-check';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authenticate, bootstrap, createApiKey, createOrg, generateSecret } from '../../src/app/api-keys.js';
-import { processingSignature } from '../../src/dialects/alphapo/auth.js';
 import { shortCodeOf } from '../../src/dialects/centrapay/mapping.js';
 import { routeTable } from '../../src/http/route-table.js';
 import { type Receiver, startReceiver } from '../support/receiver.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { recordFigure } from './figures.js';
 import { type Pools, type Schema, valueFor } from './inputs.js';
-import { isDocumentedError, openApiPath, type PlannedRoute, planRoutes } from './routes.js';
+import { credentialHeaders, isDocumentedError, openApiPath, type PlannedRoute, planRoutes } from './routes.js';
 
 type CallerKind = 'other org' | 'other mode' | 'scoped elsewhere' | 'without permission' | 'no key' | 'revoked key';
 interface Caller { kind: CallerKind; key: string | undefined; signingSecret?: string }
@@ -152,15 +151,7 @@ describe('isolation over every route', () => {
       for (const listed of callers) {
         const caller = listed.kind === 'without permission' && WEBHOOK_ROUTE.test(route.url) ? { ...listed, key: narrowReader } : listed;
         figures.pairs++;
-        const headers: Record<string, string> = text === undefined ? {} : { 'content-type': 'application/json' };
-        if (caller.key !== undefined) {
-          if (route.auth === 'bearer') headers['authorization'] = `Bearer ${caller.key}`;
-          if (route.auth === 'x-api-key') headers['x-api-key'] = caller.key;
-          if (route.auth === 'processing-key') {
-            headers['x-processing-key'] = caller.key;
-            headers['x-processing-signature'] = processingSignature(caller.signingSecret ?? 'none', text ?? '');
-          }
-        }
+        const headers = credentialHeaders(route.auth, caller.key, caller.signingSecret, text);
         const res = await fetch(`${t.url}${path}${search === '' ? '' : `?${search}`}`, { method: route.method, headers, body: text, signal: AbortSignal.timeout(10_000) });
         const answer = await res.text();
         const where = `${caller.kind} → ${route.method} ${path} → ${res.status} ${answer.slice(0, 200)}`;

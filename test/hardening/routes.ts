@@ -5,6 +5,7 @@
  * for a route it cannot place, so a route added without the generators reaching it fails the
  * suites instead of going untested (test/hardening/route-plan.test.ts shows it).
  */
+import { processingSignature } from '../../src/dialects/alphapo/auth.js';
 import { ERROR_CODES } from '../../src/domain/errors.js';
 import type { RouteEntry } from '../../src/http/route-table.js';
 
@@ -82,6 +83,22 @@ export function planRoutes(routes: readonly RouteEntry[]): PlannedRoute[] {
   }
   if (unreachable.length > 0) throw new Error(`routes the hardening generators cannot reach; teach test/hardening/routes.ts about them:\n  ${unreachable.join('\n  ')}`);
   return planned;
+}
+
+/**
+ * The headers that carry `key` the way `auth` says (AlphaPo's also sign `body` with
+ * `signingSecret`; without one the signature is wrong), plus the body's media type.
+ */
+export function credentialHeaders(auth: AuthFamily, key: string | undefined, signingSecret: string | undefined, body: string | undefined, contentType = 'application/json'): Record<string, string> {
+  const headers: Record<string, string> = body === undefined ? {} : { 'content-type': contentType };
+  if (key === undefined) return headers;
+  if (auth === 'bearer') headers['authorization'] = `Bearer ${key}`;
+  if (auth === 'x-api-key') headers['x-api-key'] = key;
+  if (auth === 'processing-key') {
+    headers['x-processing-key'] = key;
+    headers['x-processing-signature'] = processingSignature(signingSecret ?? 'none', body ?? '');
+  }
+  return headers;
 }
 
 /** The OpenAPI path of a Fastify URL (`:id` → `{id}`). */

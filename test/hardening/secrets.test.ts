@@ -111,7 +111,12 @@ describe('secrets at rest', () => {
     const sealed = box.seal('whsec_x', 'webhook_endpoints.secret:a');
     expect(box.open(sealed, 'webhook_endpoints.secret:a')).toBe('whsec_x');
     expect(() => box.open(sealed, 'webhook_endpoints.secret:b')).toThrow();
-    expect(() => box.open(sealed.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A')), 'webhook_endpoints.secret:a')).toThrow();
+    // One bit of the ciphertext flipped (decoded and encoded again: the last base64url character of a field carries padding bits).
+    const parts = sealed.split(':');
+    const ciphertext = Buffer.from(parts[4] as string, 'base64url');
+    ciphertext[0] = (ciphertext[0] as number) ^ 1;
+    parts[4] = ciphertext.toString('base64url');
+    expect(() => box.open(parts.join(':'), 'webhook_endpoints.secret:a')).toThrow();
   });
 
   it('rotates: started with the new key and the old as previous it reseals, then needs only the new one', { timeout: 180_000 }, async () => {
