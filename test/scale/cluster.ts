@@ -26,11 +26,16 @@ export interface Cluster {
 
 async function startNodes(database: TestDatabase, adminKey: string, n: number, env: Record<string, string>): Promise<Node[]> {
   const ports = await Promise.all(Array.from({ length: n }, () => freePort()));
-  const nodes = ports.map((port) => {
+  const start = (port: number): Node => {
     const proc = spawnPayreq(['serve'], { PAYREQ_PORT: String(port), PAYREQ_DATABASE_URL: database.url, PAYREQ_BOOTSTRAP_API_KEY: adminKey, PAYREQ_DATABASE_POOL_SIZE: '8', PAYREQ_RATE_LIMIT: '0', ...env });
     const url = `http://127.0.0.1:${port}`;
     return { url, proc, admin: new Client(url, adminKey) };
-  });
+  };
+  // SQLite is one process's database (docs/scaling.md): its migrations and bootstrap take no
+  // lock across processes, so there the first process starts alone and the others join it.
+  const first = database.engine === 'sqlite' ? [start(ports[0] as number)] : [];
+  await Promise.all(first.map((node) => waitForHealthy(node.url, node.proc, 60_000)));
+  const nodes = [...first, ...ports.slice(first.length).map(start)];
   await Promise.all(nodes.map((node) => waitForHealthy(node.url, node.proc, 60_000)));
   return nodes;
 }
@@ -41,8 +46,9 @@ async function stopNodes(nodes: Node[]): Promise<void> {
 }
 
 /**
- * Starts `n` processes at once on one fresh database of `engine` (they race to migrate and
- * bootstrap). The rate limit is off unless `env` sets `PAYREQ_RATE_LIMIT`.
+ * Starts `n` processes on one fresh database of `engine`: at once on PostgreSQL (they race to
+ * migrate and bootstrap), the first alone on SQLite. The rate limit is off unless `env` sets
+ * `PAYREQ_RATE_LIMIT`.
  */
 export async function startCluster(n: number, env: Record<string, string> = {}, engine: Engine = 'postgres'): Promise<Cluster> {
   const database = testDatabase(engine);
