@@ -11,6 +11,7 @@
  * | `payreq_webhook_outbox_backlog` | gauge | | pending deliveries (read from the database at scrape) |
  * | `payreq_expiry_sweeper_lag_seconds` | gauge | | how long the oldest pending request past its expiry has waited for the sweeper (0 when none) |
  * | `payreq_chain_watcher_lag_blocks` | gauge | `network`, `chain_id` | blocks between the head and the watcher's cursor at the start of its last round |
+ * | `payreq_centrapay_key_sets_total` | counter | `source` | Centrapay endpoint key sets (JWKS) answered: `cached`, or `derived` from the sealed keys (a new or changed endpoint) |
  *
  * plus prom-client's default process metrics (`process_*`, `nodejs_*`).
  */
@@ -34,6 +35,7 @@ export class Metrics {
   readonly webhookAttempts: Counter<'format' | 'outcome'>;
   readonly webhookLag: Histogram;
   readonly chainLag: Gauge<'network' | 'chain_id'>;
+  readonly centrapayKeySets: Counter<'source'>;
   private sources: ScrapeSources | undefined;
 
   constructor() {
@@ -55,6 +57,7 @@ export class Metrics {
       registers,
     });
     this.chainLag = new Gauge({ name: 'payreq_chain_watcher_lag_blocks', help: 'Blocks between the chain head and the watcher\'s cursor at the start of its last round', labelNames: ['network', 'chain_id'], registers });
+    this.centrapayKeySets = new Counter({ name: 'payreq_centrapay_key_sets_total', help: 'Centrapay endpoint key sets (JWKS) answered, by whether cached or derived from the sealed keys', labelNames: ['source'], registers });
     const read = (pick: (s: ScrapeSources) => Promise<number>) => async (gauge: Gauge) => {
       if (this.sources) gauge.set(await pick(this.sources));
     };

@@ -18,20 +18,27 @@ import {
   listAttempts,
   listDeliveries,
   listEndpoints,
-  listSigningSecrets,
+  openSigningSecrets,
+  findSealedSigningSecrets,
+  type SealedSigningSecrets,
   updateEndpoint,
   type WebhookAttempt,
   type WebhookDelivery,
   type WebhookEndpoint,
 } from '../db/webhook.repository.js';
+import { centrapayVerification } from '../dialects/centrapay/webhook-format.js';
 import { checkUrl, policyFor } from '../webhooks/url-guard.js';
 import { webhookFormat, type WebhookFormat } from '../webhooks/formats.js';
 import type { Deps, Principal } from './deps.js';
 import { endpointWants, newDelivery } from './outbox.js';
 import { type Page, toPage } from './pagination.js';
 
-/** The endpoint as the API returns it: never the secret, except once at creation or rotation. */
-export function presentEndpoint(e: WebhookEndpoint) {
+/**
+ * The endpoint as the API returns it: never the secret, except once at creation or rotation.
+ * Given the server's `publicUrl`, a `centrapay` endpoint also carries what its receiver pins to
+ * verify notifications: its own JWKS URL, the JWT's `iss` and `sub` (docs/dialects/centrapay.md).
+ */
+export function presentEndpoint(e: WebhookEndpoint, publicUrl?: string) {
   return {
     id: e.id,
     object: 'webhook_endpoint' as const,
@@ -46,6 +53,7 @@ export function presentEndpoint(e: WebhookEndpoint) {
     failingSince: e.failingSince === null ? null : new Date(e.failingSince).toISOString(),
     createdAt: new Date(e.createdAt).toISOString(),
     updatedAt: new Date(e.updatedAt).toISOString(),
+    ...(e.format === 'centrapay' && publicUrl !== undefined ? { centrapay: centrapayVerification(publicUrl, e) } : {}),
   };
 }
 
@@ -248,10 +256,20 @@ export async function listOrgEvents(deps: Deps, principal: Principal, query: { t
 }
 
 /**
- * The signing secrets of every undeleted endpoint of `format`, in any org, including those in a
- * rotation's overlap: for a format whose secrets are private keys, so that their public halves
- * can be published (Centrapay's JWKS). Never answer these to a caller.
+ * One endpoint's signing secrets, still sealed, by id in any org and mode, with its format and
+ * whether it is disabled or deleted: the cheap read a cache of derived keys makes on every use
+ * (Centrapay's per-endpoint JWKS) to learn whether what it derived is still current. Never
+ * answer these to a caller.
  */
-export function signingSecretsOf(deps: Deps, format: WebhookFormat): Promise<string[]> {
-  return listSigningSecrets(deps.store, format, deps.clock());
+export function findSealedSigningSecretsOf(deps: Deps, id: string): Promise<SealedSigningSecrets | undefined> {
+  return isUuid(id) ? findSealedSigningSecrets(deps.store, id) : Promise.resolve(undefined);
+}
+
+/**
+ * Opens sealed signing secrets: for a format whose secrets are private keys, so that their
+ * public halves can be published. Never answer these to a caller.
+ * @throws Error when a secret is sealed under a master key this server does not hold.
+ */
+export function openSigningSecretsOf(deps: Deps, sealed: SealedSigningSecrets): { current: string; previous: { secret: string; until: number } | null } {
+  return openSigningSecrets(deps.store, sealed);
 }

@@ -422,23 +422,55 @@ export async function isStillClaimed(tx: Tx, id: string, worker: string): Promis
 }
 
 /**
- * The signing secrets of every undeleted endpoint of `format`, in any org: the current ones and
- * those still in a rotation's overlap at `now`. Only a format whose secrets are private keys
- * with public halves to publish asks (Centrapay's JWKS lists the public keys, nothing else).
+ * One endpoint's signing secrets as stored: sealed (src/db/secrets.ts), so that reading them
+ * opens nothing. A caller that caches what it derives from the secrets compares `secret`,
+ * `previousSecret` and `previousSecretUntil` with what it derived from: a rotation, and any
+ * other write of the row, reseals them under a fresh nonce. Times are epoch ms.
  */
-export async function listSigningSecrets(tx: Tx, format: WebhookFormat, now: number): Promise<string[]> {
-  const rows = await tx.db
-    .selectFrom('webhook_endpoints')
-    .select(['id', 'secret', 'previous_secret', 'previous_secret_until'])
-    .where('format', '=', format)
-    .where('deleted_at', 'is', null)
-    .orderBy('id')
-    .execute();
+export interface SealedSigningSecrets {
+  id: string;
+  orgId: string;
+  mode: Mode;
+  format: WebhookFormat;
+  disabled: boolean;
+  deleted: boolean;
+  secret: string;
+  previousSecret: string | null;
+  previousSecretUntil: number | null;
+}
+
+const sealedSigningSecrets = preparedQuery((db, p: { id: string }) =>
+  db.selectFrom('webhook_endpoints').select(['id', 'org_id', 'mode', 'format', 'disabled', 'deleted_at', 'secret', 'previous_secret', 'previous_secret_until']).where('id', '=', p.id),
+);
+
+/** An endpoint's sealed signing secrets by id, in any org and mode (deleted ones too, marked), by its primary key; undefined when there is none. */
+export async function findSealedSigningSecrets(tx: Tx, id: string): Promise<SealedSigningSecrets | undefined> {
+  const [row] = (await sealedSigningSecrets(tx, { id })).rows;
+  if (row === undefined) return undefined;
+  return {
+    id: row.id,
+    orgId: row.org_id,
+    mode: row.mode as Mode,
+    format: row.format as WebhookFormat,
+    disabled: Number(row.disabled) === 1,
+    deleted: row.deleted_at !== null,
+    secret: row.secret,
+    previousSecret: row.previous_secret,
+    previousSecretUntil: row.previous_secret_until === null ? null : Number(row.previous_secret_until),
+  };
+}
+
+/**
+ * Opens what {@link findSealedSigningSecrets} read: the current secret, and the previous one
+ * with the end of its overlap (epoch ms) whether or not that has passed.
+ * @throws Error when a secret is sealed under a key `tx`'s box does not hold.
+ */
+export function openSigningSecrets(tx: Tx, sealed: SealedSigningSecrets): { current: string; previous: { secret: string; until: number } | null } {
   const box = boxOf(tx);
-  return rows.flatMap((r) => {
-    const current = box.open(r.secret, secretPlace('secret', r.id));
-    return r.previous_secret !== null && Number(r.previous_secret_until ?? 0) > now ? [current, box.open(r.previous_secret, secretPlace('previous_secret', r.id))] : [current];
-  });
+  return {
+    current: box.open(sealed.secret, secretPlace('secret', sealed.id)),
+    previous: sealed.previousSecret === null ? null : { secret: box.open(sealed.previousSecret, secretPlace('previous_secret', sealed.id)), until: sealed.previousSecretUntil ?? 0 },
+  };
 }
 
 /** The number of pending deliveries, in every org (the outbox backlog of `/metrics`). */

@@ -402,6 +402,8 @@ export const endpointResponse = z.object({
   failingSince: nullableString,
   createdAt: z.string(),
   updatedAt: z.string(),
+  centrapay: z.object({ jwksUrl: z.string(), issuer: z.string(), subject: z.string() }).optional()
+    .describe('centrapay format only: what the receiver pins to verify notifications, the endpoint\'s own key set and the iss and sub of its JWTs (docs/dialects/centrapay.md)'),
   secret: z.string().optional().describe('whsec_… (standard) or 64 hex characters (request-network), shown once at creation and at rotation'),
 });
 

@@ -127,7 +127,7 @@ export function startDispatcher(deps: Deps, options: DispatcherOptions): Dispatc
     const sentAt = deps.clock();
     const secrets = [endpoint.secret];
     if (endpoint.previousSecret !== null && (endpoint.previousSecretUntil ?? 0) > sentAt) secrets.push(endpoint.previousSecret);
-    const context = { deliveryId: delivery.id, attempt: delivery.attempts, secrets, sentAt: new Date(sentAt), endpointId: endpoint.id, url: endpoint.url, currencies: deps.currencies };
+    const context = { deliveryId: delivery.id, attempt: delivery.attempts, secrets, sentAt: new Date(sentAt), endpointId: endpoint.id, url: endpoint.url, currencies: deps.currencies, publicUrl: deps.settings.publicUrl };
     const { body, headers } = await webhookFormat(endpoint.format).render(event, context);
     const policy = policyFor(endpoint.mode, settings.allowLocalInTest);
     // The host name is resolved and checked once, by the connection's guarded lookup.

@@ -30,6 +30,8 @@ export interface RenderContext {
   url: string;
   /** The server's currencies (a format that speaks in minor units converts with them). */
   currencies: CurrencyRegistry;
+  /** The server's public base URL (`PAYREQ_PUBLIC_URL`): Centrapay's JWT names its issuer under it. */
+  publicUrl: string;
 }
 
 /** The bytes to post and the headers that go with them. */

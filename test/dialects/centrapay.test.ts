@@ -3,8 +3,8 @@
  * payload, a merchant's request with line items paid by a patron, refunded in part and in full
  * with repeat references, voided within and after the window, partial payments, Centrapay's
  * error bodies (403 for a foreign or missing id), and notifications verified as a Centrapay
- * client would: the `Authorization` JWT checked with `jose` against the served JWKS, its
- * audience, its expiry and the body's SHA-256.
+ * client would: the `Authorization` JWT checked with `jose` against the endpoint's own JWKS, its
+ * issuer, subject, audience, expiry and the body's SHA-256.
  */
 import { createHash } from 'node:crypto';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
@@ -23,6 +23,7 @@ let patron: Client; // the patron's key, scoped to the patron party
 let configId: string;
 let merchantKey: string;
 const ids: Record<string, string> = {};
+let verification: { jwksUrl: string; issuer: string; subject: string };
 
 /** A Centrapay client: every call carries `X-Api-Key`. */
 function withKey(key: string) {
@@ -62,6 +63,7 @@ beforeAll(async () => {
   const endpoint = await t.admin.post('/v1/webhook-endpoints', { url: `${receiver.url}/centrapay-hooks`, format: 'centrapay' });
   expect(endpoint.status, JSON.stringify(endpoint.body)).toBe(201);
   ids['endpoint'] = endpoint.body.id;
+  verification = endpoint.body.centrapay;
 });
 afterAll(async () => {
   await t.close();
@@ -287,18 +289,19 @@ describe('Centrapay\'s error bodies', () => {
 });
 
 describe('notifications', () => {
-  const jwks = () => createRemoteJWKSet(new URL(`${t.url}/compat/centrapay/.well-known/jwks.json`));
+  const jwks = () => createRemoteJWKSet(new URL(verification.jwksUrl));
   const audience = () => `${receiver.url}/centrapay-hooks`;
   const sha256 = (body: string) => createHash('sha256').update(body).digest('hex');
 
   async function verify(call: Pick<Received, 'body' | 'headers'>, options: { audience?: string; currentDate?: Date } = {}) {
     const token = String(call.headers['authorization']);
-    const { payload } = await jwtVerify(token, jwks(), { audience: options.audience ?? audience(), algorithms: ['ES256'], ...(options.currentDate ? { currentDate: options.currentDate } : {}) });
+    const { payload } = await jwtVerify(token, jwks(), { issuer: verification.issuer, subject: verification.subject, audience: options.audience ?? audience(), algorithms: ['ES256'], requiredClaims: ['iat', 'exp'], ...(options.currentDate ? { currentDate: options.currentDate } : {}) });
     if (payload['request_body_sha256'] !== sha256(call.body)) throw new Error('Payload hashes do not match');
     return payload;
   }
 
-  it('sends paid, refund-initiated and refund-completed, each with an ES256 JWT that verifies against the JWKS', async () => {
+  it('sends paid, refund-initiated and refund-completed, each with an ES256 JWT that verifies against the endpoint\'s JWKS', async () => {
+    expect(verification).toEqual({ jwksUrl: `${t.url}/compat/centrapay/webhook-endpoints/${ids['endpoint']}/jwks.json`, issuer: expect.stringMatching(new RegExp(`^${t.url}/compat/centrapay/orgs/[0-9a-f-]{36}/test$`)), subject: ids['endpoint'] });
     const pr = await create({ value: { amount: '2500', currency: 'NZD' } });
     await p.post(`/api/payment-requests/${pr.id}/pay`, { assetType: 'centrapay.nzd.test', idempotencyKey: 'n-1' });
     await m.post(`/api/payment-requests/${pr.id}/refund`, { value: { amount: '500', currency: 'NZD' }, externalRef: 'n-r' });
@@ -311,7 +314,7 @@ describe('notifications', () => {
       expect(call.json).toMatchObject({ accountId: ids['cafe'], test: true });
       const payload = await verify(call);
       expect(payload['exp']).toBe((payload['iat'] as number) + 300);
-      expect(payload['aud']).toBe(audience());
+      expect(payload).toMatchObject({ aud: audience(), iss: verification.issuer, sub: ids['endpoint'] });
     }
     const paid = calls.find((c) => c.json.type === 'payment-request:paid');
     expect(paid?.json.data).toMatchObject({ type: 'payment', value: { amount: '2500', currency: 'NZD' }, assetType: 'centrapay.nzd.test', idempotencyKey: 'n-1' });
@@ -327,14 +330,14 @@ describe('notifications', () => {
   });
 
   it('rotates the signing key: the new kid signs, the old one stays in the JWKS during the overlap', async () => {
-    const before = (await new Client(t.url, undefined).get('/compat/centrapay/.well-known/jwks.json')).body.keys as { kid: string; kty: string; crv: string; alg: string; d?: string }[];
-    expect(before.length).toBeGreaterThanOrEqual(1);
+    const before = (await new Client(verification.jwksUrl, undefined).get('')).body.keys as { kid: string; kty: string; crv: string; alg: string; d?: string }[];
+    expect(before.length).toBe(1);
     for (const key of before) {
       expect(key).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' });
       expect(key.d).toBeUndefined();
     }
     expect((await t.admin.post(`/v1/webhook-endpoints/${ids['endpoint']}/rotate-secret`)).status).toBe(200);
-    const after = await new Client(t.url, undefined).get('/compat/centrapay/.well-known/jwks.json');
+    const after = await new Client(verification.jwksUrl, undefined).get('');
     expect(after.headers.get('cache-control')).toContain('max-age');
     const kids = (after.body.keys as { kid: string }[]).map((k) => k.kid);
     expect(kids).toEqual(expect.arrayContaining(before.map((k) => k.kid)));

@@ -40,6 +40,7 @@ const FAMILIES: readonly { prefix: string; auth: AuthFamily; errors: ErrorFamily
   { prefix: '/compat/pismo/', auth: 'bearer', errors: 'pismo' },
   { prefix: '/compat/deltapay/', auth: 'x-api-key', errors: 'deltapay' },
   { prefix: '/compat/centrapay/.well-known/', auth: 'public', errors: 'centrapay' },
+  { prefix: '/compat/centrapay/webhook-endpoints/', auth: 'public', errors: 'centrapay' },
   { prefix: '/compat/centrapay/', auth: 'x-api-key', errors: 'centrapay' },
   { prefix: '/compat/alphapo/', auth: 'processing-key', errors: 'alphapo' },
   { prefix: '/pay/', auth: 'public', errors: 'pay-page' },

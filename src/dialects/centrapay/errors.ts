@@ -9,12 +9,12 @@ import { isDomainError } from '../../domain/errors.js';
 import { normalizeError, schemaIssues } from '../../http/errors.js';
 import { STATUS_OF } from '../../http/problem.js';
 
-const REASON: Readonly<Record<number, string>> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable' };
+const REASON: Readonly<Record<number, string>> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 410: 'Gone', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable' };
 
 /** A Centrapay-shaped error: `message` is Centrapay's code (`NOT_PAID`) or, on a 400, a sentence naming the field. */
 export class CentrapayError extends Error {
   constructor(
-    readonly statusCode: 400 | 401 | 403 | 404 | 429 | 503,
+    readonly statusCode: 400 | 401 | 403 | 404 | 410 | 429 | 503,
     message: string,
   ) {
     super(message);

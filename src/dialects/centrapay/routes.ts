@@ -6,7 +6,8 @@
  *
  * | route | use case |
  * |---|---|
- * | `GET /.well-known/jwks.json` | the public keys of `centrapay` webhook endpoints (no key needed) |
+ * | `GET /webhook-endpoints/{id}/jwks.json` | the public keys of one `centrapay` webhook endpoint (no key needed) |
+ * | `GET /.well-known/jwks.json` | 410: the key set once shared by every endpoint, retired |
  * | `POST /api/payment-requests` | create, from a merchant configuration (`configId`) |
  * | `GET /api/payment-requests/{id}`, `/short-code/{shortCode}`, `/external-ref/{externalRef}` | read |
  * | `GET /api/payment-requests/{id}/activities` | the request's Payment Activities, from its events |
@@ -33,7 +34,6 @@ import {
   refundPaymentRequest,
 } from '../../app/payment-requests.js';
 import { presentPaymentRequest } from '../../app/present.js';
-import { signingSecretsOf } from '../../app/webhook-endpoints.js';
 import { type ErrorCode, isDomainError } from '../../domain/errors.js';
 import { formatAmount } from '../../domain/money.js';
 import { effectiveStatus, type PaymentRequest, type PaymentRequestStatus } from '../../domain/payment-request.js';
@@ -41,7 +41,8 @@ import { principalOf } from '../../http/auth.js';
 import { centrapayAuthHook } from './auth.js';
 import { CentrapayError, forbidden, sendCentrapayError } from './errors.js';
 import { activitiesOf, centrapayView, codeOfShortCode, crnOfKey, EXTERNAL_REF_KEY, FIELDS_KEY, PAY_REFERENCE_PREFIX, type StoredFields, storedFields, VOID_REFERENCE } from './mapping.js';
-import { publicJwkOf } from './webhook-format.js';
+import { CentrapayKeySets } from './key-sets.js';
+import { centrapayJwksPath } from './webhook-format.js';
 
 /** Centrapay's value limit: "Must be less than 100000000 and positive" (minor units). */
 const MAX_VALUE = 100_000_000n;
@@ -129,11 +130,20 @@ export const centrapayRoutes: FastifyPluginCallback<{ deps: Deps }> = (scope: Fa
   const tags = ['centrapay dialect'];
   const security = [{ apiKey: [] }];
 
-  // Public: receivers fetch it without a key, and may cache it for as long as it says.
-  scope.get('/.well-known/jwks.json', { schema: { tags, summary: 'The public keys that sign centrapay-format webhooks (JWKS)' } }, async (_request, reply) => {
-    const keys = await Promise.all((await signingSecretsOf(deps, 'centrapay')).map(publicJwkOf));
+  // Public: receivers fetch it without a key, and may cache it for as long as it says. One
+  // endpoint's keys only, so that a receiver pinning it accepts no other endpoint's tokens.
+  const keySets = new CentrapayKeySets(deps);
+  scope.withTypeProvider<ZodTypeProvider>().get('/webhook-endpoints/:id/jwks.json', {
+    schema: { tags, summary: 'The public keys that sign one centrapay-format webhook endpoint\'s notifications (JWKS)', params: idParams },
+  }, async (request, reply) => {
+    const keys = await keySets.keysOf(request.params.id);
+    if (keys === undefined) throw new CentrapayError(404, 'Not Found');
     return reply.header('cache-control', 'public, max-age=300').send({ keys });
   });
+  // The key set every endpoint once shared let one org's notifications verify at another's receiver.
+  scope.get('/.well-known/jwks.json', { schema: { tags, summary: 'Retired: answers 410 naming the per-endpoint key sets' } }, () =>
+    Promise.reject(new CentrapayError(410, `the shared key set is retired: verify each endpoint's notifications with its own key set, ${centrapayJwksPath('{id}')}, and check iss and sub (the endpoint's centrapay.jwksUrl, issuer and subject in GET /v1/webhook-endpoints/{id})`)),
+  );
 
   scope.register((api, _opts, registered) => {
     api.addHook('onRequest', centrapayAuthHook(deps));
