@@ -2415,6 +2415,12 @@ export interface paths {
                                 failingSince: string | null;
                                 createdAt: string;
                                 updatedAt: string;
+                                /** @description centrapay format only: what the receiver pins to verify notifications, the endpoint's own key set and the iss and sub of its JWTs (docs/dialects/centrapay.md) */
+                                centrapay?: {
+                                    jwksUrl: string;
+                                    issuer: string;
+                                    subject: string;
+                                };
                                 /** @description whsec_… (standard) or 64 hex characters (request-network), shown once at creation and at rotation */
                                 secret?: string;
                             }[];
@@ -2477,6 +2483,12 @@ export interface paths {
                             failingSince: string | null;
                             createdAt: string;
                             updatedAt: string;
+                            /** @description centrapay format only: what the receiver pins to verify notifications, the endpoint's own key set and the iss and sub of its JWTs (docs/dialects/centrapay.md) */
+                            centrapay?: {
+                                jwksUrl: string;
+                                issuer: string;
+                                subject: string;
+                            };
                             /** @description whsec_… (standard) or 64 hex characters (request-network), shown once at creation and at rotation */
                             secret?: string;
                         };
@@ -2532,6 +2544,12 @@ export interface paths {
                             failingSince: string | null;
                             createdAt: string;
                             updatedAt: string;
+                            /** @description centrapay format only: what the receiver pins to verify notifications, the endpoint's own key set and the iss and sub of its JWTs (docs/dialects/centrapay.md) */
+                            centrapay?: {
+                                jwksUrl: string;
+                                issuer: string;
+                                subject: string;
+                            };
                             /** @description whsec_… (standard) or 64 hex characters (request-network), shown once at creation and at rotation */
                             secret?: string;
                         };
@@ -2576,6 +2594,12 @@ export interface paths {
                             failingSince: string | null;
                             createdAt: string;
                             updatedAt: string;
+                            /** @description centrapay format only: what the receiver pins to verify notifications, the endpoint's own key set and the iss and sub of its JWTs (docs/dialects/centrapay.md) */
+                            centrapay?: {
+                                jwksUrl: string;
+                                issuer: string;
+                                subject: string;
+                            };
                             /** @description whsec_… (standard) or 64 hex characters (request-network), shown once at creation and at rotation */
                             secret?: string;
                         };
@@ -2631,6 +2655,12 @@ export interface paths {
                             failingSince: string | null;
                             createdAt: string;
                             updatedAt: string;
+                            /** @description centrapay format only: what the receiver pins to verify notifications, the endpoint's own key set and the iss and sub of its JWTs (docs/dialects/centrapay.md) */
+                            centrapay?: {
+                                jwksUrl: string;
+                                issuer: string;
+                                subject: string;
+                            };
                             /** @description whsec_… (standard) or 64 hex characters (request-network), shown once at creation and at rotation */
                             secret?: string;
                         };
@@ -2684,6 +2714,12 @@ export interface paths {
                             failingSince: string | null;
                             createdAt: string;
                             updatedAt: string;
+                            /** @description centrapay format only: what the receiver pins to verify notifications, the endpoint's own key set and the iss and sub of its JWTs (docs/dialects/centrapay.md) */
+                            centrapay?: {
+                                jwksUrl: string;
+                                issuer: string;
+                                subject: string;
+                            };
                             /** @description whsec_… (standard) or 64 hex characters (request-network), shown once at creation and at rotation */
                             secret?: string;
                         };
@@ -4125,6 +4161,42 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/compat/centrapay/webhook-endpoints/{id}/jwks.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The public keys that sign one centrapay-format webhook endpoint's notifications (JWKS) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/compat/centrapay/.well-known/jwks.json": {
         parameters: {
             query?: never;
@@ -4132,7 +4204,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The public keys that sign centrapay-format webhooks (JWKS) */
+        /** Retired: answers 410 naming the per-endpoint key sets */
         get: {
             parameters: {
                 query?: never;
