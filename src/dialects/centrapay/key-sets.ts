@@ -66,12 +66,15 @@ export class CentrapayKeySets {
         const { current, previous } = openSigningSecretsOf(this.deps, sealed);
         return { current: await publicJwkOf(current), previous: previous === null ? null : { jwk: await publicJwkOf(previous.secret), until: previous.until } };
       };
-      entry = { version, derived: derive() };
+      const fresh: Entry = { version, derived: derive() };
+      entry = fresh;
       this.entries.delete(endpointId);
-      this.entries.set(endpointId, entry);
+      this.entries.set(endpointId, fresh);
       if (this.entries.size > MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value as string);
       // A failed derivation is not kept: the next request tries again.
-      entry.derived.catch(() => this.entries.delete(endpointId));
+      fresh.derived.catch(() => {
+        if (this.entries.get(endpointId) === fresh) this.entries.delete(endpointId);
+      });
     }
     this.deps.metrics.centrapayKeySets.inc({ source: cached ? 'cached' : 'derived' });
     const { current, previous } = await entry.derived;
