@@ -5,10 +5,10 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { DomainError } from '../domain/errors.js';
-import { type Grant, grantCovers } from '../domain/grants.js';
+import { allowsGenerally, type Grant, grantCovers } from '../domain/grants.js';
 import { newId } from '../domain/ids.js';
 import type { Mode } from '../domain/payment-request.js';
-import { type ApiKey, findApiKeyByHash, findFirstOrgId, insertApiKey, insertOrg, listApiKeys, listOrgs, lockBootstrap, revokeApiKey, touchApiKey } from '../db/api-key.repository.js';
+import { type ApiKey, findApiKey, findApiKeyByHash, findFirstOrgId, insertApiKey, insertOrg, listApiKeys, listOrgs, lockBootstrap, lockUnrevokedApiKeys, revokeApiKey, touchApiKey } from '../db/api-key.repository.js';
 import { findAccount } from '../db/account.repository.js';
 import { findParty } from '../db/party.repository.js';
 import type { Tx } from '../db/store.js';
@@ -247,15 +247,44 @@ export async function listApiKeysOf(deps: Deps, principal: Principal, page: { li
   return toPage(await listApiKeys(deps.store, principal.orgId, principal.mode, page), page.limit);
 }
 
+/** True when `key` can manage keys (`api_keys:manage` or `admin`, held generally) and still authenticates at `now` (epoch ms). */
+function managesKeysAt(key: ApiKey, now: number): boolean {
+  return allowsGenerally(key.grants, 'api_keys:manage') && (key.expiresAt === null || key.expiresAt > now);
+}
+
 /**
  * Revokes a key of the caller's org and mode at once: this process stops accepting it
  * immediately, every other within {@link AUTH_CACHE_TTL_MS}. Revoking a revoked key answers it
  * unchanged. A key may revoke itself.
- * @throws DomainError `forbidden` without `api_keys:manage`, `api_key_not_found`.
+ *
+ * Two rules (docs/api.md, "API keys: expiry, revocation, last use"):
+ * - the caller may only revoke a key whose every grant its own grants cover, the rule
+ *   {@link createApiKey} applies to the grants it hands out: a scoped or lesser key manager
+ *   cannot revoke an `admin` key;
+ * - the org and mode keep at least one unrevoked, unexpired key that manages keys
+ *   (`api_keys:manage` or `admin`, generally): revoking the last one would lock the org out of
+ *   its own API. Concurrent revocations are serialized on the org's and mode's key rows
+ *   ({@link lockUnrevokedApiKeys}), so two managers revoking each other at once leave one.
+ * @throws DomainError `forbidden` without `api_keys:manage`, or when the key holds a grant the
+ *   caller's grants do not cover; `api_key_not_found`; `last_key_manager`.
  */
 export async function revokeApiKeyOf(deps: Deps, principal: Principal, id: string): Promise<ApiKey> {
   requireKeyManager(principal, 'revoke API keys');
-  const key = await deps.store.transaction((tx) => revokeApiKey(tx, principal.orgId, principal.mode, id, deps.clock()));
+  const key = await deps.store.transaction(async (tx) => {
+    const unrevoked = await lockUnrevokedApiKeys(tx, principal.orgId, principal.mode);
+    const now = deps.clock();
+    const target = unrevoked.find((k) => k.id === id) ?? (await findApiKey(tx, principal.orgId, principal.mode, id));
+    if (!target) throw new DomainError('api_key_not_found', `no API key ${id}`);
+    const uncovered = target.grants.find((g) => !grantCovers(principal.grants, g));
+    if (uncovered !== undefined) {
+      throw new DomainError('forbidden', `this API key may not revoke a key holding ${uncovered.permission}${uncovered.accountId === undefined ? '' : ` for account ${uncovered.accountId}`}${uncovered.partyId === undefined ? '' : ` for party ${uncovered.partyId}`}, which it does not hold itself`);
+    }
+    if (target.revokedAt !== null) return target;
+    if (managesKeysAt(target, now) && !unrevoked.some((k) => k.id !== id && managesKeysAt(k, now))) {
+      throw new DomainError('last_key_manager', `API key ${id} is the last unrevoked key of this org in ${principal.mode} mode that can manage keys: create another with api_keys:manage first (or, locked out, issue one with \`payreq orgs add-key\` on the server's database)`);
+    }
+    return revokeApiKey(tx, principal.orgId, principal.mode, id, now);
+  });
   if (!key) throw new DomainError('api_key_not_found', `no API key ${id}`);
   revocations++;
   return key;

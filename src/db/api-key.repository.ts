@@ -98,6 +98,26 @@ export async function listApiKeys(tx: Tx, orgId: string, mode: Mode, page: { lim
   return (await query.orderBy('id', 'desc').limit(page.limit + 1).execute()).map(rowToApiKey);
 }
 
+/**
+ * This org's and mode's unrevoked keys (expired ones included), for a revocation to decide on.
+ * On PostgreSQL the rows stay locked (`FOR UPDATE`, taken in id order) until the transaction
+ * ends, so two revocations in one org and mode run one after the other and the second sees the
+ * first's outcome (under READ COMMITTED a locked row is read again once its lock is released,
+ * and drops out when it was revoked meanwhile). SQLite serializes writing transactions already.
+ */
+export async function lockUnrevokedApiKeys(tx: Tx, orgId: string, mode: Mode): Promise<ApiKey[]> {
+  const rows = await tx.db
+    .selectFrom('api_keys')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('mode', '=', mode)
+    .where('revoked_at', 'is', null)
+    .orderBy('id')
+    .$if(tx.engine === 'postgres', (q) => q.forUpdate())
+    .execute();
+  return rows.map(rowToApiKey);
+}
+
 /** Revokes key `id` at `now` (epoch ms) unless it already is; answers the key as it is after. */
 export async function revokeApiKey(tx: Tx, orgId: string, mode: Mode, id: string, now: number): Promise<ApiKey | undefined> {
   await tx.db.updateTable('api_keys').set({ revoked_at: now }).where('id', '=', id).where('org_id', '=', orgId).where('mode', '=', mode).where('revoked_at', 'is', null).execute();
