@@ -12,7 +12,7 @@ import { dirname, resolve } from 'node:path';
 import type { Config } from './config.js';
 import { hasLiveKeys } from './db/api-key.repository.js';
 import { parseSecretKey, type SecretBox, secretBox } from './db/secrets.js';
-import type { Store } from './db/store.js';
+import { makePrivate, type Store } from './db/store.js';
 
 /** The box to seal with, and a warning to log when the key was generated. */
 export interface MasterKey {
@@ -32,11 +32,12 @@ export function generatedKeyPath(databaseUrl: string): string | undefined {
 /** Reads the key file at `path`, or makes it (exclusively: concurrent first starts agree on one key). */
 function keptKey(path: string): Buffer {
   try {
+    makePrivate(path);
     return parseSecretKey(readFileSync(path, 'utf8'), path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  mkdirSync(dirname(path), { recursive: true });
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   try {
     writeFileSync(path, `${randomBytes(32).toString('hex')}\n`, { flag: 'wx', mode: 0o600 });
   } catch (err) {

@@ -3,7 +3,7 @@
  * it runs on, so repositories can branch where SQL differs (row locks, JSON access).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { closeSync, fdatasync, mkdirSync, openSync } from 'node:fs';
+import { chmodSync, closeSync, fdatasync, mkdirSync, openSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -144,8 +144,37 @@ export function openStore(options: StoreOptions): Store {
   throw new Error(`unsupported database URL "${url}": use sqlite:<path> or postgres://…`);
 }
 
+/**
+ * Narrows `file`'s permissions to its owner's (keeps `mode & 0o700`) when group or others have
+ * any; a missing file is left alone.
+ * @throws Error from chmod, say when the server's user does not own the file.
+ */
+export function makePrivate(file: string): void {
+  let mode: number;
+  try {
+    mode = statSync(file).mode;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  if ((mode & 0o077) !== 0) chmodSync(file, mode & 0o700);
+}
+
+/**
+ * Keeps a SQLite database's files private to the server's user: the directory, when made here,
+ * 0700; the database file 0600, created so before SQLite opens it. SQLite's Unix VFS creates the
+ * `-wal`, `-shm` and `-journal` files with the database file's permissions (`findCreateFileMode`
+ * and `unixOpenSharedMemory` in https://sqlite.org/src/file/src/os_unix.c), so they follow.
+ * Files an earlier run left readable by others are narrowed.
+ */
+function keepSqlitePrivate(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  closeSync(openSync(path, 'a', 0o600));
+  for (const file of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) makePrivate(file);
+}
+
 function openSqlite(path: string, durable: boolean, secrets: SecretBox | undefined): Store {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  if (path !== ':memory:') keepSqlitePrivate(path);
   const database = new SQLite(path);
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = NORMAL');
