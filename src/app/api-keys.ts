@@ -8,10 +8,10 @@ import { DomainError } from '../domain/errors.js';
 import { allowsGenerally, type Grant, grantCovers } from '../domain/grants.js';
 import { newId } from '../domain/ids.js';
 import type { Mode } from '../domain/payment-request.js';
-import { type ApiKey, findApiKey, findApiKeyByHash, findFirstOrgId, insertApiKey, insertOrg, listApiKeys, listOrgs, lockBootstrap, lockUnrevokedApiKeys, revokeApiKey, touchApiKey } from '../db/api-key.repository.js';
+import { type ApiKey, findApiKey, findApiKeyByHash, findFirstOrgId, insertApiKey, insertOrg, listApiKeys, listOrgs, lockBootstrap, lockUnrevokedApiKeys, orgExists, revokeApiKey, touchApiKey } from '../db/api-key.repository.js';
 import { findAccount } from '../db/account.repository.js';
 import { findParty } from '../db/party.repository.js';
-import type { Tx } from '../db/store.js';
+import { boxOf, type Tx } from '../db/store.js';
 import type { Deps, Principal } from './deps.js';
 import { type Page, toPage } from './pagination.js';
 
@@ -48,8 +48,22 @@ export function modeOfSecret(secret: string): Mode | undefined {
   return match ? (match[1] as Mode) : undefined;
 }
 
-async function storeKey(tx: Tx, key: ApiKey, secret: string): Promise<void> {
-  await insertApiKey(tx, key, hashSecret(secret));
+/**
+ * Refuses live mode in a process whose master key was generated and is kept beside the data
+ * (test mode without `PAYREQ_SECRET_KEY`, src/secret-key.ts): live-mode secrets sealed with it
+ * would be as open as the database, and a server of a database holding live-mode keys refuses
+ * to start without the variable.
+ * @throws DomainError `live_mode_unavailable` for a live mode in such a process.
+ */
+function requireLiveSealing(tx: Tx, mode: Mode): void {
+  if (mode === 'live' && boxOf(tx).generated) {
+    throw new DomainError('live_mode_unavailable', 'this server has no PAYREQ_SECRET_KEY, so it refuses live-mode keys and secrets: set PAYREQ_SECRET_KEY on every server of this database and restart them (README: secrets at rest)');
+  }
+}
+
+async function storeKey(tx: Tx, key: ApiKey, secret: string, signingSecret: string | null = null): Promise<void> {
+  requireLiveSealing(tx, key.mode);
+  await insertApiKey(tx, key, hashSecret(secret), signingSecret);
 }
 
 /**
@@ -86,13 +100,16 @@ function adminKey(orgId: string, secret: string, now: number): ApiKey {
 }
 
 /**
- * Creates an org with a test-mode and a live-mode admin key (`payreq orgs create`): one server
- * can host several orgs, a platform and its merchants (DESIGN.md §1).
+ * Creates an org with a test-mode admin key, and a live-mode one when `options.live` (default; `payreq
+ * orgs create`): one server can host several orgs, a platform and its merchants (DESIGN.md §1).
+ * The command asks for the live key only with `PAYREQ_SECRET_KEY` set: a database holding a
+ * live-mode key needs it on every server (README, "Secrets at rest").
  * @param name - the org's name, 1 to 200 characters.
- * @returns the org's id and both secrets (shown once; only their hashes are stored).
+ * @returns the org's id and its secrets (shown once; only their hashes are stored); `liveSecret`
+ *   only when asked for.
  * @throws DomainError `validation_failed` when the name is empty or too long.
  */
-export async function createOrg(deps: Pick<Deps, 'store' | 'clock'>, name: string): Promise<{ orgId: string; testSecret: string; liveSecret: string }> {
+export async function createOrg(deps: Pick<Deps, 'store' | 'clock'>, name: string, options: { live: boolean } = { live: true }): Promise<{ orgId: string; testSecret: string; liveSecret?: string }> {
   const trimmed = name.trim();
   if (trimmed.length === 0 || trimmed.length > 200) throw new DomainError('validation_failed', 'an org name is 1 to 200 characters');
   return deps.store.transaction(async (tx) => {
@@ -100,10 +117,30 @@ export async function createOrg(deps: Pick<Deps, 'store' | 'clock'>, name: strin
     const orgId = newId();
     await insertOrg(tx, { id: orgId, name: trimmed, createdAt: now });
     const testSecret = generateSecret('test');
-    const liveSecret = generateSecret('live');
     await storeKey(tx, adminKey(orgId, testSecret, now), testSecret);
+    if (!options.live) return { orgId, testSecret };
+    const liveSecret = generateSecret('live');
     await storeKey(tx, adminKey(orgId, liveSecret, now), liveSecret);
     return { orgId, testSecret, liveSecret };
+  });
+}
+
+/**
+ * Issues a key to org `orgId` in `mode` by the operator, against the database (`payreq orgs
+ * add-key`): the way back in for an org whose key managers are all lost or expired. No calling
+ * key's grants limit it; scoped grants must still name an account or party of that org and mode.
+ * @param input.grants - the key's grants (the command's default: `admin`).
+ * @returns the key and its secret (shown once; only its hash is stored).
+ * @throws DomainError `validation_failed` when the org does not exist, `invalid_grant`.
+ */
+export async function issueOrgKey(deps: Pick<Deps, 'store' | 'clock'>, input: { orgId: string; mode: Mode; grants: Grant[]; name?: string | undefined }): Promise<{ key: ApiKey; secret: string }> {
+  return deps.store.transaction(async (tx) => {
+    if (!(await orgExists(tx, input.orgId))) throw new DomainError('validation_failed', `no org ${input.orgId} on this database (payreq orgs list)`);
+    await checkGrants(tx, input.orgId, input.mode, input.grants, undefined);
+    const secret = generateSecret(input.mode);
+    const key = newKey(input.orgId, input.mode, secret, input.name ?? null, input.grants, null, deps.clock(), null, false);
+    await storeKey(tx, key, secret);
+    return { key, secret };
   });
 }
 
@@ -156,7 +193,8 @@ export interface AuthenticatedKey {
  * Resolves an API key secret to the key: the principal and the key's signing secret (AlphaPo's
  * dialect verifies request signatures with it). With a cache, a key seen in the last
  * {@link AUTH_CACHE_TTL_MS} ms is not looked up again.
- * @throws DomainError `unauthenticated` when the secret is malformed, unknown, revoked or expired.
+ * @throws DomainError `unauthenticated` when the secret is malformed, unknown, revoked or expired;
+ *   `live_mode_unavailable` for a live-mode key in a process without `PAYREQ_SECRET_KEY`.
  */
 export async function authenticateKey(deps: Pick<Deps, 'store' | 'clock'>, secret: string, cache?: AuthCache, now = deps.clock()): Promise<AuthenticatedKey> {
   if (modeOfSecret(secret) === undefined) throw new DomainError('unauthenticated', 'the API key is malformed');
@@ -165,6 +203,7 @@ export async function authenticateKey(deps: Pick<Deps, 'store' | 'clock'>, secre
   if (cached) return cached;
   const key = await findApiKeyByHash(deps.store, hash, now);
   if (!key) throw new DomainError('unauthenticated', 'the API key is not valid (unknown, revoked or expired)');
+  requireLiveSealing(deps.store, key.mode);
   // lastUsedAt: written on each lookup, so at most once per cache lifetime per process and key.
   await touchApiKey(deps.store, key.id, now);
   const authenticated: AuthenticatedKey = { principal: { keyId: key.id, orgId: key.orgId, mode: key.mode, grants: key.grants }, signingSecret: key.signingSecret };
@@ -187,7 +226,8 @@ export async function authenticate(deps: Pick<Deps, 'store' | 'clock'>, secret: 
  * HMAC-SHA512 key with which AlphaPo's dialect checks `X-Processing-Signature`.
  * @returns the key, its secret (shown once; only its hash is stored) and its signing secret
  *   when asked for (shown once).
- * @throws DomainError `forbidden`, `invalid_grant`.
+ * @throws DomainError `forbidden`, `invalid_grant`; `live_mode_unavailable` (never met: a live key
+ *   does not authenticate in a process without `PAYREQ_SECRET_KEY`).
  */
 export async function createApiKey(
   deps: Deps,
@@ -196,39 +236,55 @@ export async function createApiKey(
 ): Promise<{ key: ApiKey; secret: string; signingSecret?: string }> {
   requireKeyManager(principal, 'create API keys');
   return deps.store.transaction(async (tx) => {
-    for (const [i, grant] of input.grants.entries()) {
-      if (grant.accountId !== undefined && grant.partyId !== undefined) {
-        throw new DomainError('invalid_grant', 'a grant names an account or a party, not both', { errors: [{ path: `grants.${i}`, message: 'name accountId or partyId, not both' }] });
-      }
-      if (!grantCovers(principal.grants, grant)) {
-        throw new DomainError('invalid_grant', `this API key cannot grant ${grant.permission} it does not hold`, { errors: [{ path: `grants.${i}.permission`, message: 'not held by the calling key' }] });
-      }
-      if (grant.accountId !== undefined && !(await findAccount(tx, principal.orgId, principal.mode, grant.accountId))) {
-        throw new DomainError('invalid_grant', `account ${grant.accountId} does not exist`, { errors: [{ path: `grants.${i}.accountId`, message: 'no such account' }] });
-      }
-      if (grant.partyId !== undefined && !(await findParty(tx, principal.orgId, principal.mode, { id: grant.partyId }))) {
-        throw new DomainError('invalid_grant', `party ${grant.partyId} does not exist`, { errors: [{ path: `grants.${i}.partyId`, message: 'no such party' }] });
-      }
-    }
+    await checkGrants(tx, principal.orgId, principal.mode, input.grants, principal.grants);
     const secret = generateSecret(principal.mode);
-    const key: ApiKey = {
-      id: newId(),
-      orgId: principal.orgId,
-      mode: principal.mode,
-      name: input.name ?? null,
-      prefix: secret.slice(0, 14),
-      grants: input.grants.map((g) => ({ permission: g.permission, ...(g.accountId === undefined ? {} : { accountId: g.accountId }), ...(g.partyId === undefined ? {} : { partyId: g.partyId }) })),
-      createdBy: principal.keyId,
-      createdAt: deps.clock(),
-      revokedAt: null,
-      expiresAt: input.expiresIn === undefined ? null : deps.clock() + input.expiresIn * 1000,
-      lastUsedAt: null,
-      hasSigningSecret: input.signingSecret === true,
-    };
+    const now = deps.clock();
+    const key = newKey(principal.orgId, principal.mode, secret, input.name ?? null, input.grants, principal.keyId, now, input.expiresIn === undefined ? null : now + input.expiresIn * 1000, input.signingSecret === true);
     const signingSecret = input.signingSecret === true ? generateSigningSecret(principal.mode) : undefined;
-    await insertApiKey(tx, key, hashSecret(secret), signingSecret ?? null);
+    await storeKey(tx, key, secret, signingSecret ?? null);
     return signingSecret === undefined ? { key, secret } : { key, secret, signingSecret };
   });
+}
+
+/**
+ * Checks grants to hand out in `orgId` and `mode`: each names an account or a party, not both;
+ * each is covered by `held` (the issuing key's grants; undefined: the operator, unlimited); a
+ * named account or party exists in that org and mode.
+ * @throws DomainError `invalid_grant`, with the offending grant's path.
+ */
+async function checkGrants(tx: Tx, orgId: string, mode: Mode, grants: readonly Grant[], held: readonly Grant[] | undefined): Promise<void> {
+  for (const [i, grant] of grants.entries()) {
+    if (grant.accountId !== undefined && grant.partyId !== undefined) {
+      throw new DomainError('invalid_grant', 'a grant names an account or a party, not both', { errors: [{ path: `grants.${i}`, message: 'name accountId or partyId, not both' }] });
+    }
+    if (held !== undefined && !grantCovers(held, grant)) {
+      throw new DomainError('invalid_grant', `this API key cannot grant ${grant.permission} it does not hold`, { errors: [{ path: `grants.${i}.permission`, message: 'not held by the calling key' }] });
+    }
+    if (grant.accountId !== undefined && !(await findAccount(tx, orgId, mode, grant.accountId))) {
+      throw new DomainError('invalid_grant', `account ${grant.accountId} does not exist`, { errors: [{ path: `grants.${i}.accountId`, message: 'no such account' }] });
+    }
+    if (grant.partyId !== undefined && !(await findParty(tx, orgId, mode, { id: grant.partyId }))) {
+      throw new DomainError('invalid_grant', `party ${grant.partyId} does not exist`, { errors: [{ path: `grants.${i}.partyId`, message: 'no such party' }] });
+    }
+  }
+}
+
+/** A new key's record (`expiresAt` epoch ms or null), its prefix taken from its secret. */
+function newKey(orgId: string, mode: Mode, secret: string, name: string | null, grants: readonly Grant[], createdBy: string | null, now: number, expiresAt: number | null, hasSigningSecret: boolean): ApiKey {
+  return {
+    id: newId(),
+    orgId,
+    mode,
+    name,
+    prefix: secret.slice(0, 14),
+    grants: grants.map((g) => ({ permission: g.permission, ...(g.accountId === undefined ? {} : { accountId: g.accountId }), ...(g.partyId === undefined ? {} : { partyId: g.partyId }) })),
+    createdBy,
+    createdAt: now,
+    revokedAt: null,
+    expiresAt,
+    lastUsedAt: null,
+    hasSigningSecret,
+  };
 }
 
 function requireKeyManager(principal: Principal, what: string): void {

@@ -64,8 +64,12 @@ function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...arg
   };
 }
 
-/** A grant: `permission`, `permission:account:<id>` or `permission:party:<id>` (repeatable). */
-function parseGrant(text: string, previous: { permission: string; accountId?: string; partyId?: string }[] = []) {
+/**
+ * Parses a `--grant` option, added to the `previous` ones (it repeats): `permission`,
+ * `permission:account:<id>` or `permission:party:<id>`. The permission's name is the server's to check.
+ * @throws InvalidArgumentError (a usage mistake) when the text has none of these shapes.
+ */
+export function parseGrant(text: string, previous: { permission: string; accountId?: string; partyId?: string }[] = []) {
   const match = /^([a-z_]+(?::[a-z_]+)?)(?::(account|party):([^:]+))?$/.exec(text);
   if (!match?.[1]) throw new InvalidArgumentError(`"${text}" is not permission, permission:account:<id> or permission:party:<id>`);
   const grant = match[2] === undefined ? { permission: match[1] } : { permission: match[1], [match[2] === 'account' ? 'accountId' : 'partyId']: match[3] ?? '' };

@@ -137,6 +137,11 @@ export async function listOrgs(tx: Tx): Promise<{ id: string; name: string; crea
   return orgs.map((o) => ({ id: o.id, name: o.name, createdAt: Number(o.created_at), testKeys: count(o.id, 'test'), liveKeys: count(o.id, 'live') }));
 }
 
+/** True when org `id` exists. */
+export async function orgExists(tx: Tx, id: string): Promise<boolean> {
+  return (await tx.db.selectFrom('orgs').select('id').where('id', '=', id).executeTakeFirst()) !== undefined;
+}
+
 /** The first org's id, or undefined on an empty database. */
 export async function findFirstOrgId(tx: Tx): Promise<string | undefined> {
   const row = await tx.db.selectFrom('orgs').select('id').orderBy('created_at').limit(1).executeTakeFirst();

@@ -19,6 +19,12 @@ export interface SecretBox {
   /** The current key's id: 8 hex characters of its SHA-256. */
   readonly keyId: string;
   /**
+   * True when the current key was generated and is kept beside the data (test mode without
+   * `PAYREQ_SECRET_KEY`, src/secret-key.ts): fit for test-mode secrets only, so such a process
+   * refuses live-mode keys and secrets.
+   */
+  readonly generated: boolean;
+  /**
    * Seals `plaintext` for the place `context` (say `api_keys.signing_secret:<id>`).
    * @throws Error when the box has no key (a store opened without one).
    */
@@ -55,14 +61,16 @@ export function parseSecretKey(text: string, name = 'PAYREQ_SECRET_KEY'): Buffer
 /**
  * A box sealing under `current` and opening under it or any of `previous` (rotation). Without
  * `current` (a store opened only to read, say by a test or a CLI command), it opens plain text
- * only and refuses to seal.
+ * only and refuses to seal. `options.generated`: `current` is a generated key kept beside the
+ * data ({@link SecretBox.generated}).
  */
-export function secretBox(current: Buffer | undefined, previous: readonly Buffer[] = []): SecretBox {
+export function secretBox(current: Buffer | undefined, previous: readonly Buffer[] = [], options: { generated?: boolean } = {}): SecretBox {
   const keys = new Map<string, Buffer>();
   for (const key of [...previous, ...(current ? [current] : [])]) keys.set(keyIdOf(key), key);
   const keyId = current ? keyIdOf(current) : '';
   return {
     keyId,
+    generated: options.generated === true,
     seal(plaintext, context) {
       if (!current) throw new Error('no master key: secrets cannot be sealed (PAYREQ_SECRET_KEY)');
       const iv = randomBytes(12);
