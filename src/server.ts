@@ -17,6 +17,7 @@ import { ChainRegistry } from './rails/evm/chains.js';
 import { startChainWatchers } from './rails/evm/watcher.js';
 import { Redis } from 'ioredis';
 import { resealSigningSecrets } from './db/api-key.repository.js';
+import { resealIdempotencyResponses } from './db/idempotency.repository.js';
 import { resealEndpointSecrets } from './db/webhook.repository.js';
 import { buildApp } from './http/app.js';
 import { type MasterKey, resolveMasterKey } from './secret-key.js';
@@ -83,7 +84,7 @@ export async function startServer(config: Config, options: { clock?: () => numbe
     masterKey = await resolveMasterKey(config, store);
     store.useSecrets(masterKey.box);
     // Secrets stored in plain text (before sealing) or under a previous key are sealed under the current one.
-    await store.transaction(async (tx) => (await resealEndpointSecrets(tx)) + (await resealSigningSecrets(tx)));
+    await store.transaction(async (tx) => (await resealEndpointSecrets(tx)) + (await resealSigningSecrets(tx)) + (await resealIdempotencyResponses(tx)));
   } catch (err) {
     await store.close();
     throw err;

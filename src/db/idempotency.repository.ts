@@ -1,23 +1,37 @@
 /**
- * Stored responses for `Idempotency-Key` (Stripe's idempotent requests). An attempt claims the
- * key (`in_progress`, with a token of its own and a lease), and completes it (`done`, with its
- * response) in the same transaction as its effect, so that the key's answer and the effect
- * commit together or not at all. A claim whose lease has passed was left by an attempt that
- * never finished (its process died): a retry takes it over. Completing and releasing compare
- * the token, so an attempt whose claim was taken over can no longer commit.
+ * Stored responses for `Idempotency-Key` (Stripe's idempotent requests). A key belongs to the
+ * API key that sent it (the credential, as Stripe scopes keys to the account and user): another
+ * API key with the same `Idempotency-Key` has a record of its own and never sees this one's
+ * answer. An attempt claims the key (`in_progress`, with a token of its own and a lease), and
+ * completes it (`done`, with its response) in the same transaction as its effect, so that the
+ * key's answer and the effect commit together or not at all. A claim whose lease has passed was
+ * left by an attempt that never finished (its process died): a retry takes it over. Completing
+ * and releasing compare the token, so an attempt whose claim was taken over can no longer commit.
+ *
+ * The stored response is sealed (src/db/secrets.ts) for its place, the org, mode, API key and
+ * `Idempotency-Key` it answers: answers that show a secret once (an API key's secret, a signing
+ * secret, a webhook endpoint's secret or private key) never sit in plain text in the database,
+ * its write-ahead log or its backups (docs/api.md, "Idempotency keys").
  */
 import type { Mode } from '../domain/payment-request.js';
 import type { IdempotencyKeyTable } from './schema.js';
-import type { Tx } from './store.js';
+import { boxOf, type Tx } from './store.js';
 
-/** A stored idempotency record. */
+/** A stored idempotency record; `response_body` as the client saw it (opened). */
 export type IdempotencyRecord = IdempotencyKeyTable;
+
+/** Whose key it is: the org, mode and id of the API key that sent the `Idempotency-Key`. */
+export interface IdempotencyOwner {
+  orgId: string;
+  mode: Mode;
+  apiKeyId: string;
+}
 
 /** A new claim: who holds it and until when. */
 export interface IdempotencyClaim {
   /** The claiming attempt's token (random, unique per attempt). */
   token: string;
-  /** SHA-256 hex of the method, URL and body: a retry must match it. */
+  /** SHA-256 hex of the API key id, method, URL and body: a retry must match it. */
   requestHash: string;
   /** Now, epoch ms. */
   now: number;
@@ -28,16 +42,28 @@ export interface IdempotencyClaim {
 }
 
 /**
- * Claims `key`. A record older than the retention period, or an `in_progress` claim whose lease
- * has passed (or that has none: left from before claims lapsed), is removed first.
- * @returns undefined when the claim is this attempt's (the caller runs the request), else the
- *   existing record (done, or held by a live attempt).
+ * Where a stored response is sealed: its additional authenticated data, so that a sealed answer
+ * copied to another key's row does not open. The `Idempotency-Key` comes last, as the only part
+ * that may contain a colon.
  */
-export async function claimIdempotencyKey(tx: Tx, orgId: string, mode: Mode, key: string, claim: IdempotencyClaim): Promise<IdempotencyRecord | undefined> {
+function responsePlace(owner: IdempotencyOwner, key: string): string {
+  return `idempotency_keys.response_body:${owner.orgId}:${owner.mode}:${owner.apiKeyId}:${key}`;
+}
+
+/**
+ * Claims `key` for `owner`. A record older than the retention period, or an `in_progress` claim
+ * whose lease has passed (or that has none), is removed first.
+ * @returns undefined when the claim is this attempt's (the caller runs the request), else the
+ *   existing record (done, with its response opened, or held by a live attempt).
+ * @throws Error when the stored response does not open (sealed under a master key the server
+ *   does not hold, or altered).
+ */
+export async function claimIdempotencyKey(tx: Tx, owner: IdempotencyOwner, key: string, claim: IdempotencyClaim): Promise<IdempotencyRecord | undefined> {
   await tx.db
     .deleteFrom('idempotency_keys')
-    .where('org_id', '=', orgId)
-    .where('mode', '=', mode)
+    .where('org_id', '=', owner.orgId)
+    .where('mode', '=', owner.mode)
+    .where('api_key_id', '=', owner.apiKeyId)
     .where('key', '=', key)
     .where((eb) =>
       eb.or([
@@ -48,26 +74,53 @@ export async function claimIdempotencyKey(tx: Tx, orgId: string, mode: Mode, key
     .execute();
   const inserted = await tx.db
     .insertInto('idempotency_keys')
-    .values({ org_id: orgId, mode, key, request_hash: claim.requestHash, state: 'in_progress', response_status: null, response_body: null, created_at: claim.now, claim_token: claim.token, locked_until: claim.lockedUntil })
-    .onConflict((oc) => oc.columns(['org_id', 'mode', 'key']).doNothing())
+    .values({
+      org_id: owner.orgId,
+      mode: owner.mode,
+      api_key_id: owner.apiKeyId,
+      key,
+      request_hash: claim.requestHash,
+      state: 'in_progress',
+      response_status: null,
+      response_body: null,
+      created_at: claim.now,
+      claim_token: claim.token,
+      locked_until: claim.lockedUntil,
+    })
+    .onConflict((oc) => oc.columns(['org_id', 'mode', 'api_key_id', 'key']).doNothing())
     .executeTakeFirst();
   if ((inserted.numInsertedOrUpdatedRows ?? 0n) > 0n) return undefined;
-  const row = await tx.db.selectFrom('idempotency_keys').selectAll().where('org_id', '=', orgId).where('mode', '=', mode).where('key', '=', key).executeTakeFirst();
-  return row && { ...row, created_at: Number(row.created_at), locked_until: row.locked_until === null ? null : Number(row.locked_until) };
+  const row = await tx.db
+    .selectFrom('idempotency_keys')
+    .selectAll()
+    .where('org_id', '=', owner.orgId)
+    .where('mode', '=', owner.mode)
+    .where('api_key_id', '=', owner.apiKeyId)
+    .where('key', '=', key)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  return {
+    ...row,
+    response_body: row.response_body === null ? null : boxOf(tx).open(row.response_body, responsePlace(owner, key)),
+    created_at: Number(row.created_at),
+    locked_until: row.locked_until === null ? null : Number(row.locked_until),
+  };
 }
 
 /**
- * Stores the response of the attempt holding `token`, in the caller's transaction (the one
- * with the effect, when there is one).
+ * Stores the response (`body`, sealed) of the attempt holding `token`, in the caller's
+ * transaction (the one with the effect, when there is one).
  * @returns false when the claim is no longer this attempt's (its lease passed and a retry took
  *   the key over): the caller must not commit its effect.
+ * @throws Error when the store has no master key to seal with.
  */
-export async function completeIdempotencyKey(tx: Tx, orgId: string, mode: Mode, key: string, token: string, status: number, body: string): Promise<boolean> {
+export async function completeIdempotencyKey(tx: Tx, owner: IdempotencyOwner, key: string, token: string, status: number, body: string): Promise<boolean> {
   const result = await tx.db
     .updateTable('idempotency_keys')
-    .set({ state: 'done', response_status: status, response_body: body, claim_token: null, locked_until: null })
-    .where('org_id', '=', orgId)
-    .where('mode', '=', mode)
+    .set({ state: 'done', response_status: status, response_body: boxOf(tx).seal(body, responsePlace(owner, key)), claim_token: null, locked_until: null })
+    .where('org_id', '=', owner.orgId)
+    .where('mode', '=', owner.mode)
+    .where('api_key_id', '=', owner.apiKeyId)
     .where('key', '=', key)
     .where('state', '=', 'in_progress')
     .where('claim_token', '=', token)
@@ -75,7 +128,45 @@ export async function completeIdempotencyKey(tx: Tx, orgId: string, mode: Mode, 
   return (result.numUpdatedRows ?? 0n) > 0n;
 }
 
-/** Releases the claim of the attempt holding `token` (its request failed on the server, a 5xx), so that a retry runs again. */
-export async function releaseIdempotencyKey(tx: Tx, orgId: string, mode: Mode, key: string, token: string): Promise<void> {
-  await tx.db.deleteFrom('idempotency_keys').where('org_id', '=', orgId).where('mode', '=', mode).where('key', '=', key).where('state', '=', 'in_progress').where('claim_token', '=', token).execute();
+/**
+ * Releases the claim of the attempt holding `token`, so that a retry runs again: its request
+ * failed on the server (a 5xx), or was refused before it had any effect (a 4xx with nothing written).
+ */
+export async function releaseIdempotencyKey(tx: Tx, owner: IdempotencyOwner, key: string, token: string): Promise<void> {
+  await tx.db
+    .deleteFrom('idempotency_keys')
+    .where('org_id', '=', owner.orgId)
+    .where('mode', '=', owner.mode)
+    .where('api_key_id', '=', owner.apiKeyId)
+    .where('key', '=', key)
+    .where('state', '=', 'in_progress')
+    .where('claim_token', '=', token)
+    .execute();
+}
+
+/**
+ * Reseals every stored response sealed under a previous master key under `tx`'s current key (at
+ * startup, as `resealEndpointSecrets`), so that rotation needs the old key no longer.
+ * @returns how many were resealed.
+ * @throws Error when one is sealed under a key the box does not hold.
+ */
+export async function resealIdempotencyResponses(tx: Tx): Promise<number> {
+  const box = boxOf(tx);
+  const rows = await tx.db.selectFrom('idempotency_keys').select(['org_id', 'mode', 'api_key_id', 'key', 'response_body']).where('response_body', 'is not', null).execute();
+  let resealed = 0;
+  for (const row of rows) {
+    const owner: IdempotencyOwner = { orgId: row.org_id, mode: row.mode as Mode, apiKeyId: row.api_key_id };
+    const sealed = box.reseal(row.response_body as string, responsePlace(owner, row.key));
+    if (sealed === undefined) continue;
+    await tx.db
+      .updateTable('idempotency_keys')
+      .set({ response_body: sealed })
+      .where('org_id', '=', row.org_id)
+      .where('mode', '=', row.mode)
+      .where('api_key_id', '=', row.api_key_id)
+      .where('key', '=', row.key)
+      .execute();
+    resealed++;
+  }
+  return resealed;
 }

@@ -486,11 +486,52 @@ function apiKeyLifecycle(): Migration {
     },
   };
 }
+/**
+ * Idempotency keys per API key, with sealed answers, and AlphaPo's signature replays (issue 19):
+ * `idempotency_keys` gains `api_key_id` in its primary key (an answer belongs to the credential
+ * that sent the key) and its `response_body` is sealed from now on. Rows from before held their
+ * answers in plain text, secrets shown once among them, and name no API key: they are all
+ * deleted (docs/api.md, "Idempotency keys": a retry of a request answered before the upgrade
+ * runs again). On SQLite `secure_delete` is on for the purge, so that the freed pages are
+ * overwritten with zeros rather than left in the file. `alphapo_signatures` keeps the digests of
+ * the signatures that created requests (docs/dialects/alphapo.md, "Replays").
+ */
+function idempotencyPerKey(engine: Engine): Migration {
+  return {
+    async up(db: Kysely<any>) {
+      if (engine === 'sqlite') await sql`pragma secure_delete = on`.execute(db);
+      await db.deleteFrom('idempotency_keys').execute();
+      await db.schema.dropTable('idempotency_keys').execute();
+      if (engine === 'sqlite') await sql`pragma secure_delete = off`.execute(db);
+      await db.schema.createTable('idempotency_keys')
+        .addColumn('org_id', 'text', (c) => c.notNull())
+        .addColumn('mode', 'text', (c) => c.notNull())
+        .addColumn('api_key_id', 'text', (c) => c.notNull())
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('request_hash', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('response_status', 'integer')
+        .addColumn('response_body', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('claim_token', 'text')
+        .addColumn('locked_until', 'bigint')
+        .addPrimaryKeyConstraint('idempotency_keys_pk', ['org_id', 'mode', 'api_key_id', 'key'])
+        .execute();
+      await db.schema.createTable('alphapo_signatures')
+        .addColumn('digest', 'text', (c) => c.primaryKey())
+        .addColumn('org_id', 'text', (c) => c.notNull())
+        .addColumn('mode', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('alphapo_signatures_created').on('alphapo_signatures').columns(['org_id', 'mode', 'created_at']).execute();
+    },
+  };
+}
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
 /** The migrations for `engine`, keyed and ordered by name. */
 export function migrations(engine: Engine): Record<string, Migration> {
-  return { '0001_initial': initial(engine), '0002_webhooks': webhooks(engine), '0003_evm': evm(engine), '0004_numbers': numbers(), '0005_parties_and_scopes': partiesAndScopes(), '0006_merchants_and_patrons': merchantsAndPatrons(), '0007_request_number_sequences': requestNumberSequences(engine), '0008_idempotency_claims': idempotencyClaims(), '0009_api_key_lifecycle': apiKeyLifecycle() };
+  return { '0001_initial': initial(engine), '0002_webhooks': webhooks(engine), '0003_evm': evm(engine), '0004_numbers': numbers(), '0005_parties_and_scopes': partiesAndScopes(), '0006_merchants_and_patrons': merchantsAndPatrons(), '0007_request_number_sequences': requestNumberSequences(engine), '0008_idempotency_claims': idempotencyClaims(), '0009_api_key_lifecycle': apiKeyLifecycle(), '0010_idempotency_per_key': idempotencyPerKey(engine) };
 }
 
 /**

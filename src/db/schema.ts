@@ -176,10 +176,15 @@ export interface EventTable {
   created_at: number;
 }
 
-/** A stored response for an `Idempotency-Key` (`state` is `in_progress` or `done`). */
+/**
+ * A stored response for an `Idempotency-Key` (`state` is `in_progress` or `done`), one per API
+ * key that sent it. `response_body` is sealed (src/db/idempotency.repository.ts).
+ */
 export interface IdempotencyKeyTable {
   org_id: string;
   mode: string;
+  /** The API key that sent the `Idempotency-Key`: only its retries see the answer. */
+  api_key_id: string;
   key: string;
   request_hash: string;
   state: string;
@@ -190,6 +195,19 @@ export interface IdempotencyKeyTable {
   claim_token: string | null;
   /** Epoch ms until which an `in_progress` claim is held; after it, a retry may take the key over. */
   locked_until: number | null;
+}
+
+/**
+ * An AlphaPo `X-Processing-Signature` that created a payment request, kept 24 hours so that the
+ * same signed body sent again is refused (docs/dialects/alphapo.md, "Replays").
+ */
+export interface AlphaPoSignatureTable {
+  /** SHA-256 hex of the API key id and the signature: the signature itself is not kept. */
+  digest: string;
+  org_id: string;
+  mode: string;
+  /** Epoch ms. */
+  created_at: number;
 }
 
 /** A webhook endpoint. `enabled_events` is JSON `string[]` (`["*"]` for all); `disabled` is 0 or 1. */
@@ -365,6 +383,7 @@ export interface Database {
   refunds: RefundTable;
   events: EventTable;
   idempotency_keys: IdempotencyKeyTable;
+  alphapo_signatures: AlphaPoSignatureTable;
   webhook_endpoints: WebhookEndpointTable;
   webhook_deliveries: WebhookDeliveryTable;
   webhook_attempts: WebhookAttemptTable;

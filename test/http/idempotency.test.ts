@@ -1,6 +1,10 @@
-/** `Idempotency-Key` (Stripe's idempotent requests): same key and body → first response; different body → 422. */
+/**
+ * `Idempotency-Key` (Stripe's idempotent requests): same key and body → first response; different
+ * body → 422. A key belongs to the API key that sent it: another API key never gets its answer,
+ * and a refusal with no effect is not stored.
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createUserWithAccount } from '../support/factories.js';
+import { createKey, createUserWithAccount } from '../support/factories.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 let t: TestServer;
@@ -35,13 +39,13 @@ describe('Idempotency-Key', () => {
     expect(res.body.code).toBe('idempotency_key_reused');
   });
 
-  it('replays a stored 4xx too, and keeps keys apart per mode and org', async () => {
+  it('stores no refusal that had no effect: the retry runs again', async () => {
     const headers = { 'idempotency-key': 'bad-1' };
     const first = await t.admin.post('/v1/payment-requests', { ...body(), amount: '0' }, headers);
     const second = await t.admin.post('/v1/payment-requests', { ...body(), amount: '0' }, headers);
     expect(first.status).toBe(422);
     expect(second.status).toBe(422);
-    expect(second.headers.get('idempotent-replayed')).toBe('true');
+    expect(second.headers.get('idempotent-replayed')).toBeNull();
     expect(second.headers.get('content-type')).toMatch(/problem\+json/);
     expect(second.body.code).toBe('invalid_amount');
   });
@@ -69,5 +73,67 @@ describe('Idempotency-Key', () => {
     expect(results.some((r) => r.status === 200 && r.body.status === 'paid')).toBe(true);
     for (const r of results.filter((x) => x.status === 409)) expect(r.body.code).toBe('idempotency_key_in_use');
     expect((await t.admin.get(`/v1/accounts/${payer.accountId}`)).body.balance).toBe('90.00');
+  });
+});
+
+describe('Idempotency-Key belongs to the API key that sent it', () => {
+  it('gives a key without api_keys:manage its own 403, never the secret of an admin\'s POST /v1/api-keys', async () => {
+    const request = { name: 'ci', grants: [{ permission: 'payment_requests:read' }] };
+    const headers = { 'idempotency-key': 'new-key-1' };
+    const created = await t.admin.post('/v1/api-keys', request, headers);
+    expect(created.status).toBe(201);
+    const weak = t.client(await createKey(t.admin, [{ permission: 'payment_requests:create' }]));
+    const replay = await weak.post('/v1/api-keys', request, headers);
+    expect(replay.status).toBe(403);
+    expect(replay.body.code).toBe('forbidden');
+    expect(replay.headers.get('idempotent-replayed')).toBeNull();
+    expect(JSON.stringify(replay.body)).not.toContain(created.body.secret);
+    // The admin's own retry still gets its answer.
+    const again = await t.admin.post('/v1/api-keys', request, headers);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.body.secret).toBe(created.body.secret);
+  });
+
+  it('gives a pay-only key its own refusal for a merchant\'s create, not the merchant\'s request', async () => {
+    const merchant = await createUserWithAccount(t.admin);
+    const payer = await createUserWithAccount(t.admin, 'USD', '50');
+    const merchantKey = t.client(await createKey(t.admin, [{ permission: 'payment_requests:create', partyId: merchant.partyId }]));
+    const payOnly = t.client(await createKey(t.admin, [{ permission: 'payment_requests:pay', accountId: payer.accountId }]));
+    const request = { amount: '5.00', currency: 'USD', payee: { accountId: merchant.accountId }, expiresIn: 600 };
+    const headers = { 'idempotency-key': 'invoice-77' };
+    const created = await merchantKey.post('/v1/payment-requests', request, headers);
+    expect(created.status).toBe(201);
+    expect((await payOnly.get(`/v1/payment-requests/${created.body.id}`)).status).toBe(404);
+    const replay = await payOnly.post('/v1/payment-requests', request, headers);
+    expect(replay.status).toBe(404);
+    expect(replay.headers.get('idempotent-replayed')).toBeNull();
+    expect(JSON.stringify(replay.body)).not.toContain(created.body.id);
+  });
+
+  it('stores no refusal of another key that sent the key first: the rightful caller then runs for real', async () => {
+    const readOnly = t.client(await createKey(t.admin, [{ permission: 'payment_requests:read' }]));
+    const headers = { 'idempotency-key': 'order-2001' };
+    const refused = await readOnly.post('/v1/payment-requests', body(), headers);
+    expect(refused.status).toBe(404);
+    const real = await t.admin.post('/v1/payment-requests', body(), headers);
+    expect(real.status).toBe(201);
+    expect(real.headers.get('idempotent-replayed')).toBeNull();
+    expect((await t.admin.get(`/v1/payment-requests/${real.body.id}`)).status).toBe(200);
+    // The refused key, retrying, runs again and is refused again (nothing was stored for it either).
+    const again = await readOnly.post('/v1/payment-requests', body(), headers);
+    expect(again.status).toBe(404);
+    expect(again.headers.get('idempotent-replayed')).toBeNull();
+  });
+
+  it('runs the same key and body sent by two API keys as two requests', async () => {
+    const other = t.client(await createKey(t.admin, [{ permission: 'admin' }]));
+    const headers = { 'idempotency-key': 'order-2002' };
+    const first = await t.admin.post('/v1/payment-requests', body(), headers);
+    const second = await other.post('/v1/payment-requests', body(), headers);
+    expect(first.status).toBe(201);
+    expect(second.status).toBe(201);
+    expect(second.headers.get('idempotent-replayed')).toBeNull();
+    expect(second.body.id).not.toBe(first.body.id);
+    expect((await other.post('/v1/payment-requests', body(), headers)).body.id).toBe(second.body.id);
   });
 });
