@@ -1,0 +1,116 @@
+/**
+ * Stored idempotent answers at rest: an answer that shows a secret once (an API key's secret and
+ * signing secret, a webhook endpoint's `whsec_` secret, the PKCS#8 private key of a `deltapay` or
+ * `centrapay` endpoint) is sealed, so no secret sits in plain text in the table, nor in the SQLite
+ * file or its write-ahead log; the same key's retry still gets the answer byte for byte. The
+ * upgrade that brought sealing deletes the plain-text answers stored before it.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { type Kysely, Migrator, sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_SECRET_KEY } from '../../scripts/lib/process.js';
+import { generateSecret } from '../../src/app/api-keys.js';
+import { migrations } from '../../src/db/migrations.js';
+import { secretBox } from '../../src/db/secrets.js';
+import { openStore } from '../../src/db/store.js';
+import { type TestDatabase, testDatabase } from '../support/database.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+
+/** The bytes of the SQLite file and its write-ahead log, as one latin1 string (empty on PostgreSQL). */
+function sqliteBytes(database: TestDatabase): string {
+  if (database.engine !== 'sqlite') return '';
+  const path = database.url.slice('sqlite:'.length);
+  return [path, `${path}-wal`].filter((p) => existsSync(p)).map((p) => readFileSync(p).toString('latin1')).join('');
+}
+
+/** Pieces of a secret that would show in a stored JSON answer: the whole value, and for a PEM key each base64 line. */
+function piecesOf(secret: string): string[] {
+  return secret.includes('-----BEGIN') ? secret.split('\n').filter((line) => line.length >= 40 && !line.startsWith('-----')) : [secret];
+}
+
+describe('stored idempotent answers', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer();
+  });
+  afterAll(() => t.close());
+
+  it('keeps no secret in plain text in the database, and replays the answer to the same key byte for byte', async () => {
+    const calls: [string, Record<string, unknown>, (body: Record<string, string>) => string[]][] = [
+      ['/v1/api-keys', { name: 'signer', grants: [{ permission: 'payment_requests:create' }], signingSecret: true }, (b) => [b['secret'] as string, b['signingSecret'] as string]],
+      ['/v1/webhook-endpoints', { url: 'http://127.0.0.1:9/standard' }, (b) => [b['secret'] as string]],
+      ['/v1/webhook-endpoints', { url: 'http://127.0.0.1:9/deltapay', format: 'deltapay' }, (b) => [b['secret'] as string]],
+      ['/v1/webhook-endpoints', { url: 'http://127.0.0.1:9/centrapay', format: 'centrapay' }, (b) => [b['secret'] as string]],
+    ];
+    const secrets: string[] = [];
+    for (const [i, [path, body, secretsOf]] of calls.entries()) {
+      const headers = { 'idempotency-key': `secret-${i}` };
+      const first = await fetch(`${t.url}${path}`, { method: 'POST', headers: { ...headers, authorization: `Bearer ${t.adminKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const firstText = await first.text();
+      expect(first.status, firstText).toBe(201);
+      const shown = secretsOf(JSON.parse(firstText) as Record<string, string>);
+      for (const secret of shown) expect(secret.length).toBeGreaterThan(20);
+      secrets.push(...shown);
+      const replay = await fetch(`${t.url}${path}`, { method: 'POST', headers: { ...headers, authorization: `Bearer ${t.adminKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      expect(replay.headers.get('idempotent-replayed')).toBe('true');
+      expect(replay.status).toBe(201);
+      expect(await replay.text()).toBe(firstText);
+    }
+    expect(secrets.some((s) => s.startsWith('whsec_'))).toBe(true);
+    expect(secrets.filter((s) => s.includes('PRIVATE KEY'))).toHaveLength(2);
+
+    const rows = await t.server.deps.store.db.selectFrom('idempotency_keys').selectAll().where('key', 'like', 'secret-%').execute();
+    expect(rows).toHaveLength(calls.length);
+    const box = secretBox(Buffer.from(TEST_SECRET_KEY, 'hex'));
+    for (const row of rows) {
+      expect(row.response_body).toMatch(new RegExp(`^prqenc:v1:${box.keyId}:`));
+      // Bound to its place: under another API key's id it does not open.
+      expect(() => box.open(row.response_body as string, `idempotency_keys.response_body:${row.org_id}:${row.mode}:someone-else:${row.key}`)).toThrow();
+    }
+    const table = JSON.stringify(rows);
+    // The SQLite file and its log after the writes have been checkpointed into it, and the live log.
+    const bytes = sqliteBytes(t.database);
+    for (const secret of secrets) {
+      for (const piece of piecesOf(secret)) {
+        expect(table).not.toContain(piece);
+        expect(bytes).not.toContain(piece);
+      }
+    }
+  });
+});
+
+describe('the upgrade to sealed answers', () => {
+  const database = testDatabase();
+  afterAll(() => database.drop());
+
+  it('deletes the plain-text answers stored before it, from the table and from the SQLite file', async () => {
+    const leaked = generateSecret('test');
+    // The database as the previous version left it: migrated up to 0009, with a stored answer in plain text.
+    const store = openStore({ url: database.url, poolSize: 1 });
+    try {
+      const schema = new URL(database.url.replace(/^sqlite:/, 'file:')).searchParams.get('schema') ?? undefined;
+      if (database.engine === 'postgres' && schema !== undefined) await sql`create schema if not exists ${sql.id(schema)}`.execute(store.db);
+      const provider = { getMigrations: () => Promise.resolve(migrations(database.engine)) };
+      const migrator = new Migrator({ db: store.db as Kysely<unknown>, provider, ...(database.engine === 'postgres' ? { migrationTableSchema: schema ?? 'public' } : {}) });
+      const { error } = await migrator.migrateTo('0009_api_key_lifecycle');
+      expect(error).toBeUndefined();
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the table as it was before 0010, which the schema type no longer describes
+      await (store.db as Kysely<any>)
+        .insertInto('idempotency_keys')
+        .values({ org_id: 'org', mode: 'test', key: 'old-1', request_hash: 'h', state: 'done', response_status: 201, response_body: JSON.stringify({ secret: leaked }), created_at: Date.now(), claim_token: null, locked_until: null })
+        .execute();
+    } finally {
+      await store.close();
+    }
+    expect(sqliteBytes(database).includes(leaked)).toBe(database.engine === 'sqlite');
+
+    const t = await startTestServer({}, { database, adminKey: generateSecret('test') });
+    try {
+      const rows = await t.server.deps.store.db.selectFrom('idempotency_keys').selectAll().execute();
+      expect(rows).toEqual([]);
+    } finally {
+      await t.close();
+    }
+    expect(sqliteBytes(database)).not.toContain(leaked);
+  });
+});
