@@ -499,10 +499,11 @@ function apiKeyLifecycle(): Migration {
 function idempotencyPerKey(engine: Engine): Migration {
   return {
     async up(db: Kysely<any>) {
+      const secureDelete = engine === 'sqlite' ? (await sql<{ secure_delete: number }>`pragma secure_delete`.execute(db)).rows[0]?.secure_delete ?? 0 : 0;
       if (engine === 'sqlite') await sql`pragma secure_delete = on`.execute(db);
       await db.deleteFrom('idempotency_keys').execute();
       await db.schema.dropTable('idempotency_keys').execute();
-      if (engine === 'sqlite') await sql`pragma secure_delete = off`.execute(db);
+      if (engine === 'sqlite') await sql.raw(`pragma secure_delete = ${secureDelete === 1 ? 'on' : 'off'}`).execute(db);
       await db.schema.createTable('idempotency_keys')
         .addColumn('org_id', 'text', (c) => c.notNull())
         .addColumn('mode', 'text', (c) => c.notNull())

@@ -95,10 +95,14 @@ describe('the upgrade to sealed answers', () => {
       const { error } = await migrator.migrateTo('0009_api_key_lifecycle');
       expect(error).toBeUndefined();
       // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the table as it was before 0010, which the schema type no longer describes
-      await (store.db as Kysely<any>)
-        .insertInto('idempotency_keys')
-        .values({ org_id: 'org', mode: 'test', key: 'old-1', request_hash: 'h', state: 'done', response_status: 201, response_body: JSON.stringify({ secret: leaked }), created_at: Date.now(), claim_token: null, locked_until: null })
-        .execute();
+      const old = store.db as Kysely<any>;
+      // Enough rows to fill pages that the tables created after the purge do not reuse at once.
+      for (let i = 0; i < 200; i++) {
+        await old
+          .insertInto('idempotency_keys')
+          .values({ org_id: 'org', mode: 'test', key: `old-${i}`, request_hash: 'h', state: 'done', response_status: 201, response_body: JSON.stringify({ secret: leaked, padding: 'x'.repeat(1000) }), created_at: Date.now(), claim_token: null, locked_until: null })
+          .execute();
+      }
     } finally {
       await store.close();
     }
