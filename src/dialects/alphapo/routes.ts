@@ -2,7 +2,9 @@
  * The AlphaPo dialect, mounted at `/compat/alphapo` (seeds/alphapo-create-payment-request.md,
  * reference/providers.md C): `POST /api/payments/v1/requests` (the seed's operation server) and
  * `POST /api/v2/requests` create a payment request, authenticated and signed as AlphaPo's API
- * is (`X-Processing-Key`, `X-Processing-Signature`). AlphaPo's body names no payee: the merchant
+ * is (`X-Processing-Key`, `X-Processing-Signature`). A create without `foreign_id` is refused
+ * when its signature created a request within the last 24 hours (a verbatim replay:
+ * src/db/alphapo-signature.repository.ts). AlphaPo's body names no payee: the merchant
  * is the legal-entity party the key's `payment_requests:create` grant is scoped to, paid into
  * that party's account in the request's currency. AlphaPo documents no read, list or cancel
  * call; status changes reach the merchant through `alphapo` webhook endpoints.
@@ -12,7 +14,10 @@ import type { Deps, Principal } from '../../app/deps.js';
 import { getParty } from '../../app/parties.js';
 import { createPaymentRequest } from '../../app/payment-requests.js';
 import { presentPaymentRequest } from '../../app/present.js';
+import { recordSignature, signatureDigest } from '../../db/alphapo-signature.repository.js';
+import type { CommitHold } from '../../db/store.js';
 import { isDomainError } from '../../domain/errors.js';
+import type { PaymentRequest } from '../../domain/payment-request.js';
 import { principalOf } from '../../http/auth.js';
 import { useAlphaPoAuth } from './auth.js';
 import { AlphaPoError, AUTH_ERRORS, sendAlphaPoError } from './errors.js';
@@ -33,6 +38,43 @@ async function merchantOf(deps: Deps, principal: Principal): Promise<string> {
   throw AUTH_ERRORS.merchant_disabled;
 }
 
+/** The answer to a signed create sent again within 24 hours (Payreq's choice: AlphaPo documents none). */
+export const REPLAYED_SIGNATURE = new AlphaPoError(400, 'A request with this signature was already received.');
+
+/**
+ * Creates the request, and when `signature` is given records its digest in the same
+ * transaction, so that the request and the record of its signature commit together or not at
+ * all (a create that fails leaves the signature free for the retry).
+ * @throws AlphaPoError {@link REPLAYED_SIGNATURE} when the signature created a request in the
+ *   last 24 hours (nothing is created); the errors of createPaymentRequest.
+ */
+async function createOnce(deps: Deps, principal: Principal, input: Parameters<typeof createPaymentRequest>[2], signature: string | undefined): Promise<PaymentRequest> {
+  if (signature === undefined) return createPaymentRequest(deps, principal, input);
+  const hold: CommitHold = { active: true };
+  let pr: PaymentRequest;
+  try {
+    pr = await deps.store.runHolding(hold, () => createPaymentRequest(deps, principal, input));
+  } catch (err) {
+    await hold.held?.rollback();
+    throw err;
+  }
+  const held = hold.held;
+  if (held?.state !== 'open') throw new Error('creating an AlphaPo payment request wrote no transaction to hold');
+  let recorded: boolean;
+  try {
+    recorded = await recordSignature(held.tx, principal.orgId, principal.mode, signatureDigest(principal.keyId, signature), deps.clock());
+  } catch (err) {
+    await held.rollback();
+    throw err;
+  }
+  if (!recorded) {
+    await held.rollback();
+    throw REPLAYED_SIGNATURE;
+  }
+  await held.commit();
+  return pr;
+}
+
 /** Registers the dialect's routes on a scope of their own. */
 export const alphapoRoutes: FastifyPluginCallback<{ deps: Deps }> = (scope: FastifyInstance, { deps }, done) => {
   scope.setErrorHandler(sendAlphaPoError);
@@ -47,7 +89,9 @@ export const alphapoRoutes: FastifyPluginCallback<{ deps: Deps }> = (scope: Fast
       const merchant = await merchantOf(deps, principal);
       const input = await validateCreate(deps, principal, merchant, request.body as Record<string, unknown>, deps.clock());
       try {
-        const pr = await createPaymentRequest(deps, principal, input);
+        // With a foreign_id a replay is already refused as a duplicate foreign_id; without one, by its signature.
+        const signature = input.externalId === undefined ? request.headers['x-processing-signature'] : undefined;
+        const pr = await createOnce(deps, principal, input, Array.isArray(signature) ? signature[0] : signature);
         return { data: createdView(presentPaymentRequest(pr, deps, deps.clock()), deps.currencies) };
       } catch (err) {
         if (isDomainError(err, 'external_id_conflict')) throw new AlphaPoError(400, 'Payment request with this foreign_id already exists.');
