@@ -5,6 +5,7 @@
  * file or its write-ahead log; the same key's retry still gets the answer byte for byte. The
  * upgrade that brought sealing deletes the plain-text answers stored before it.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { type Kysely, Migrator, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -116,5 +117,33 @@ describe('the upgrade to sealed answers', () => {
       await t.close();
     }
     expect(sqliteBytes(database)).not.toContain(leaked);
+  });
+});
+
+describe('rotating the master key', () => {
+  const database = testDatabase();
+  afterAll(() => database.drop());
+
+  it('reseals stored answers at start, so that the same key\'s retry replays them once the old key is dropped', async () => {
+    const [keyA, keyB] = [randomBytes(32), randomBytes(32)];
+    const adminKey = generateSecret('test');
+    const request = { name: 'rotated', grants: [{ permission: 'payment_requests:read' }] };
+    const headers = { 'idempotency-key': 'rotate-1' };
+    let t = await startTestServer({ secretKey: keyA }, { database, adminKey });
+    const first = await t.admin.post('/v1/api-keys', request, headers);
+    expect(first.status).toBe(201);
+    await t.close();
+    t = await startTestServer({ secretKey: keyB, previousSecretKeys: [keyA] }, { database, adminKey });
+    await t.close();
+    t = await startTestServer({ secretKey: keyB, previousSecretKeys: [] }, { database, adminKey });
+    try {
+      const [row] = await t.server.deps.store.db.selectFrom('idempotency_keys').select('response_body').where('key', '=', 'rotate-1').execute();
+      expect(row?.response_body).toMatch(new RegExp(`^prqenc:v1:${secretBox(keyB).keyId}:`));
+      const replay = await t.admin.post('/v1/api-keys', request, headers);
+      expect(replay.headers.get('idempotent-replayed')).toBe('true');
+      expect(replay.body).toEqual(first.body);
+    } finally {
+      await t.close();
+    }
   });
 });
