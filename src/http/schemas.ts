@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { PERMISSIONS } from '../domain/grants.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../domain/json-depth.js';
 import { EVENT_TYPES, PAYMENT_REQUEST_STATUSES } from '../domain/payment-request.js';
 import { WEBHOOK_FORMATS } from '../webhooks/formats.js';
 
@@ -21,9 +22,17 @@ const shortText = z.string().min(1).max(255);
 const MAX_METADATA_KEYS = 50;
 const MAX_METADATA_BYTES = 8 * 1024;
 
-/** Free-form JSON object: at most 50 keys of at most 40 characters, 8 KiB serialized. */
-export const metadataSchema = z
-  .record(z.string().min(1).max(40), z.unknown())
+/**
+ * A check for free-form JSON: nested at most {@link MAX_JSON_DEPTH} (32) levels deep, the value
+ * itself being level 1 (docs/api.md, "Creating"). It aborts the schema's later checks, so none of
+ * them (the size bound's `JSON.stringify`) walks a deeper value; the issue's path is the field.
+ */
+export function boundedDepth<T>(schema: z.ZodType<T>, field = 'the value'): z.ZodType<T> {
+  return schema.refine((v) => !nestsDeeperThan(v, MAX_JSON_DEPTH), { error: `${field} may nest at most ${MAX_JSON_DEPTH} levels of objects and arrays`, abort: true });
+}
+
+/** Free-form JSON object: at most 32 levels deep, 50 keys of at most 40 characters, 8 KiB serialized. */
+export const metadataSchema = boundedDepth(z.record(z.string().min(1).max(40), z.unknown()), 'metadata')
   .refine((m) => Object.keys(m).length <= MAX_METADATA_KEYS, `metadata may have at most ${MAX_METADATA_KEYS} keys`)
   .refine((m) => JSON.stringify(m).length <= MAX_METADATA_BYTES, `metadata may be at most ${MAX_METADATA_BYTES} bytes of JSON`);
 

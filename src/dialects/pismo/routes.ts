@@ -21,13 +21,14 @@ import { money } from '../../app/present.js';
 import { formatAmount } from '../../domain/money.js';
 import { effectiveStatus, type PaymentRequest } from '../../domain/payment-request.js';
 import { authHook, principalOf } from '../../http/auth.js';
+import { boundedDepth } from '../../http/schemas.js';
 import { amountFromJson, jsonId, jsonNumber, plainJson, sendLossless, useLosslessJson } from '../json-numbers.js';
 import { PismoError, sendPismoError } from './errors.js';
 import { listItem, PISMO_KEY } from './mapping.js';
 
 const account = z.object({ id: jsonId });
 const method = z.object({ currency: z.string().min(1).max(64), account });
-const metadata = z.record(z.string().min(1).max(40), z.unknown()).refine((m) => Object.keys(m).length <= 50, 'metadata may have at most 50 keys');
+const metadata = boundedDepth(z.record(z.string().min(1).max(40), z.unknown()), 'metadata').refine((m) => Object.keys(m).length <= 50, 'metadata may have at most 50 keys');
 
 /** Create body: `to` and `amount` required; `from`, `expiration`, `metadata`, `location` optional (unknown fields ignored). */
 const createBody = z.object({
@@ -46,7 +47,7 @@ const confirmBody = z.object({
   tracking_id: z.string().max(100).optional(),
   from: z.array(method.extend({ amount: jsonNumber })).length(1),
   to: z.array(method).max(1).optional(),
-  metadata: z.union([metadata, z.array(z.unknown())]).optional(),
+  metadata: z.union([metadata, boundedDepth(z.array(z.unknown()), 'metadata')]).optional(),
 });
 
 const listQuery = z.object({ to: z.coerce.number().int().positive().optional(), from: z.coerce.number().int().positive().optional() });

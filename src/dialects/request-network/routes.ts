@@ -25,6 +25,7 @@ import { divideRounded, formatAmount, parseAmount, parseRate } from '../../domai
 import { owedInOption, type PaymentRequest } from '../../domain/payment-request.js';
 import type { ChainReference } from '../../db/chain.repository.js';
 import { principalOf } from '../../http/auth.js';
+import { boundedDepth } from '../../http/schemas.js';
 import { apiKeyHook } from './auth.js';
 import { sendDialectError, validationFailed } from './errors.js';
 import { fromRequestId, toRequestId, wireReference } from './ids.js';
@@ -46,7 +47,7 @@ const v1CreateBody = z.object({
 const v2CreateBody = v1CreateBody.extend({
   payee: z.string().max(64).optional(),
   isCryptoToFiatAvailable: z.boolean().optional(),
-  customerInfo: z.record(z.string(), z.unknown()).optional(),
+  customerInfo: boundedDepth(z.record(z.string(), z.unknown()), 'customerInfo').optional(),
   reference: z.string().max(255).optional(),
   originalRequestId: z.string().max(100).optional(),
   originalRequestPaymentReference: z.string().max(100).optional(),
