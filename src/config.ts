@@ -34,7 +34,8 @@ const envSchema = z.object({
   PAYREQ_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(1).default(15_000),
   PAYREQ_WEBHOOK_DISABLE_AFTER_SECONDS: z.coerce.number().min(0).default(5 * DAY),
   PAYREQ_WEBHOOK_SECRET_OVERLAP_SECONDS: z.coerce.number().min(0).default(DAY),
-  PAYREQ_WEBHOOK_ALLOW_LOCAL_IN_TEST: z.enum(['true', 'false']).default('true'),
+  PAYREQ_WEBHOOK_ALLOW_LOCAL_IN_TEST: z.enum(['true', 'false']).default('false'),
+  PAYREQ_WEBHOOK_ALLOWED_PORTS: z.string().regex(/^\s*\d{1,5}\s*(,\s*\d{1,5}\s*)*$/, 'must be comma-separated port numbers such as 443,8443').default('443,8443'),
   PAYREQ_WEBHOOK_CONCURRENCY: z.coerce.number().int().min(0).max(1000).default(32),
   PAYREQ_WEBHOOK_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(500),
   PAYREQ_IDEMPOTENCY_LEASE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
@@ -153,6 +154,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       disableAfterSeconds: e.PAYREQ_WEBHOOK_DISABLE_AFTER_SECONDS,
       secretOverlapSeconds: e.PAYREQ_WEBHOOK_SECRET_OVERLAP_SECONDS,
       allowLocalInTest: e.PAYREQ_WEBHOOK_ALLOW_LOCAL_IN_TEST === 'true',
+      allowedPorts: parsePorts(e.PAYREQ_WEBHOOK_ALLOWED_PORTS),
       concurrency: e.PAYREQ_WEBHOOK_CONCURRENCY,
       pollIntervalMs: e.PAYREQ_WEBHOOK_POLL_INTERVAL_MS,
     },
@@ -167,6 +169,13 @@ function parseAmountLimits(text: string): AmountLimits {
   const parsed = amountLimitsSchema.safeParse(safeJson(text));
   if (!parsed.success) throw new Error(`PAYREQ_ALPHAPO_AMOUNT_LIMITS must be JSON {"EUR": {"min": "10", "max": "100000"}}: ${parsed.error.message}`);
   return parsed.data;
+}
+
+/** `PAYREQ_WEBHOOK_ALLOWED_PORTS`: comma-separated TCP ports, each 1 to 65535. */
+function parsePorts(text: string): number[] {
+  const ports = text.split(',').map((p) => Number(p.trim()));
+  if (ports.some((p) => p < 1 || p > 65535)) throw new Error('invalid configuration: PAYREQ_WEBHOOK_ALLOWED_PORTS must list ports from 1 to 65535');
+  return [...new Set(ports)];
 }
 
 function safeJson(text: string): unknown {

@@ -50,13 +50,22 @@ export const TEST_SECRET_KEY = '7061797265712d746573742d6d61737465722d6b65792d6e
 /**
  * Spawns `payreq <args>` with extra environment variables: from source through tsx, or with
  * `built`, from `dist/` as `npm start` runs it (the benchmarks: no loader in the measured process).
- * The server gets {@link TEST_SECRET_KEY} as its master key unless `env` says otherwise.
+ * The server gets {@link TEST_SECRET_KEY} as its master key, and test mode's local webhook
+ * opt-in (`PAYREQ_WEBHOOK_ALLOW_LOCAL_IN_TEST=true`, for receivers on 127.0.0.1), unless `env`
+ * says otherwise.
  */
 export function spawnPayreq(args: string[], env: Record<string, string>, options: { built?: boolean } = {}): PayreqProcess {
   const entry = options.built ? [...startFlags(), 'dist/src/cli.js'] : ['--import', 'tsx', 'src/cli.ts'];
   const child = spawn(process.execPath, [...entry, ...args], {
     cwd: ROOT,
-    env: { ...process.env, PAYREQ_LOG_LEVEL: 'warn', PAYREQ_SECRET_KEY: TEST_SECRET_KEY, ...env },
+    env: {
+      ...process.env,
+      PAYREQ_LOG_LEVEL: 'warn',
+      PAYREQ_SECRET_KEY: TEST_SECRET_KEY,
+      // Test-mode webhooks to the tests' and demos' receivers on 127.0.0.1.
+      PAYREQ_WEBHOOK_ALLOW_LOCAL_IN_TEST: 'true',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

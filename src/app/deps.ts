@@ -49,8 +49,13 @@ export interface WebhookSettings {
   disableAfterSeconds: number;
   /** After a rotation, how long the old secret still signs (default 24 hours). */
   secretOverlapSeconds: number;
-  /** Whether test-mode endpoints may use http and local addresses (default true). Live mode never may. */
+  /**
+   * Whether test-mode endpoints may use http and loopback addresses (`PAYREQ_WEBHOOK_ALLOW_LOCAL_IN_TEST`,
+   * default false), for a receiver on a developer's machine. Never private or link-local ones; live mode never may.
+   */
   allowLocalInTest: boolean;
+  /** The ports a live-mode endpoint may use (`PAYREQ_WEBHOOK_ALLOWED_PORTS`, default 443 and 8443). */
+  allowedPorts: number[];
 }
 
 /** Exchange rates: `get(from, to)` is how many units of `to` one unit of `from` buys, exactly. */

@@ -87,7 +87,7 @@ function validateEvents(events: readonly string[]): string[] {
 }
 
 async function validateUrl(deps: Deps, principal: Principal, url: string): Promise<void> {
-  const refused = await checkUrl(url, policyFor(principal.mode, deps.settings.webhooks.allowLocalInTest), deps.resolver);
+  const refused = await checkUrl(url, policyFor(principal.mode, deps.settings.webhooks), deps.resolver);
   if (refused) throw fieldError('url', `url ${refused}`);
 }
 

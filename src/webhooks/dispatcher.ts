@@ -39,7 +39,7 @@ import type { Tx } from '../db/store.js';
 import { type AttemptResult, postWebhook } from './http-delivery.js';
 import { nextDelayMs, parseRetryAfter } from './schedule.js';
 import { webhookFormat } from './formats.js';
-import { checkUrl, guardedLookup, policyFor } from './url-guard.js';
+import { checkUrl, classifyAddress, guardedLookup, policyFor } from './url-guard.js';
 
 /** Options for {@link startDispatcher}. Times in milliseconds. */
 export interface DispatcherOptions {
@@ -71,6 +71,21 @@ async function disableWithEvent(tx: Tx, endpoint: WebhookEndpoint, reason: strin
     data: { webhookEndpoint: presentEndpoint(disabled), reason },
     createdAt: now,
   }], now);
+}
+
+/** The error the delivery log shows for an attempt to a non-public address that got no answer. */
+export const WITHHELD_ERROR = 'connection failed (details withheld: the destination is not a public address)';
+
+/**
+ * What the delivery log keeps of an attempt. For a destination that is not a public address (a
+ * loopback receiver, which only the test-mode local opt-in reaches) it keeps the status code but
+ * never the answer's body, and when no answer came it says only that the connection failed: no
+ * "refused" against "timed out" against a parser's complaint, which would tell a key holder which
+ * of the machine's ports listen and what speaks on them (docs/webhooks.md).
+ */
+function loggable(result: AttemptResult): AttemptResult {
+  if (result.remoteAddress === null || classifyAddress(result.remoteAddress) === 'public') return result;
+  return { ...result, responseBody: null, error: result.error === null ? null : result.statusCode === null ? WITHHELD_ERROR : result.error };
 }
 
 /** A claimed batch's events and endpoints by id, and the deliveries whose claim may have raced an attempt of ours. */
@@ -129,12 +144,12 @@ export function startDispatcher(deps: Deps, options: DispatcherOptions): Dispatc
     if (endpoint.previousSecret !== null && (endpoint.previousSecretUntil ?? 0) > sentAt) secrets.push(endpoint.previousSecret);
     const context = { deliveryId: delivery.id, attempt: delivery.attempts, secrets, sentAt: new Date(sentAt), endpointId: endpoint.id, url: endpoint.url, currencies: deps.currencies, publicUrl: deps.settings.publicUrl };
     const { body, headers } = await webhookFormat(endpoint.format).render(event, context);
-    const policy = policyFor(endpoint.mode, settings.allowLocalInTest);
+    const policy = policyFor(endpoint.mode, settings);
     // The host name is resolved and checked once, by the connection's guarded lookup.
     const refused = await checkUrl(endpoint.url, policy, undefined);
     const result: AttemptResult = refused
-      ? { statusCode: null, responseBody: null, retryAfter: undefined, durationMs: 0, error: `refused: the URL ${refused}` }
-      : await postWebhook(endpoint.url, { ...headers }, body, { timeoutMs: settings.timeoutMs, lookup: guardedLookup(policy, deps.resolver) });
+      ? { statusCode: null, responseBody: null, retryAfter: undefined, durationMs: 0, error: `refused: the URL ${refused}`, remoteAddress: null }
+      : loggable(await postWebhook(endpoint.url, { ...headers }, body, { timeoutMs: settings.timeoutMs, lookup: guardedLookup(policy, deps.resolver) }));
 
     const now = deps.clock();
     const attempts = delivery.attempts + 1;

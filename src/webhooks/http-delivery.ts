@@ -8,7 +8,7 @@
  */
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import type { LookupFunction } from 'node:net';
+import { isIP, type LookupFunction, type Socket } from 'node:net';
 
 /** What an attempt produced. `statusCode` is null when no answer came (timeout, refused…). Times are ms. */
 export interface AttemptResult {
@@ -18,6 +18,12 @@ export interface AttemptResult {
   retryAfter: string | undefined;
   durationMs: number;
   error: string | null;
+  /**
+   * The IP address the attempt connected or tried to connect to (the URL's IP literal, the
+   * address the lookup handed the socket, or the connected peer); null when no connection was
+   * tried (an invalid URL, a host that does not resolve or that the guard refused).
+   */
+  remoteAddress: string | null;
 }
 
 /** The most of a response body kept in the delivery log. */
@@ -37,11 +43,12 @@ export function postWebhook(url: string, headers: Record<string, string>, body: 
   const started = performance.now();
   return new Promise((resolve) => {
     let settled = false;
-    const finish = (result: Omit<AttemptResult, 'durationMs'>): void => {
+    let remoteAddress: string | null = null;
+    const finish = (result: Omit<AttemptResult, 'durationMs' | 'remoteAddress'>): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      resolve({ ...result, durationMs: Math.round(performance.now() - started) });
+      resolve({ ...result, remoteAddress, durationMs: Math.round(performance.now() - started) });
     };
     let target: URL;
     try {
@@ -50,6 +57,8 @@ export function postWebhook(url: string, headers: Record<string, string>, body: 
       finish({ statusCode: null, responseBody: null, retryAfter: undefined, error: 'invalid URL' });
       return;
     }
+    const literal = target.hostname.replace(/^\[|\]$/g, '');
+    if (isIP(literal) !== 0) remoteAddress = literal;
     const secure = target.protocol === 'https:';
     const req = (secure ? httpsRequest : httpRequest)(
       target,
@@ -80,10 +89,26 @@ export function postWebhook(url: string, headers: Record<string, string>, body: 
         res.on('error', (err) => finish({ statusCode: res.statusCode ?? null, responseBody: null, retryAfter: undefined, error: err.message }));
       },
     );
+    // Where the attempt went, so the delivery log can withhold what a non-public destination said.
+    req.on('socket', (socket: Socket) => {
+      if (socket.remoteAddress !== undefined) {
+        remoteAddress = socket.remoteAddress; // a kept-alive socket, already connected
+        return;
+      }
+      socket.on('lookup', (err: Error | null, address: string) => {
+        if (!err && address) remoteAddress = address;
+      });
+      socket.once('connect', () => {
+        remoteAddress = socket.remoteAddress ?? remoteAddress;
+      });
+    });
     const timer = setTimeout(() => {
       req.destroy(new Error(`timed out after ${options.timeoutMs} ms`));
     }, options.timeoutMs);
-    req.on('error', (err: NodeJS.ErrnoException) => finish({ statusCode: null, responseBody: null, retryAfter: undefined, error: err.code && !err.message.includes(err.code) ? `${err.code}: ${err.message}` : err.message }));
+    req.on('error', (err: NodeJS.ErrnoException & { address?: string }) => {
+      if (typeof err.address === 'string') remoteAddress = err.address;
+      finish({ statusCode: null, responseBody: null, retryAfter: undefined, error: err.code && !err.message.includes(err.code) ? `${err.code}: ${err.message}` : err.message });
+    });
     req.end(body);
   });
 }

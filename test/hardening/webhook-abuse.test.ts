@@ -7,6 +7,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WITHHELD_ERROR } from '../../src/webhooks/dispatcher.js';
 import { RESPONSE_READ_LIMIT } from '../../src/webhooks/http-delivery.js';
 import { createAccount, createMerchant, createRequest } from '../support/factories.js';
 import { type Receiver, startReceiver } from '../support/receiver.js';
@@ -96,7 +97,9 @@ describe('hostile webhook receivers', () => {
     const healthyMs = Date.now() - started;
 
     const slow = await firstAttempt(endpoints['slowloris'] as string);
-    expect(slow.error).toMatch(/timed out/);
+    // Cut at the timeout; the log says only that the connection failed, as for any loopback destination that gave no complete answer.
+    expect(slow.error).toBe(WITHHELD_ERROR);
+    expect(slow.durationMs).toBeGreaterThanOrEqual(950);
     expect(slow.durationMs).toBeLessThan(3000); // FAST_WEBHOOKS' timeout is 1 s
     const flooded = await firstAttempt(endpoints['flood'] as string);
     expect(flooded.statusCode).toBe(200);

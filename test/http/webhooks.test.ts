@@ -4,6 +4,7 @@
  * and each failure mode on its own.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WITHHELD_ERROR } from '../../src/webhooks/dispatcher.js';
 import { createRequest, createUserWithAccount, unique } from '../support/factories.js';
 import { type Receiver, type Received, startReceiver } from '../support/receiver.js';
 import { FAST_WEBHOOKS, startTestServer, type TestServer } from '../support/server.js';
@@ -139,9 +140,8 @@ describe('webhook failure modes', () => {
     const [d] = await deliveries(t, e.id);
     expect(d?.attempts.map((a) => a.statusCode)).toEqual([500, 500, 200]);
     const logged = (await t.admin.get(`/v1/webhook-endpoints/${e.id}/deliveries`)).body.data[0].attempts;
-    expect(logged[0].responseBody).toHaveLength(1024); // the first 1 KiB of the answer
-    expect(logged[0].responseBody.startsWith('boom x')).toBe(true);
-    expect(logged[2].responseBody).toBe('ok');
+    // A loopback receiver's answer is never logged (test/http/webhook-ssrf.test.ts: what a public one's keeps).
+    expect(logged.map((a: { responseBody: string | null }) => a.responseBody)).toEqual([null, null, null]);
     expect(logged.every((a: { durationMs: number }) => a.durationMs >= 0)).toBe(true);
     expect(r.received[0]?.json.data.id).toBe(id);
     await t.admin.request('DELETE', `/v1/webhook-endpoints/${e.id}`);
@@ -154,7 +154,8 @@ describe('webhook failure modes', () => {
     await oneEvent();
     await waitUntil(async () => (await deliveries(t, e.id))[0]?.status === 'succeeded');
     const [d] = await deliveries(t, e.id);
-    expect(d?.attempts[0]).toMatchObject({ statusCode: null, error: expect.stringMatching(/timed out/) });
+    // The same words as a refused connection: a loopback destination's failures are not told apart.
+    expect(d?.attempts[0]).toMatchObject({ statusCode: null, error: WITHHELD_ERROR });
     expect(d?.attempts[1]).toMatchObject({ statusCode: 200, error: null });
     await t.admin.request('DELETE', `/v1/webhook-endpoints/${e.id}`);
   });
@@ -168,7 +169,7 @@ describe('webhook failure modes', () => {
     await waitUntil(async () => (await deliveries(t, e.id))[0]?.status === 'failed');
     const [d] = await deliveries(t, e.id);
     expect(d?.attempts).toHaveLength(FAST_WEBHOOKS.retrySchedule.length);
-    for (const a of d?.attempts ?? []) expect(a).toMatchObject({ statusCode: null, error: expect.stringMatching(/ECONNREFUSED/) });
+    for (const a of d?.attempts ?? []) expect(a).toMatchObject({ statusCode: null, error: WITHHELD_ERROR });
     await t.admin.request('DELETE', `/v1/webhook-endpoints/${e.id}`);
   });
 
