@@ -59,11 +59,6 @@ export function classifyAddress(address: string): AddressClass {
   return ((ip.parts[0] ?? 0) & 0xe000) === 0x2000 ? 'public' : 'private';
 }
 
-/** True when an IP address may never receive webhooks (anything but global unicast). Kept for callers that need no policy. */
-export function isBlockedAddress(address: string): boolean {
-  return classifyAddress(address) !== 'public';
-}
-
 /** Why a URL was refused, or undefined when it is allowed. */
 export type UrlVerdict = string | undefined;
 
