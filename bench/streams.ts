@@ -42,7 +42,7 @@ const database = testDatabase(ENGINE);
 const key = generateSecret('test');
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
-const server = spawnPayreq(['serve'], { PAYREQ_PORT: String(port), PAYREQ_DATABASE_URL: database.url, PAYREQ_BOOTSTRAP_API_KEY: key, PAYREQ_LOG_LEVEL: 'error', PAYREQ_RATE_LIMIT: '0' });
+const server = spawnPayreq(['serve'], { PAYREQ_PORT: String(port), PAYREQ_DATABASE_URL: database.url, PAYREQ_BOOTSTRAP_API_KEY: key, PAYREQ_LOG_LEVEL: 'error', PAYREQ_RATE_LIMIT: '0', PAYREQ_MAX_CONNECTIONS: '0', PAYREQ_MAX_STREAMS_PER_KEY: '0', PAYREQ_MAX_STREAMS_PER_ORG: '0' });
 const rows: string[] = [];
 try {
   await waitForHealthy(base, server, 60_000);

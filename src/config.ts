@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { AmountLimits, WebhookSettings } from './app/deps.js';
+import type { StreamCaps } from './app/event-stream.js';
 import type { Token } from './domain/currency.js';
 import { parseSecretKey } from './db/secrets.js';
 import { type ChainConfig, parseChains } from './rails/evm/chains.js';
@@ -44,6 +45,15 @@ const envSchema = z.object({
   PAYREQ_RATE_LIMIT: z.coerce.number().int().min(0).default(6000),
   PAYREQ_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   PAYREQ_REDIS_URL: z.string().optional(),
+  PAYREQ_AUTH_FAILURE_LIMIT: z.coerce.number().int().min(0).default(100),
+  PAYREQ_TRUST_PROXY: z.string().default('false'),
+  PAYREQ_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).default(20_000),
+  PAYREQ_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(0).default(60_000),
+  PAYREQ_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(100).default(72_000),
+  PAYREQ_MAX_CONNECTIONS: z.coerce.number().int().min(0).default(20_000),
+  PAYREQ_MAX_STREAMS_PER_KEY: z.coerce.number().int().min(0).default(100),
+  PAYREQ_MAX_STREAMS_PER_ORG: z.coerce.number().int().min(0).default(1000),
+  PAYREQ_PAY_PAGE_MAX_STREAMS_PER_ADDRESS: z.coerce.number().int().min(0).default(10),
   PAYREQ_PAY_PAGE_RATE_LIMIT: z.coerce.number().int().min(1).default(120),
   PAYREQ_SSE_HEARTBEAT_MS: z.coerce.number().int().min(100).default(15_000),
   PAYREQ_SSE_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(250),
@@ -83,10 +93,37 @@ export interface Config {
   idempotencyLeaseSeconds: number;
   /**
    * Requests per API key (per client address for calls without one) in each window, on the API
-   * and the dialects (`PAYREQ_RATE_LIMIT`, default 6000; 0 turns it off), and the window in
-   * seconds (`PAYREQ_RATE_LIMIT_WINDOW_SECONDS`, default 60).
+   * and the dialects (`PAYREQ_RATE_LIMIT`, default 6000; 0 turns it off), the window in
+   * seconds (`PAYREQ_RATE_LIMIT_WINDOW_SECONDS`, default 60), and the failed authentications
+   * (401s) a client address may make in that window before it is refused 429 before
+   * authentication (`PAYREQ_AUTH_FAILURE_LIMIT`, default 100; 0 turns it off).
    */
-  rateLimit: { max: number; windowSeconds: number };
+  rateLimit: { max: number; windowSeconds: number; authFailures?: number };
+  /**
+   * Which proxies' `X-Forwarded-For` names the client (`PAYREQ_TRUST_PROXY`, Fastify's
+   * `trustProxy`: https://fastify.dev/docs/latest/Reference/Server/#trustproxy): `false`
+   * (default: the socket's address is the client), `true` (any peer), or the proxies' addresses
+   * and CIDR ranges. The rate limits and stream caps count per the address it yields.
+   */
+  trustProxy: boolean | string[];
+  /**
+   * Connection limits of the HTTP server, in ms (Node.js' `http.Server` options:
+   * https://nodejs.org/api/http.html#class-httpserver): the whole request line and headers must
+   * arrive within `headersTimeoutMs` (`PAYREQ_HEADERS_TIMEOUT_MS`, default 20 s) and the whole
+   * request, body included, within `requestTimeoutMs` (`PAYREQ_REQUEST_TIMEOUT_MS`, default 60 s;
+   * 0: none; it does not cut a response such as a live stream); an idle keep-alive connection
+   * closes after `keepAliveTimeoutMs` (`PAYREQ_KEEP_ALIVE_TIMEOUT_MS`, default 72 s); at most
+   * `maxConnections` sockets are open at once (`PAYREQ_MAX_CONNECTIONS`, default 20,000; 0: no
+   * cap), and further ones are closed as they arrive.
+   */
+  connections: { headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number; maxConnections: number };
+  /**
+   * Live streams open at once in this process (each cap 0: none): per API key
+   * (`PAYREQ_MAX_STREAMS_PER_KEY`, default 100) and per org (`PAYREQ_MAX_STREAMS_PER_ORG`,
+   * default 1000) on `/v1/events/stream`, and per client address on `/pay/{code}/events`
+   * (`PAYREQ_PAY_PAGE_MAX_STREAMS_PER_ADDRESS`, default 10).
+   */
+  streamCaps: StreamCaps;
   /**
    * The master key sealing secrets at rest (`PAYREQ_SECRET_KEY`, 64 hex characters), and the
    * keys it replaced, still opening what they sealed until the server reseals it at start
@@ -144,7 +181,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     idempotencyLeaseSeconds: e.PAYREQ_IDEMPOTENCY_LEASE_SECONDS,
     secretKey: e.PAYREQ_SECRET_KEY === undefined || e.PAYREQ_SECRET_KEY.trim() === '' ? undefined : parseSecretKey(e.PAYREQ_SECRET_KEY),
     previousSecretKeys: (e.PAYREQ_SECRET_KEY_PREVIOUS ?? '').split(',').map((k) => k.trim()).filter((k) => k !== '').map((k) => parseSecretKey(k, 'each key of PAYREQ_SECRET_KEY_PREVIOUS')),
-    rateLimit: { max: e.PAYREQ_RATE_LIMIT, windowSeconds: e.PAYREQ_RATE_LIMIT_WINDOW_SECONDS },
+    rateLimit: { max: e.PAYREQ_RATE_LIMIT, windowSeconds: e.PAYREQ_RATE_LIMIT_WINDOW_SECONDS, authFailures: e.PAYREQ_AUTH_FAILURE_LIMIT },
+    trustProxy: parseTrustProxy(e.PAYREQ_TRUST_PROXY),
+    connections: { headersTimeoutMs: e.PAYREQ_HEADERS_TIMEOUT_MS, requestTimeoutMs: e.PAYREQ_REQUEST_TIMEOUT_MS, keepAliveTimeoutMs: e.PAYREQ_KEEP_ALIVE_TIMEOUT_MS, maxConnections: e.PAYREQ_MAX_CONNECTIONS },
+    streamCaps: { perKey: e.PAYREQ_MAX_STREAMS_PER_KEY, perOrg: e.PAYREQ_MAX_STREAMS_PER_ORG, perAddress: e.PAYREQ_PAY_PAGE_MAX_STREAMS_PER_ADDRESS },
     redisUrl: e.PAYREQ_REDIS_URL === '' ? undefined : e.PAYREQ_REDIS_URL,
     payPageRateLimitPerMinute: e.PAYREQ_PAY_PAGE_RATE_LIMIT,
     logLevel: e.PAYREQ_LOG_LEVEL,
@@ -160,6 +200,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     sse: { heartbeatMs: e.PAYREQ_SSE_HEARTBEAT_MS, pollIntervalMs: e.PAYREQ_SSE_POLL_INTERVAL_MS },
   };
+}
+
+/**
+ * `PAYREQ_TRUST_PROXY` as Fastify's `trustProxy` takes it (https://fastify.dev/docs/latest/Reference/Server/#trustproxy):
+ * `true` (trust every peer's `X-Forwarded-For`: only when no client can reach the server but
+ * through the proxy), `false` (default), or a comma-separated list of the proxies' addresses and
+ * CIDR ranges (`127.0.0.1,10.0.0.0/8`, or proxy-addr's names `loopback`, `linklocal`, `uniquelocal`).
+ * A hop count is refused: Fastify 5 trusts no peer for one (it cannot check the nearest hop),
+ * so it would silently count every payer as the proxy.
+ * @throws Error for a hop count or an empty entry in the list.
+ */
+export function parseTrustProxy(text: string): boolean | string[] {
+  const value = text.trim();
+  if (value === '' || value === 'false') return false;
+  if (value === 'true') return true;
+  const list = value.split(',').map((a) => a.trim());
+  if (/^[0-9]+$/.test(value) || list.some((a) => a === '')) throw new Error('invalid configuration: PAYREQ_TRUST_PROXY must be true, false, or the proxies\' addresses and CIDR ranges, comma-separated (a hop count is not accepted: Fastify would trust no proxy for it)');
+  return list;
 }
 
 const decimalText = z.string().regex(/^(0|[1-9][0-9]*)(\.[0-9]+)?$/, 'must be a decimal string');

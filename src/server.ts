@@ -99,7 +99,13 @@ export async function startServer(config: Config, options: { clock?: () => numbe
     stream: config.sse,
     payPage: { rateLimitPerMinute: config.payPageRateLimitPerMinute },
     rateLimit: { ...config.rateLimit, redis },
+    trustProxy: config.trustProxy,
+    timeouts: config.connections,
+    streamCaps: config.streamCaps,
   });
+  // Past this many open sockets Node closes each new one as it arrives (https://nodejs.org/api/net.html#servermaxconnections),
+  // so that a flood of idle connections cannot take every file descriptor; 0: no cap.
+  if (config.connections.maxConnections > 0) app.server.maxConnections = config.connections.maxConnections;
   if (masterKey.warning !== undefined) app.log.warn(masterKey.warning);
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();

@@ -226,3 +226,45 @@ export async function openEventStream(deps: Deps, feed: EventFeed, principal: Pr
   for (const event of held) emit(event);
   return unsubscribe;
 }
+
+/** Caps on live streams open at once in one process; 0 turns a cap off. */
+export interface StreamCaps {
+  /** `/v1/events/stream` streams per API key. */
+  perKey: number;
+  /** `/v1/events/stream` streams per org (all its keys and modes together). */
+  perOrg: number;
+  /** `/pay/{code}/events` streams per client address. */
+  perAddress: number;
+}
+
+/**
+ * Counts the live streams open in this process under named groups (`key:…`, `org:…`,
+ * `address:…`) and refuses one that would take a group past its cap. The counts are per process,
+ * not shared: with N processes behind a balancer a key may hold up to N times its cap, which is
+ * still bounded, and a count that dies with its process never leaks.
+ */
+export class StreamSlots {
+  private readonly open = new Map<string, number>();
+
+  /**
+   * Takes a slot in each `[group, cap]` (cap 0: uncapped), all or none.
+   * @returns the function that gives them back (idempotent).
+   * @throws DomainError `too_many_streams` naming the first full group's kind.
+   */
+  take(groups: readonly (readonly [group: string, cap: number, what: string])[]): () => void {
+    for (const [group, cap, what] of groups) {
+      if (cap > 0 && (this.open.get(group) ?? 0) >= cap) throw new DomainError('too_many_streams', `at most ${cap} live streams may be open at once ${what}; close one first`);
+    }
+    for (const [group] of groups) this.open.set(group, (this.open.get(group) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      for (const [group] of groups) {
+        const left = (this.open.get(group) ?? 1) - 1;
+        if (left <= 0) this.open.delete(group);
+        else this.open.set(group, left);
+      }
+    };
+  }
+}

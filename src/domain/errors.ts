@@ -58,6 +58,9 @@ export const ERROR_CODES = [
   'not_payable_on_chain',
   'chain_unavailable',
   'rate_limited',
+  'too_many_streams',
+  'bad_request',
+  'uri_too_long',
   'service_unavailable',
   'internal_error',
 ] as const;

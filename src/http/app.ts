@@ -6,10 +6,15 @@
 import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Deps } from '../app/deps.js';
-import { EventFeed } from '../app/event-stream.js';
+import { EventFeed, type StreamCaps, StreamSlots } from '../app/event-stream.js';
+import { sendAlphaPoError } from '../dialects/alphapo/errors.js';
+import { sendCentrapayError } from '../dialects/centrapay/errors.js';
+import { sendDeltaPayError } from '../dialects/deltapay/errors.js';
+import { sendPismoError } from '../dialects/pismo/errors.js';
+import { sendDialectError } from '../dialects/request-network/errors.js';
 import { DomainError } from '../domain/errors.js';
 import { alphapoRoutes } from '../dialects/alphapo/routes.js';
 import { centrapayRoutes } from '../dialects/centrapay/routes.js';
@@ -23,7 +28,7 @@ import { PROBLEM_CONTENT_TYPE, problem } from './problem.js';
 import { type RateLimitOptions, registerRateLimit } from './rate-limit.js';
 import { recordRoutes } from './route-table.js';
 import { commitHoldHook, idempotencyOnSend, idempotencyPreHandler } from './idempotency.js';
-import { payPageRoutes } from './pay-page.js';
+import { payPageRoutes, sendPayPageError } from './pay-page.js';
 import { merchantRoutes } from './routes/merchants.routes.js';
 import { partyRoutes } from './routes/parties.routes.js';
 import { paymentRequestRoutes } from './routes/payment-requests.routes.js';
@@ -41,7 +46,36 @@ export interface AppOptions {
   payPage?: { rateLimitPerMinute?: number };
   /** The per-key rate limit of the API and the dialects (src/http/rate-limit.ts); absent: none. */
   rateLimit?: RateLimitOptions;
+  /** Fastify's `trustProxy` (`PAYREQ_TRUST_PROXY`, src/config.ts); absent: false, the socket's peer is the client. */
+  trustProxy?: boolean | string[];
+  /** The HTTP server's timeouts in ms (src/config.ts `connections`); absent: these defaults. */
+  timeouts?: { headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number };
+  /** Caps on live streams open at once in this process (src/config.ts `streamCaps`); absent: none. */
+  streamCaps?: StreamCaps;
 }
+
+/** The defaults of {@link AppOptions.timeouts}, in ms: those of `PAYREQ_HEADERS_TIMEOUT_MS`, `PAYREQ_REQUEST_TIMEOUT_MS` and `PAYREQ_KEEP_ALIVE_TIMEOUT_MS`. */
+export const DEFAULT_TIMEOUTS = { headersTimeoutMs: 20_000, requestTimeoutMs: 60_000, keepAliveTimeoutMs: 72_000 } as const;
+
+/**
+ * Answers a refusal Fastify makes before it has a route (a path with a broken percent-escape:
+ * `FST_ERR_BAD_URL`; a path parameter over `maxParamLength`: `FST_ERR_MAX_PARAM_LENGTH`) in the
+ * format of the route family the path belongs to, as that family's own error handler would.
+ */
+function sendFrameworkError(err: unknown, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const path = request.url;
+  const send = FAMILY_ERROR_HANDLERS.find(([prefix]) => path.startsWith(prefix))?.[1] ?? sendError;
+  return send(err, request, reply);
+}
+
+const FAMILY_ERROR_HANDLERS: readonly (readonly [string, (err: unknown, request: FastifyRequest, reply: FastifyReply) => Promise<void>])[] = [
+  ['/compat/request-network/', sendDialectError],
+  ['/compat/pismo/', sendPismoError],
+  ['/compat/deltapay/', sendDeltaPayError],
+  ['/compat/centrapay/', sendCentrapayError],
+  ['/compat/alphapo/', sendAlphaPoError],
+  ['/pay/', sendPayPageError],
+];
 
 /**
  * The path of the first string (or key) holding U+0000 in `value`, or undefined. Iterative, and
@@ -72,7 +106,18 @@ function nulPath(value: unknown): string | undefined {
 
 /** Builds the application. Call `ready()` (or `listen()`) before use. */
 export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<FastifyInstance> {
+  const timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
+  // Node refuses a headers timeout longer than the request timeout; 0 is "none" for the latter.
+  const headersTimeout = timeouts.requestTimeoutMs > 0 ? Math.min(timeouts.headersTimeoutMs, timeouts.requestTimeoutMs) : timeouts.headersTimeoutMs;
   const app = Fastify({
+    trustProxy: options.trustProxy ?? false,
+    // Node's timeouts (https://nodejs.org/api/http.html#serverheaderstimeout): the request line
+    // and headers within `headersTimeout`, the whole request within `requestTimeout`, both checked
+    // every `connectionsCheckingInterval`; a response being written (a live stream) is not cut.
+    requestTimeout: timeouts.requestTimeoutMs,
+    keepAliveTimeout: timeouts.keepAliveTimeoutMs,
+    http: { headersTimeout, requestTimeout: timeouts.requestTimeoutMs, connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(headersTimeout / 4))) },
+    frameworkErrors: (err, request, reply) => void sendFrameworkError(err, request, reply),
     logger: { level: options.logLevel ?? 'info' },
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     genReqId: (req) => {
@@ -160,8 +205,11 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
     feed.close();
     done();
   });
+  // Counts of the live streams open in this process, against options.streamCaps.
+  const caps: StreamCaps = options.streamCaps ?? { perKey: 0, perOrg: 0, perAddress: 0 };
+  const slots = new StreamSlots();
   if (options.rateLimit) await registerRateLimit(app, options.rateLimit);
-  await app.register(payPageRoutes, { deps, feed, ...(options.payPage ?? {}) });
+  await app.register(payPageRoutes, { deps, feed, slots, maxStreamsPerAddress: caps.perAddress, ...(options.payPage ?? {}) });
 
   await app.register(
     (v1, _opts, done) => {
@@ -172,7 +220,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
       paymentRequestRoutes(v1, deps);
       partyRoutes(v1, deps);
       merchantRoutes(v1, deps);
-      webhookRoutes(v1, deps, stream, feed);
+      webhookRoutes(v1, deps, stream, feed, { slots, caps });
       done();
     },
     { prefix: '/v1' },

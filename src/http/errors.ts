@@ -1,10 +1,12 @@
 /**
  * The one error handler: every error leaves as an RFC 9457 problem document. Domain errors map
- * through `STATUS_OF`; schema validation becomes `validation_failed` with `errors[]`; Fastify's
- * body errors become `malformed_json`, `payload_too_large` or `unsupported_media_type`; anything
+ * through `STATUS_OF`; schema validation becomes `validation_failed` with `errors[]`; every
+ * refusal Fastify makes before a handler runs (an error carrying a 4xx `statusCode`) keeps its
+ * status, with the code that status names (`malformed_json` for a body that is not JSON,
+ * `payload_too_large`, `unsupported_media_type`, `uri_too_long`… else `bad_request`); anything
  * else is a bug: logged with its cause and answered as a generic 500 with the request id.
  */
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { DomainError, type ErrorCode, type FieldError, isDomainError } from '../domain/errors.js';
 import { isDatabaseUnavailable } from '../db/store.js';
@@ -46,13 +48,33 @@ function validationErrors(issues: SchemaIssue[]): FieldError[] {
   });
 }
 
-const FASTIFY_CODES: Record<string, ErrorCode> = {
-  FST_ERR_CTP_INVALID_JSON_BODY: 'malformed_json',
-  FST_ERR_CTP_EMPTY_JSON_BODY: 'malformed_json',
-  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'malformed_json',
+/**
+ * The error code of each 4xx status Fastify (or a plugin) raises before a handler runs; a status
+ * not here answers `bad_request` with its own status. A 400 about the body's JSON is
+ * `malformed_json` instead ({@link isJsonError}).
+ */
+const CODE_OF_STATUS: Readonly<Record<number, ErrorCode>> = {
+  401: 'unauthenticated',
+  403: 'forbidden',
+  404: 'route_not_found',
+  413: 'payload_too_large',
+  414: 'uri_too_long',
+  415: 'unsupported_media_type',
+  429: 'rate_limited',
+  431: 'headers_too_large',
 };
+
+const JSON_ERRORS = new Set(['FST_ERR_CTP_INVALID_JSON_BODY', 'FST_ERR_CTP_EMPTY_JSON_BODY', 'FST_ERR_CTP_INVALID_CONTENT_LENGTH']);
+
+/**
+ * True when `err` is Fastify's refusal of a body it could not read as JSON: not JSON, empty, or
+ * not the length its `Content-Length` announced (JSON.parse's SyntaxError included).
+ */
+export function isJsonError(err: unknown): boolean {
+  if (err instanceof SyntaxError) return true;
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && JSON_ERRORS.has(code);
+}
 
 /**
  * `err`, or a `service_unavailable` DomainError in its place when it says the database cannot be
@@ -84,12 +106,14 @@ export async function sendError(error: unknown, request: FastifyRequest, reply: 
   } else if (issues !== undefined) {
     const errors = validationErrors(issues);
     body = problem('validation_failed', `the request is invalid: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, request.id, { errors });
-  } else if (typeof (err as FastifyError).code === 'string' && FASTIFY_CODES[(err as FastifyError).code] !== undefined) {
-    const code = FASTIFY_CODES[(err as FastifyError).code] as ErrorCode;
-    const detail = code === 'malformed_json' ? 'the body is not valid JSON' : (err as Error).message;
-    body = problem(code, detail, request.id);
-  } else if (err instanceof SyntaxError && (err as FastifyError).statusCode === 400) {
-    body = problem('malformed_json', 'the body is not valid JSON', request.id);
+  } else if (clientErrorStatus(err) !== undefined) {
+    // Refused by Fastify before a handler ran; the mechanism, not a list: any 4xx it carries.
+    const status = clientErrorStatus(err) as number;
+    if (status === 400 && isJsonError(err)) body = problem('malformed_json', 'the body is not valid JSON', request.id);
+    else {
+      body = problem(CODE_OF_STATUS[status] ?? 'bad_request', (err as Error).message, request.id);
+      body.status = status;
+    }
   } else {
     request.log.error({ err }, 'unhandled error');
     body = problem('internal_error', 'an internal error occurred; quote the requestId when reporting it', request.id);

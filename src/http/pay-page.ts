@@ -19,11 +19,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
-import { clientErrorStatus, normalizeError } from './errors.js';
+import { clientErrorStatus, isJsonError, normalizeError } from './errors.js';
 import QRCode from 'qrcode';
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Deps } from '../app/deps.js';
-import { type EventFeed, LOOKBACK_MS } from '../app/event-stream.js';
+import { type EventFeed, LOOKBACK_MS, type StreamSlots } from '../app/event-stream.js';
 import { findRequestByCode, preparePaymentByCode, publicStatus, simulatePayment } from '../app/pay-page.js';
 import { presentPaymentRequest } from '../app/present.js';
 import { isDomainError } from '../domain/errors.js';
@@ -53,6 +53,10 @@ export interface PayPageOptions {
   rateLimitPerMinute?: number;
   /** The process's event feed: an open status stream re-reads its request only when an event of that request arrives. */
   feed: EventFeed;
+  /** The process's count of live streams, shared with `/v1/events/stream`. */
+  slots: StreamSlots;
+  /** Status streams (`/pay/{code}/events`) open at once per client address in this process; 0: no cap. */
+  maxStreamsPerAddress: number;
 }
 
 const NOT_FOUND = '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Not found</title></head><body><main><h1>No such payment request</h1><p>Check the link you were given.</p></main></body></html>';
@@ -77,27 +81,32 @@ const STATUS_WORDS: Record<string, string> = {
   partial: 'Partially paid',
 };
 
+/**
+ * The pay page's error handler. Its errors are `{error, detail}` with the code's status (the
+ * page is no API and has no problem documents): its handlers' refusals, and what Fastify refuses
+ * before a handler runs (a body that is not JSON, or too large, or of another media type, a
+ * broken path…) with that refusal's 4xx status.
+ */
+export async function sendPayPageError(error: unknown, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const err = normalizeError(error);
+  if (isDomainError(err)) return void (await reply.code(STATUS_OF[err.code]).send({ error: err.code, detail: err.message }));
+  const status = clientErrorStatus(err);
+  // The rate limit's refusal, with its retry-after header already set.
+  if (status === 429) return void (await reply.code(429).type('text/plain; charset=utf-8').send('Too many requests: try again in a minute.'));
+  if (status !== undefined) {
+    const code = status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : status === 414 ? 'uri_too_long' : status === 400 && isJsonError(err) ? 'malformed_json' : 'bad_request';
+    return void (await reply.code(status).send({ error: code, detail: code === 'malformed_json' ? 'the body is not valid JSON' : (err as Error).message }));
+  }
+  // Anything else is a bug.
+  request.log.error({ err }, 'pay page failed');
+  await reply.code(500).type('text/plain; charset=utf-8').send('Something went wrong.');
+}
+
 /** Registers the pay page routes (their own scope, rate-limited). */
 export const payPageRoutes: FastifyPluginAsync<PayPageOptions> = async (scope: FastifyInstance, options) => {
   const { deps } = options;
   await scope.register(rateLimit, { max: options.rateLimitPerMinute ?? 120, timeWindow: 60_000 });
-  // The pay page's errors are `{error, detail}` with the code's status (the page is no API and
-  // has no problem documents): its handlers' refusals, and what Fastify refuses before a handler
-  // runs (a body that is not JSON, or too large, or of another media type).
-  scope.setErrorHandler(async (error, request, reply) => {
-    const err = normalizeError(error);
-    if (isDomainError(err)) return reply.code(STATUS_OF[err.code]).send({ error: err.code, detail: err.message });
-    const status = clientErrorStatus(err);
-    // The rate limit's refusal, with its retry-after header already set.
-    if (status === 429) return reply.code(429).type('text/plain; charset=utf-8').send('Too many requests: try again in a minute.');
-    if (status !== undefined) {
-      const code = status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : status === 400 ? 'malformed_json' : 'bad_request';
-      return reply.code(status).send({ error: code, detail: status === 400 ? 'the body is not valid JSON' : (err as Error).message });
-    }
-    // Anything else is a bug.
-    request.log.error({ err }, 'pay page failed');
-    return reply.code(500).type('text/plain; charset=utf-8').send('Something went wrong.');
-  });
+  scope.setErrorHandler(sendPayPageError);
   const readable = (amount: string, code: string, locale: string) => {
     const currency = deps.currencies.get(code);
     return formatForReader(amount, { ...currency, symbol: currency.token?.symbol }, locale);
@@ -173,6 +182,7 @@ ${view.redirectUrls?.store ? `<p><a class="button secondary" href="${escapeHtml(
     const first = await findRequestByCode(deps, request.params.code);
     if (!first) return reply.code(404).type('application/json').send({ error: 'not_found' });
     const locale = readerLocale(request.headers['accept-language']);
+    const release = options.slots.take([[`address:${request.ip}`, options.maxStreamsPerAddress, 'per client address']]);
     const raw = reply.raw;
     reply.hijack();
     raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' });
@@ -208,11 +218,15 @@ ${view.redirectUrls?.store ? `<p><a class="button secondary" href="${escapeHtml(
     const untilExpiry = first.expiresAt - deps.clock() + 50;
     const atExpiry = untilExpiry > 0 && untilExpiry < 2 ** 31 - 1 ? setTimeout(() => void send(), untilExpiry) : undefined;
     const heartbeat = setInterval(() => raw.write(': heartbeat\n\n'), 15_000);
-    raw.on('close', () => {
+    const end = (): void => {
       unsubscribe();
       clearTimeout(atExpiry);
       clearInterval(heartbeat);
-    });
+      release();
+    };
+    raw.on('close', end);
+    // A client gone before the listener was on: its 'close' has been and gone.
+    if (raw.destroyed || request.raw.socket.destroyed) end();
     raw.write('retry: 2000\n\n');
     await send();
   });

@@ -56,6 +56,9 @@ export const STATUS_OF: Readonly<Record<ErrorCode, number>> = {
   not_payable_on_chain: 409,
   chain_unavailable: 503,
   rate_limited: 429,
+  too_many_streams: 429,
+  bad_request: 400,
+  uri_too_long: 414,
   service_unavailable: 503,
   internal_error: 500,
 };

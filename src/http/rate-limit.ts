@@ -1,14 +1,24 @@
 /**
- * Per-key rate limits on the API and the dialects (issue 12), with `@fastify/rate-limit`: each
- * API key (whatever header carries it: `Authorization`, `X-Api-Key`, `X-Processing-Key`) may make
- * `max` requests per window; a call without a key counts against its client address. Past it,
- * 429 `rate_limited` with `Retry-After` (seconds), in each route's own error format. With Redis
- * (`PAYREQ_REDIS_URL`) the counters are shared by every process; without it, each process counts
- * alone. Should Redis fail, requests go through (`skipOnError`) rather than fail.
+ * Rate limits on the API and the dialects, with `@fastify/rate-limit`, in two buckets:
+ *
+ * - Per API key: each key may make `max` requests per window, counted on the key's id once the
+ *   route family has authenticated it (whatever header carried it and however it was spelled),
+ *   so that rewriting the credential (`bearer`, extra spaces, a junk `Authorization` beside
+ *   `X-Api-Key`) does not open a fresh bucket. A call that needs no key counts against its
+ *   client address.
+ * - Per client address, failed authentications: every 401 (or 403) answered without an
+ *   authenticated key on these routes counts; an address
+ *   past `authFailures` in the window is refused before its credential is even read, so
+ *   guessing keys or flooding with bad ones is bounded too.
+ *
+ * Past either, 429 `rate_limited` with `Retry-After` (seconds), in each route's own error format.
+ * The client address is Fastify's `request.ip`: the socket's peer, or with `trustProxy`
+ * (`PAYREQ_TRUST_PROXY`) the address the trusted proxies put in `X-Forwarded-For`. With Redis
+ * (`PAYREQ_REDIS_URL`) both counts are shared by every process; without it, each process
+ * counts alone. Should Redis fail, requests go through rather than fail.
  * The pay page keeps its own per-address limit (src/http/pay-page.ts); health, metrics and the
  * API documents are not limited.
  */
-import { createHash } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
@@ -20,36 +30,113 @@ export interface RateLimitOptions {
   max: number;
   /** The window, in seconds. */
   windowSeconds: number;
+  /** Failed authentications (401 or 403 answers without a principal) per client address in each window; 0 (or absent) turns this limit off. */
+  authFailures?: number;
   /** A shared store; absent: in memory, per process. */
   redis?: Redis | undefined;
 }
 
 const UNLIMITED = /^\/(pay\/|healthz$|metrics$|openapi\.json$|docs(\/|$))/;
 
-/** The credential a request carries, whichever header it is in, or undefined. */
-function credentialOf(request: FastifyRequest): string | undefined {
-  const h = request.headers;
-  const value = h['authorization'] ?? h['x-api-key'] ?? h['x-processing-key'];
-  return typeof value === 'string' && value.length > 0 ? value : undefined;
+/** True for the routes the limits apply to: the API and the dialects. */
+function limited(request: FastifyRequest): boolean {
+  return !UNLIMITED.test(request.url);
+}
+
+/** A count per name over fixed windows: how many so far, and when the window ends. */
+interface WindowCounter {
+  /** Adds one to `name`'s count in its current window. */
+  hit(name: string): Promise<void>;
+  /** `name`'s count in its current window and the ms left of it (0 when none is open). */
+  read(name: string): Promise<{ count: number; msLeft: number }>;
+}
+
+/** In this process's memory; windows that ended are dropped as the map grows. */
+class MemoryCounter implements WindowCounter {
+  private readonly windows = new Map<string, { count: number; endsAt: number }>();
+  constructor(private readonly windowMs: number) {}
+
+  async hit(name: string): Promise<void> {
+    const now = Date.now();
+    const current = this.windows.get(name);
+    if (current !== undefined && current.endsAt > now) current.count += 1;
+    else {
+      if (this.windows.size >= 10_000) for (const [k, w] of this.windows) if (w.endsAt <= now) this.windows.delete(k);
+      this.windows.set(name, { count: 1, endsAt: now + this.windowMs });
+    }
+    return Promise.resolve();
+  }
+
+  async read(name: string): Promise<{ count: number; msLeft: number }> {
+    const w = this.windows.get(name);
+    const msLeft = w === undefined ? 0 : w.endsAt - Date.now();
+    return Promise.resolve(w === undefined || msLeft <= 0 ? { count: 0, msLeft: 0 } : { count: w.count, msLeft });
+  }
+}
+
+/** In Redis, shared by every process: `INCR`, with the window's `PEXPIRE` set by the first hit. */
+class RedisCounter implements WindowCounter {
+  constructor(private readonly redis: Redis, private readonly windowMs: number) {}
+
+  async hit(name: string): Promise<void> {
+    const key = `payreq-auth-failures-${name}`;
+    if ((await this.redis.incr(key)) === 1) await this.redis.pexpire(key, this.windowMs);
+  }
+
+  async read(name: string): Promise<{ count: number; msLeft: number }> {
+    const key = `payreq-auth-failures-${name}`;
+    const [count, ttl] = await Promise.all([this.redis.get(key), this.redis.pttl(key)]);
+    return { count: Number(count ?? 0), msLeft: ttl > 0 ? ttl : 0 };
+  }
 }
 
 /**
- * Registers the limit on `app`'s routes registered after it.
- * @returns nothing; does nothing when `max` is 0.
+ * Registers both limits on `app`'s routes registered after it.
+ * @returns nothing; a limit whose maximum is 0 is not installed.
  */
 export async function registerRateLimit(app: FastifyInstance, options: RateLimitOptions): Promise<void> {
+  const failuresMax = options.authFailures ?? 0;
+  if (failuresMax > 0) {
+    const windowMs = options.windowSeconds * 1000;
+    const failures: WindowCounter = options.redis ? new RedisCounter(options.redis, windowMs) : new MemoryCounter(windowMs);
+    // Before any route family's authentication (their hooks are on their own scopes, so after this one).
+    app.addHook('onRequest', async (request, reply) => {
+      if (!limited(request)) return;
+      let state: { count: number; msLeft: number };
+      try {
+        state = await failures.read(request.ip);
+      } catch {
+        return; // Redis down: let requests through, as the per-key limit does.
+      }
+      if (state.count < failuresMax) return;
+      const after = Math.max(1, Math.ceil(state.msLeft / 1000));
+      void reply.header('retry-after', String(after));
+      throw new DomainError('rate_limited', `too many failed authentications from this address: at most ${failuresMax} per ${options.windowSeconds} s; retry after ${after} s`);
+    });
+    // A failed authentication: refused 401, or 403 (AlphaPo's answer to a bad key or signature),
+    // with no principal on the request, whatever the family's wording.
+    // Counted before the answer leaves, so that the client's next call sees the count.
+    app.addHook('onSend', async (request, reply, payload) => {
+      if ((reply.statusCode !== 401 && reply.statusCode !== 403) || request.principal !== undefined || !limited(request)) return payload;
+      try {
+        await failures.hit(request.ip);
+      } catch (err) {
+        request.log.warn({ err }, 'could not count a failed authentication');
+      }
+      return payload;
+    });
+  }
   if (options.max === 0) return;
   await app.register(rateLimit, {
     global: true,
+    // After each family's authentication (onRequest hooks, AlphaPo's preValidation), so that the
+    // bucket is the key's id rather than the text that carried it.
+    hook: 'preValidation',
     max: options.max,
     timeWindow: options.windowSeconds * 1000,
     ...(options.redis ? { redis: options.redis, nameSpace: 'payreq-rate-limit-', skipOnError: true } : {}),
-    allowList: (request) => UNLIMITED.test(request.url),
-    // Hashed, so that no secret sits in memory or in Redis as a key.
-    keyGenerator: (request) => {
-      const credential = credentialOf(request);
-      return credential === undefined ? `ip:${request.ip}` : `key:${createHash('sha256').update(credential).digest('base64url')}`;
-    },
+    allowList: (request) => !limited(request),
+    keyGenerator: (request) => (request.principal === undefined ? `ip:${request.ip}` : `key:${request.principal.keyId}`),
     errorResponseBuilder: (_request, context) => new DomainError('rate_limited', `too many requests: at most ${context.max} per ${options.windowSeconds} s for this API key; retry after ${context.after}`),
   });
 }

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authenticate, createApiKey } from '../../src/app/api-keys.js';
+import { processingSignature } from '../../src/dialects/alphapo/auth.js';
 import { Client } from '../support/client.js';
 import { testEngine } from '../support/database.js';
 import { type Cluster, startCluster } from '../scale/cluster.js';
@@ -27,6 +28,12 @@ afterAll(async () => {
 async function key(): Promise<string> {
   const principal = await authenticate(t.server.deps, t.adminKey);
   return (await createApiKey(t.server.deps, principal, { grants: [{ permission: 'admin' }] })).secret;
+}
+
+/** A new admin key with a signing secret (AlphaPo's), made without an HTTP call. */
+async function signedKey(): Promise<{ secret: string; signingSecret?: string }> {
+  const principal = await authenticate(t.server.deps, t.adminKey);
+  return createApiKey(t.server.deps, principal, { grants: [{ permission: 'admin' }], signingSecret: true });
 }
 
 /** Sends with only the given headers (no bearer key of the test's own). */
@@ -58,12 +65,13 @@ describe('per-key rate limits', () => {
       { family: 'request-network' as const, send: (k: string) => bare().request('GET', '/compat/request-network/v1/webhook', undefined, { 'x-api-key': k }) },
       { family: 'deltapay' as const, send: (k: string) => bare().request('GET', '/compat/deltapay/transaction-types', undefined, { 'x-api-key': k }) },
       { family: 'centrapay' as const, send: (k: string) => bare().request('GET', '/compat/centrapay/api/me/patron-code-payment-request', undefined, { 'x-api-key': k }) },
-      { family: 'alphapo' as const, send: (k: string) => bare().request('POST', '/compat/alphapo/api/v2/requests', '{}', { 'x-processing-key': k, 'x-processing-signature': 'x' }) },
+      // Signed: a wrong signature is a failed authentication, not a call of the key's.
+      { family: 'alphapo' as const, send: (k: string, secret?: string) => bare().request('POST', '/compat/alphapo/api/v2/requests', '{}', { 'x-processing-key': k, 'x-processing-signature': processingSignature(secret ?? '', '{}') }) },
     ];
     for (const c of cases) {
-      const k = await key();
+      const { secret: k, signingSecret } = await signedKey();
       const responses = [];
-      for (let i = 0; i < 12; i++) responses.push(await c.send(k));
+      for (let i = 0; i < 12; i++) responses.push(await c.send(k, signingSecret));
       expect(count429(responses), c.family).toBe(2);
       const refused = responses.find((r) => r.status === 429) as { body: unknown; headers: Headers };
       expect(isDocumentedError(c.family, 429, refused.headers.get('content-type') ?? '', refused.body), `${c.family}: ${JSON.stringify(refused.body)}`).toBe(true);

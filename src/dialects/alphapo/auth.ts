@@ -55,18 +55,20 @@ export function useAlphaPoAuth(scope: FastifyInstance, deps: Deps): void {
     if (key === undefined) throw AUTH_ERRORS.required_header_key;
     const signature = header(request, 'x-processing-signature');
     if (signature === undefined) throw AUTH_ERRORS.required_header_signature;
-    let signingSecret: string | null;
+    let authenticated: Awaited<ReturnType<typeof authenticateKey>>;
     try {
-      const authenticated = await authenticateKey(deps, key, cache);
-      request.principal = authenticated.principal;
-      signingSecret = authenticated.signingSecret;
+      authenticated = await authenticateKey(deps, key, cache);
     } catch {
       throw AUTH_ERRORS.bad_header_key;
     }
+    const { signingSecret } = authenticated;
     if (signingSecret === null) throw AUTH_ERRORS.client_disabled;
     const body = request.body as RawBody | undefined;
     const raw = body?.raw ?? Buffer.alloc(0);
     if (!signatureMatches(signature, processingSignature(signingSecret, raw))) throw AUTH_ERRORS.bad_header_signature;
+    // Authenticated only once signed: a refusal above has no principal, so the rate limits count
+    // it as a failed authentication of its address rather than a request of the key's.
+    request.principal = authenticated.principal;
     if (!/^application\/json\s*(;|$)/i.test(body?.contentType ?? '')) throw AUTH_ERRORS.bad_content_format;
     let parsed: unknown;
     try {

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Deps } from '../../app/deps.js';
-import { type EventFeed, openEventStream } from '../../app/event-stream.js';
+import { type EventFeed, openEventStream, type StreamCaps, type StreamSlots } from '../../app/event-stream.js';
 import { presentEvent } from '../../app/present.js';
 import {
   createEndpoint,
@@ -50,8 +50,17 @@ export interface StreamOptions {
   pollIntervalMs: number;
 }
 
-/** Registers the webhook and event routes on a `/v1` scope; the live streams read through `feed`. */
-export function webhookRoutes(app: FastifyInstance, deps: Deps, stream: StreamOptions, feed: EventFeed): void {
+/** The live streams' caps (src/config.ts `streamCaps`) and the process's count of them. */
+export interface StreamLimits {
+  slots: StreamSlots;
+  caps: StreamCaps;
+}
+
+/**
+ * Registers the webhook and event routes on a `/v1` scope; the live streams read through `feed`,
+ * each taking a slot per key and per org from `limits` (429 `too_many_streams` past a cap).
+ */
+export function webhookRoutes(app: FastifyInstance, deps: Deps, stream: StreamOptions, feed: EventFeed, limits: StreamLimits): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   r.post('/webhook-endpoints', {
@@ -129,11 +138,21 @@ export function webhookRoutes(app: FastifyInstance, deps: Deps, stream: StreamOp
     const write = (text: string): void => void raw.write(text);
     let started = false;
     const early: string[] = [];
-    const close = await openEventStream(deps, feed, principal, { partyId: request.query.partyId, types }, typeof lastEventId === 'string' && lastEventId !== '' ? lastEventId : undefined, (event) => {
-      const frame = `id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(presentEvent(event))}\n\n`;
-      if (started) write(frame);
-      else early.push(frame);
-    });
+    const release = limits.slots.take([
+      [`key:${principal.keyId}`, limits.caps.perKey, 'per API key'],
+      [`org:${principal.orgId}`, limits.caps.perOrg, 'per org'],
+    ]);
+    let close: () => void;
+    try {
+      close = await openEventStream(deps, feed, principal, { partyId: request.query.partyId, types }, typeof lastEventId === 'string' && lastEventId !== '' ? lastEventId : undefined, (event) => {
+        const frame = `id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(presentEvent(event))}\n\n`;
+        if (started) write(frame);
+        else early.push(frame);
+      });
+    } catch (err) {
+      release();
+      throw err;
+    }
     reply.hijack();
     raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no', 'x-request-id': request.id });
     write('retry: 2000\n: connected\n\n');
@@ -143,10 +162,13 @@ export function webhookRoutes(app: FastifyInstance, deps: Deps, stream: StreamOp
     const end = (): void => {
       clearInterval(heartbeat);
       close();
+      release();
       open.delete(end);
       if (!raw.writableEnded) raw.end();
     };
     open.add(end);
     raw.on('close', end);
+    // A client gone before the listener was on: its 'close' has been and gone, so end (and give the slot back) now.
+    if (raw.destroyed || request.raw.socket.destroyed) end();
   });
 }
