@@ -53,7 +53,7 @@ const envSchema = z.object({
   PAYREQ_MAX_CONNECTIONS: z.coerce.number().int().min(0).default(20_000),
   PAYREQ_MAX_STREAMS_PER_KEY: z.coerce.number().int().min(0).default(100),
   PAYREQ_MAX_STREAMS_PER_ORG: z.coerce.number().int().min(0).default(1000),
-  PAYREQ_PAY_PAGE_MAX_STREAMS_PER_ADDRESS: z.coerce.number().int().min(0).default(10),
+  PAYREQ_PAY_PAGE_MAX_STREAMS_PER_ADDRESS: z.coerce.number().int().min(0).default(100),
   PAYREQ_PAY_PAGE_RATE_LIMIT: z.coerce.number().int().min(1).default(120),
   PAYREQ_SSE_HEARTBEAT_MS: z.coerce.number().int().min(100).default(15_000),
   PAYREQ_SSE_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(250),
@@ -121,7 +121,7 @@ export interface Config {
    * Live streams open at once in this process (each cap 0: none): per API key
    * (`PAYREQ_MAX_STREAMS_PER_KEY`, default 100) and per org (`PAYREQ_MAX_STREAMS_PER_ORG`,
    * default 1000) on `/v1/events/stream`, and per client address on `/pay/{code}/events`
-   * (`PAYREQ_PAY_PAGE_MAX_STREAMS_PER_ADDRESS`, default 10).
+   * (`PAYREQ_PAY_PAGE_MAX_STREAMS_PER_ADDRESS`, default 100: payers behind one NAT share an address).
    */
   streamCaps: StreamCaps;
   /**

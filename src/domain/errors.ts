@@ -61,6 +61,7 @@ export const ERROR_CODES = [
   'too_many_streams',
   'bad_request',
   'uri_too_long',
+  'request_timeout',
   'service_unavailable',
   'internal_error',
 ] as const;

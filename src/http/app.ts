@@ -15,7 +15,7 @@ import { sendCentrapayError } from '../dialects/centrapay/errors.js';
 import { sendDeltaPayError } from '../dialects/deltapay/errors.js';
 import { sendPismoError } from '../dialects/pismo/errors.js';
 import { sendDialectError } from '../dialects/request-network/errors.js';
-import { DomainError } from '../domain/errors.js';
+import { DomainError, type ErrorCode } from '../domain/errors.js';
 import { alphapoRoutes } from '../dialects/alphapo/routes.js';
 import { centrapayRoutes } from '../dialects/centrapay/routes.js';
 import { deltapayRoutes } from '../dialects/deltapay/routes.js';
@@ -24,7 +24,7 @@ import { requestNetworkRoutes } from '../dialects/request-network/routes.js';
 import { authHook } from './auth.js';
 import { routeNotFound, sendError } from './errors.js';
 import { crashPoint } from './crash-points.js';
-import { PROBLEM_CONTENT_TYPE, problem } from './problem.js';
+import { PROBLEM_CONTENT_TYPE, problem, STATUS_OF } from './problem.js';
 import { type RateLimitOptions, registerRateLimit } from './rate-limit.js';
 import { recordRoutes } from './route-table.js';
 import { commitHoldHook, idempotencyOnSend, idempotencyPreHandler } from './idempotency.js';
@@ -104,6 +104,19 @@ function nulPath(value: unknown): string | undefined {
   return undefined;
 }
 
+interface ParserRefusal {
+  code: ErrorCode;
+  reason: string;
+  detail: string;
+}
+
+/** What Node's HTTP parser refuses (its error codes: https://nodejs.org/api/errors.html), as problem documents. */
+const PARSER_REFUSALS: Readonly<Record<string, ParserRefusal>> = {
+  HPE_HEADER_OVERFLOW: { code: 'headers_too_large', reason: 'Request Header Fields Too Large', detail: 'the request line and headers are larger than 16 KiB' },
+  ERR_HTTP_REQUEST_TIMEOUT: { code: 'request_timeout', reason: 'Request Timeout', detail: 'the request did not arrive in time (PAYREQ_HEADERS_TIMEOUT_MS, PAYREQ_REQUEST_TIMEOUT_MS)' },
+};
+const NOT_HTTP: ParserRefusal = { code: 'malformed_json', reason: 'Bad Request', detail: 'the request is not valid HTTP' };
+
 /** Builds the application. Call `ready()` (or `listen()`) before use. */
 export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<FastifyInstance> {
   const timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
@@ -125,13 +138,12 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
       return typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : `req_${randomUUID()}`;
     },
     return503OnClosing: true,
-    // Refused by the HTTP parser before any route: a problem document rather than Fastify's own shape.
+    // Refused by the HTTP parser (or its timeouts) before any route: a problem document rather than Fastify's own shape.
     clientErrorHandler: (err, socket) => {
-      const code = (err as { code?: string }).code;
-      const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
       if (!socket.writable) return socket.destroy(err);
-      const body = JSON.stringify(problem(status === 431 ? 'headers_too_large' : 'malformed_json', status === 431 ? 'the request line and headers are larger than 16 KiB' : 'the request is not valid HTTP', 'none'));
-      socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      const refusal = PARSER_REFUSALS[(err as { code?: string }).code ?? ''] ?? NOT_HTTP;
+      const body = JSON.stringify(problem(refusal.code, refusal.detail, 'none'));
+      socket.end(`HTTP/1.1 ${STATUS_OF[refusal.code]} ${refusal.reason}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
     },
     forceCloseConnections: 'idle',
   });

@@ -59,6 +59,7 @@ export const STATUS_OF: Readonly<Record<ErrorCode, number>> = {
   too_many_streams: 429,
   bad_request: 400,
   uri_too_long: 414,
+  request_timeout: 408,
   service_unavailable: 503,
   internal_error: 500,
 };
