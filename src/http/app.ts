@@ -130,7 +130,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
     requestTimeout: timeouts.requestTimeoutMs,
     keepAliveTimeout: timeouts.keepAliveTimeoutMs,
     http: { headersTimeout, requestTimeout: timeouts.requestTimeoutMs, connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(headersTimeout / 4))) },
-    frameworkErrors: (err, request, reply) => void sendFrameworkError(err, request, reply),
+    frameworkErrors: (err, request, reply) => void sendFrameworkError(err, request, reply).catch((failure: unknown) => request.log.error({ err: failure }, 'could not answer a refusal made before routing')),
     logger: { level: options.logLevel ?? 'info' },
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     genReqId: (req) => {
