@@ -7,8 +7,8 @@ import { getAddress, isAddress } from 'viem';
 import { DomainError, fieldError, isDomainError } from '../domain/errors.js';
 import { allows } from '../domain/grants.js';
 import { newId } from '../domain/ids.js';
-import { parseAmount } from '../domain/money.js';
-import { type Account, findAccount, findAccountByNumber, findPartyAccounts, findWalletAccounts, insertAccount, setAccountStatus, systemAccount } from '../db/account.repository.js';
+import { formatWireAmount, parseAmount } from '../domain/money.js';
+import { type Account, findAccount, findAccountByNumber, findPartyAccounts, findWalletAccounts, insertAccount, lockAccount, setAccountStatus, systemAccount } from '../db/account.repository.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { findParty, insertParty } from '../db/party.repository.js';
 import { nextNumber } from '../db/number.repository.js';
@@ -163,16 +163,68 @@ export async function getAccountByNumber(deps: Deps, principal: Principal, numbe
   return account;
 }
 
+/** Input for {@link closeAccount}: where the balance goes, when the account holds one. */
+export interface CloseAccountInput {
+  /** An open ledger account of the same party and currency that receives the whole balance. */
+  transferTo?: string | undefined;
+}
+
 /**
- * Closes an account: it can no longer pay or be paid (settlements fail with `account_closed`).
- * @throws DomainError `account_not_found`, `forbidden`.
+ * Closes an account: it can no longer pay or be paid (approvals from it answer `account_closed`).
+ * An account that holds a balance closes only when `transferTo` names where the balance goes:
+ * another open ledger account of the same party in the same currency, credited with the whole
+ * balance in the same transaction. Money is never left on a closed account, where nothing could
+ * move it again (docs/api.md, "Closing an account"). The account's row is locked first, so a
+ * payment into it either commits before the close (and is moved with the balance) or finds it
+ * closed. Closing a closed account answers it unchanged.
+ * @throws DomainError `account_not_found`, `forbidden`, `account_not_empty` (details
+ *   `{balance}`: a balance and no `transferTo`), `validation_failed` on `transferTo` (itself,
+ *   another party's or currency's account, a wallet or a closed one), `amount_too_large`.
  */
-export async function closeAccount(deps: Deps, principal: Principal, id: string): Promise<Account> {
+export async function closeAccount(deps: Deps, principal: Principal, id: string, input: CloseAccountInput = {}): Promise<Account> {
   const account = await getAccount(deps, principal, id);
   if (!allows(principal.grants, 'accounts:manage', scopeOf(account))) throw new DomainError('forbidden', 'this API key may not close this account (needs accounts:manage)');
-  const now = deps.clock();
-  await setAccountStatus(deps.store, id, 'closed', now);
-  return { ...account, status: 'closed', updatedAt: now };
+  return deps.store.transaction(async (tx) => {
+    const now = deps.clock();
+    const locked = await lockAccount(tx, account.orgId, account.mode, id, now);
+    if (!locked) throw new DomainError('account_not_found', `account ${id} does not exist`);
+    if (locked.status === 'closed') return locked;
+    if (locked.balance !== 0n) {
+      if (input.transferTo === undefined) {
+        const balance = formatWireAmount(locked.balance, deps.currencies.get(locked.currency));
+        throw new DomainError('account_not_empty', `the account holds ${balance} ${locked.currency}: name an account of the same party and currency in transferTo to receive it`, {
+          details: { balance },
+        });
+      }
+      const target = await findAccount(tx, account.orgId, account.mode, input.transferTo);
+      const invalid = (message: string): never => {
+        throw fieldError('transferTo', message);
+      };
+      if (!target || target.systemPurpose !== null || !canSeeAccount(principal, target)) return invalid(`account ${input.transferTo} does not exist`);
+      if (target.id === locked.id) invalid('transferTo must be another account than the one closed');
+      if (target.partyId !== locked.partyId) invalid('transferTo must belong to the same party');
+      if (target.currency !== locked.currency) invalid(`transferTo must hold ${locked.currency}`);
+      if (isWallet(target)) invalid('transferTo must be a ledger account, not a wallet account');
+      if (target.status !== 'open') invalid('transferTo is closed');
+      await transfer(tx, {
+        orgId: account.orgId,
+        mode: account.mode,
+        kind: 'close',
+        paymentRequestId: null,
+        postings: [
+          { accountId: locked.id, amount: -locked.balance },
+          { accountId: target.id, amount: locked.balance },
+        ],
+        now,
+        known: [locked, target],
+      });
+    }
+    // After the transfer's balance writes (registered first, run first): the emptied account closes last.
+    const close = () => setAccountStatus(tx, id, 'closed', now);
+    if (tx.beforeCommit) tx.beforeCommit(close);
+    else await close();
+    return { ...locked, balance: 0n, status: 'closed', updatedAt: now };
+  });
 }
 
 /**

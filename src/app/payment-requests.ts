@@ -48,7 +48,7 @@ import type { Deps, Principal } from './deps.js';
 import { type Page, toPage } from './pagination.js';
 import { recordEvents } from './outbox.js';
 import { canSeeParty, normalizePhone } from './parties.js';
-import { presentPayment, presentPaymentRequest, presentRefund } from './present.js';
+import { money, presentPayment, presentPaymentRequest, presentRefund } from './present.js';
 
 /** Who the request is addressed to; without one the request is open: whoever holds its link pays. */
 export type PayerInput = { accountId: string } | { partyId: string } | { username: string } | { phone: string };
@@ -110,6 +110,8 @@ function eventsToStore(deps: Deps, pr: PaymentRequest, events: DomainEvent[], ex
     // The payment that paid a request rides on its `paid` event too (Centrapay's paid notification carries it).
     if ((e.type === 'payment.received' || e.type === 'payment.reverted' || e.type === 'payment_request.paid') && extras['payment'] !== undefined) data['payment'] = extras['payment'];
     if (e.data?.['requiresRefund'] === true) data['requiresRefund'] = true;
+    // A request that ended holding money says how much of it is still to go back, in its currency.
+    if (e.data?.['requiresRefund'] === true && e.type !== 'payment.received') data['refundDue'] = money(deps.currencies, pr.currency, pr.amountPaid - pr.amountRefunded);
     if (e.type === 'refund.created' || e.type === 'refund.completed') data['refund'] = extras['refund'];
     if (e.type === 'payment_request.failed') data['reason'] = pr.failureReason;
     return { id: newId(), orgId: pr.orgId, mode: pr.mode, paymentRequestId: pr.id, type: e.type, sequence: e.sequence, data, createdAt: now };
@@ -466,31 +468,27 @@ export function declinePaymentRequest(deps: Deps, principal: Principal, id: stri
   return simpleCommand(deps, principal, id, { type: 'decline' }, 'payment_requests:pay', 'payer');
 }
 
-type SettlementOutcome = { payment: Payment } | { reason: 'insufficient_funds' | 'currency_not_accepted' | 'account_closed' };
-
-/** Pays `pr` from the payer's ledger account; `payee` is the payee's account as read in this transaction (the transfer reads it no more). */
-async function settleFromLedger(tx: Tx, deps: Deps, pr: PaymentRequest, payer: Account, payee: Account, now: number): Promise<SettlementOutcome> {
+/**
+ * Pays what is still owed on `pr` from the payer's ledger account; `payee` is the payee's account
+ * as read in this transaction (the transfer reads it no more).
+ * @throws DomainError `currency_mismatch` (the account's currency is no payment option),
+ *   `insufficient_funds`, `account_closed` (from the ledger), `amount_too_large`.
+ */
+async function settleFromLedger(tx: Tx, deps: Deps, pr: PaymentRequest, payer: Account, payee: Account, now: number): Promise<Payment> {
   const remaining = pr.amount - pr.amountPaid;
   const option = pr.paymentOptions.find((o) => o.currency === payer.currency);
-  if (!option) return { reason: 'currency_not_accepted' };
+  if (!option) throw fieldError('accountId', `the account holds ${payer.currency}, which is not a payment option of this request`, 'currency_mismatch');
   // The payer pays the option's share of what is still owed, rounded up (the payee never gets less).
   const payAmount = owedInOption(pr, option);
-  let transferId: string;
-  try {
-    const postings = await movementPostings(
-      tx,
-      pr.orgId,
-      pr.mode,
-      { accountId: payer.id, currency: payer.currency, amount: payAmount },
-      { accountId: pr.payeeAccountId, currency: pr.currency, amount: remaining },
-      now,
-    );
-    transferId = await transfer(tx, { orgId: pr.orgId, mode: pr.mode, kind: 'payment', paymentRequestId: pr.id, postings, now, known: [payer, payee] });
-  } catch (err) {
-    if (isDomainError(err, 'insufficient_funds')) return { reason: 'insufficient_funds' };
-    if (isDomainError(err, 'account_closed')) return { reason: 'account_closed' };
-    throw err;
-  }
+  const postings = await movementPostings(
+    tx,
+    pr.orgId,
+    pr.mode,
+    { accountId: payer.id, currency: payer.currency, amount: payAmount },
+    { accountId: pr.payeeAccountId, currency: pr.currency, amount: remaining },
+    now,
+  );
+  const transferId = await transfer(tx, { orgId: pr.orgId, mode: pr.mode, kind: 'payment', paymentRequestId: pr.id, postings, now, known: [payer, payee] });
   const payment: Payment = {
     id: newId(),
     orgId: pr.orgId,
@@ -508,31 +506,57 @@ async function settleFromLedger(tx: Tx, deps: Deps, pr: PaymentRequest, payer: A
     createdAt: now,
   };
   await insertPayment(tx, payment);
-  return { payment };
+  return payment;
+}
+
+/** Options of {@link approvePaymentRequest}. */
+export interface ApproveOptions {
+  /**
+   * When the request names its payer and the paying account holds too little, end the request
+   * `failed` (`failureReason: insufficient_funds`) instead of refusing: DeltaPay's documented
+   * outcome of an approval without funds (docs/dialects/deltapay.md). Off on `/v1`.
+   */
+  failWhenShort?: boolean;
 }
 
 /**
- * The payer approves and pays from a ledger account: `pending → processing`, then in the same
- * transaction the transfer payer → payee and `processing → paid`, or `processing → failed`
- * with `failureReason` (`insufficient_funds`, `currency_not_accepted`, `account_closed`). An
- * account in a payment option's currency pays the quoted amount through the system FX
- * accounts. A repeat by the same key answers the request unchanged.
+ * The payer approves and pays from a ledger account: `pending → processing → paid` and the
+ * transfer payer → payee, in one transaction. An account in a payment option's currency pays
+ * the quoted amount through the system FX accounts. An open request (no payer) takes the paying
+ * account as its payer, so the approver may read what it paid for (as {@link payFromAccount}).
+ *
+ * A refusal from the payer's side (the account's currency is no payment option, the account is
+ * closed, or it holds too little) writes nothing and leaves the request `pending`, so that a
+ * wrong or empty account can neither end someone else's open request nor learn more of it than
+ * the refusal (docs/api.md, "Approve"). With {@link ApproveOptions.failWhenShort} a named payer's
+ * shortfall ends the request `failed` instead. A repeat by the same key answers the request unchanged.
  * Needs `payment_requests:pay` over the paying account or its party.
- * @throws DomainError `invalid_transition`, `account_not_found`, `account_not_allowed` (not the
- *   request's payer), `forbidden`, `payment_request_not_found`.
+ * @throws DomainError `currency_mismatch` (422), `account_closed` (409), `insufficient_funds`
+ *   (409), `amount_too_large`, `invalid_transition`, `account_not_found`, `account_not_allowed`
+ *   (not the request's payer), `forbidden`, `payment_request_not_found`.
  */
-export function approvePaymentRequest(deps: Deps, principal: Principal, id: string, input: { accountId: string }): Promise<PaymentRequest> {
+export function approvePaymentRequest(deps: Deps, principal: Principal, id: string, input: { accountId: string }, options: ApproveOptions = {}): Promise<PaymentRequest> {
   return runCommand(deps, principal, id, async (tx, pr, now) => {
     const { account, payee } = await payerAccountOf(tx, principal, pr, input.accountId);
     if (isRepeat(pr, 'approve', principal.keyId)) return pr;
-    // pending → processing → paid (or failed) in one transaction, written once at the end.
+    // pending → processing → paid in one transaction, written once at the end.
     const processing = transition(pr, { type: 'approve' }, now, principal.keyId);
-    const outcome = await settleFromLedger(tx, deps, processing.request, account, payee, now);
-    if ('reason' in outcome) {
-      return saveTransitions(tx, deps, pr, [processing, transition(processing.request, { type: 'fail', reason: outcome.reason }, now, principal.keyId)], now);
+    if (pr.payerAccountId === null && pr.payerPartyId === null) {
+      processing.request.payerAccountId = account.id;
+      processing.request.payerPartyId = account.partyId;
     }
-    const extras = { payment: presentPayment(outcome.payment, pr.currency, deps.currencies) };
-    const settled = transition(processing.request, { type: 'settle', payment: { id: outcome.payment.id, appliedAmount: outcome.payment.appliedAmount } }, now, principal.keyId);
+    let payment: Payment;
+    try {
+      payment = await settleFromLedger(tx, deps, processing.request, account, payee, now);
+    } catch (err) {
+      const named = pr.payerAccountId !== null || pr.payerPartyId !== null;
+      if (options.failWhenShort === true && named && isDomainError(err, 'insufficient_funds')) {
+        return saveTransitions(tx, deps, pr, [processing, transition(processing.request, { type: 'fail', reason: 'insufficient_funds' }, now, principal.keyId)], now);
+      }
+      throw err;
+    }
+    const extras = { payment: presentPayment(payment, pr.currency, deps.currencies) };
+    const settled = transition(processing.request, { type: 'settle', payment: { id: payment.id, appliedAmount: payment.appliedAmount } }, now, principal.keyId);
     return saveTransitions(tx, deps, pr, [processing, settled], now, extras);
   });
 }
@@ -735,7 +759,9 @@ export function recordPayment(deps: Deps, principal: Principal, id: string, inpu
 
 /**
  * Refunds `amount` (decimal string in the request's currency) of a paid request, within the
- * refund window after `paidAt`. The refund is taken from the payee account and allocated to
+ * refund window after `paidAt`, or of a request that ended (cancelled, declined, expired,
+ * failed) holding money paid towards it, with no window and its status kept: what was paid and
+ * not refunded (`amountPaid − amountRefunded`) can always go back (docs/api.md, "Refunds"). The refund is taken from the payee account and allocated to
  * the payments newest first: a ledger payment's share goes back to its payer account (through
  * FX at the original quote, rounded down, when it was paid in another currency); an external
  * payment's share goes to the system `external` account, for the operator to send out.

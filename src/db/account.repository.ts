@@ -241,6 +241,16 @@ export async function insertTransfer(tx: Tx, transfer: TransferRow, entries: rea
   });
 }
 
+/**
+ * Locks an account's row for the rest of the transaction and reads it as it stands: on
+ * PostgreSQL an `UPDATE … RETURNING` (which waits for a writer holding the row and then sees
+ * its commit); SQLite serializes writers and needs no lock. Undefined when it does not exist.
+ */
+export async function lockAccount(tx: Tx, orgId: string, mode: Mode, id: string, now: number): Promise<Account | undefined> {
+  const row = await tx.db.updateTable('accounts').set({ updated_at: now }).where('id', '=', id).where('org_id', '=', orgId).where('mode', '=', mode).returningAll().executeTakeFirst();
+  return row && rowToAccount(row);
+}
+
 /** Sets an account's status. */
 export async function setAccountStatus(tx: Tx, id: string, status: Account['status'], now: number): Promise<void> {
   await tx.db.updateTable('accounts').set({ status, updated_at: now }).where('id', '=', id).execute();

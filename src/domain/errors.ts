@@ -29,6 +29,7 @@ export const ERROR_CODES = [
   'patron_code_not_found',
   'payer_not_found',
   'invalid_amount',
+  'amount_too_large',
   'unknown_currency',
   'currency_mismatch',
   'invalid_expiry',
@@ -49,6 +50,7 @@ export const ERROR_CODES = [
   'insufficient_funds',
   'account_not_allowed',
   'account_closed',
+  'account_not_empty',
   'invalid_grant',
   'last_key_manager',
   'invalid_cursor',
@@ -63,6 +65,7 @@ export const ERROR_CODES = [
   'uri_too_long',
   'request_timeout',
   'service_unavailable',
+  'write_contention',
   'internal_error',
 ] as const;
 

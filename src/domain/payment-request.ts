@@ -15,7 +15,12 @@
  * processing ──fail─────────────► failed
  * paid ──refund (full)──────────► refunded    (partial refunds keep it paid)
  * paid ──revert_payment─────────► pending     (a reorg removed a payment it was paid with)
+ * cancelled|declined|expired|failed ──refund──► (status kept)   (what a partly paid request took goes back)
  * ```
+ *
+ * A request that ends (cancelled, declined, expired) holding money it did not keep says so:
+ * its ending event carries `requiresRefund: true`, and the payee refunds `amountPaid −
+ * amountRefunded` from that status, with no refund window (docs/api.md, "Refunds").
  */
 import { DomainError } from './errors.js';
 import { prorate } from './money.js';
@@ -179,8 +184,13 @@ export const TRANSITIONS: Readonly<Record<CommandType, readonly PaymentRequestSt
   // pending (and so reads as expired at once if its expiry has passed). From any other status
   // the payment is marked reverted without a status change (recordRevertedPayment).
   revert_payment: ['pending', 'paid'],
-  refund: ['paid'],
+  // Money paid on a request that then ended without being paid in full must be able to go back:
+  // a refund applies from every status a request ends in holding money, not only from `paid`.
+  refund: ['paid', 'cancelled', 'declined', 'expired', 'failed'],
 };
+
+/** The statuses a request ends in without being paid: money it holds then is refunded, never kept. */
+export const UNPAID_ENDINGS: readonly PaymentRequestStatus[] = ['cancelled', 'declined', 'expired', 'failed'];
 
 /** The status a command leads to when it has taken effect; a repeat of it answers with the request unchanged. */
 export const COMMAND_OUTCOMES: Readonly<Record<CommandType, readonly PaymentRequestStatus[]>> = {
@@ -192,7 +202,7 @@ export const COMMAND_OUTCOMES: Readonly<Record<CommandType, readonly PaymentRequ
   expire: ['expired'],
   receive_payment: ['pending', 'paid'],
   revert_payment: ['pending'],
-  refund: ['paid', 'refunded'],
+  refund: ['paid', 'refunded', ...UNPAID_ENDINGS],
 };
 
 /** The result of a transition: the next request state and the events to write with it. */
@@ -247,6 +257,11 @@ export function assertAllowed(request: Pick<PaymentRequest, 'status' | 'expiresA
   }
 }
 
+/** The extra payload of an ending event when the request holds paid money that was not refunded: `{requiresRefund: true}`. */
+function heldMoney(request: Pick<PaymentRequest, 'amountPaid' | 'amountRefunded'>): Record<string, unknown> | undefined {
+  return request.amountPaid > request.amountRefunded ? { requiresRefund: true } : undefined;
+}
+
 /**
  * Applies `command` to `request` at `now` (epoch ms), as `actor` (an API key id, or null for
  * the system). Pure: it returns a new object and never touches its input.
@@ -254,7 +269,8 @@ export function assertAllowed(request: Pick<PaymentRequest, 'status' | 'expiresA
  * @returns the next state and its events, each with the next `sequence`.
  * @throws DomainError `invalid_transition` (details `{currentStatus, command}`) when the table
  *   forbids the command from the current status, when a pending request is already due
- *   (only `expire` applies then); `refund_window_closed` when a refund comes after the window;
+ *   (only `expire` applies then); `refund_window_closed` when a refund of a paid request comes
+ *   after the window (a request that ended unpaid has no `paidAt`, so no window);
  *   `refund_exceeds_paid` when a refund would take the refunded total above what was paid.
  */
 export function transition(request: PaymentRequest, command: Command, now: number, actor: string | null = null): TransitionResult {
@@ -316,16 +332,16 @@ export function transition(request: PaymentRequest, command: Command, now: numbe
       break;
     case 'cancel':
       setStatus('cancelled');
-      emit('payment_request.cancelled');
+      emit('payment_request.cancelled', heldMoney(request));
       break;
     case 'decline':
       setStatus('declined');
-      emit('payment_request.declined');
+      emit('payment_request.declined', heldMoney(request));
       break;
     case 'expire':
       if (!isDue(request, now)) throw invalid(request, 'expire', 'the payment request has not reached its expiry time');
       setStatus('expired');
-      emit('payment_request.expired');
+      emit('payment_request.expired', heldMoney(request));
       break;
     case 'refund': {
       const { refund, refundWindowMs } = command;
@@ -347,7 +363,8 @@ export function transition(request: PaymentRequest, command: Command, now: numbe
       // The money went back in the same transaction (the ledger): the refund is complete at
       // once. A refund of money paid on chain waits for the payee to send it (never `settled`).
       if (command.settled === true) emit('refund.completed', { refundId: refund.id });
-      if (refunded === request.amountPaid) {
+      // A request that ended unpaid keeps the status it ended in: the refund only returns what it took.
+      if (refunded === request.amountPaid && request.status === 'paid') {
         setStatus('refunded');
         emit('payment_request.refunded');
       }

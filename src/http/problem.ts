@@ -27,6 +27,7 @@ export const STATUS_OF: Readonly<Record<ErrorCode, number>> = {
   patron_code_not_found: 422,
   payer_not_found: 422,
   invalid_amount: 422,
+  amount_too_large: 422,
   unknown_currency: 422,
   currency_mismatch: 422,
   invalid_expiry: 422,
@@ -47,6 +48,7 @@ export const STATUS_OF: Readonly<Record<ErrorCode, number>> = {
   insufficient_funds: 409,
   account_not_allowed: 422,
   account_closed: 409,
+  account_not_empty: 409,
   invalid_grant: 422,
   invalid_cursor: 400,
   invalid_address: 422,
@@ -61,6 +63,7 @@ export const STATUS_OF: Readonly<Record<ErrorCode, number>> = {
   uri_too_long: 414,
   request_timeout: 408,
   service_unavailable: 503,
+  write_contention: 503,
   internal_error: 500,
 };
 

@@ -150,6 +150,9 @@ export const payResponse = z.object({
 /** `POST /v1/test-helpers/accounts/{id}/fund` body. */
 export const fundBody = z.strictObject({ amount: amountString });
 
+/** `POST /v1/accounts/{id}/close`: where a balance goes (an account of the same party and currency). */
+export const closeAccountBody = z.strictObject({ transferTo: uuid.describe('The open ledger account of the same party and currency that receives the balance').optional() });
+
 /** One grant. */
 export const grantSchema = z.strictObject({ permission: z.enum(PERMISSIONS), accountId: uuid.optional(), partyId: uuid.optional() });
 

@@ -18,8 +18,8 @@ export interface Posting {
   amount: bigint;
 }
 
-/** What a transfer is for. */
-export type TransferKind = 'fund' | 'payment' | 'refund' | 'external_payment';
+/** What a transfer is for (`close`: an account's balance moved to another of its party's as it closes). */
+export type TransferKind = 'fund' | 'payment' | 'refund' | 'external_payment' | 'close';
 
 /** A transfer to make. `now` is epoch ms. */
 export interface TransferInput {

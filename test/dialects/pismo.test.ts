@@ -114,14 +114,14 @@ describe('the P2P story', () => {
     }
   });
 
-  it('fails on insufficient funds, leaving both balances as they were', async () => {
+  it('refuses a payment without the funds, leaving both balances as they were and the request payable', async () => {
     const code = (await postRaw('/payments/v1/payment-requests', '{"amount":9.99,"to":{"currency":"USD","account":{"id":5151}}}')).body.code;
     const res = await postRaw('/payments/v1/payments', `{"token":"${code}","from":[{"amount":9.99,"currency":"USD","account":{"id":4242}}]}`);
     expect(res.status).toBe(422);
     expect(res.body.error_code).toBe('INSUFFICIENT_FUNDS');
     expect(await balanceOf(t.admin, accounts[4242]!)).toBe('5.00');
     expect(await balanceOf(t.admin, accounts[5151]!)).toBe('0.00');
-    expect((await pismo.get('/payments/v1/payment-requests?to=5151')).body[0].status).toBe('FAILED');
+    expect((await pismo.get('/payments/v1/payment-requests?to=5151')).body[0].status).toBe('PENDING');
   });
 
   it('refuses bad amounts, a wrong amount on confirm, and a list with both or neither filter', async () => {

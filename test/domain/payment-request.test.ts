@@ -13,6 +13,7 @@ import {
   recordUnappliedPayment,
   transition,
   TRANSITIONS,
+  UNPAID_ENDINGS,
 } from '../../src/domain/payment-request.js';
 
 const NOW = Date.parse('2026-01-01T00:00:00Z');
@@ -52,9 +53,19 @@ const TARGET: Record<CommandType, PaymentRequestStatus> = {
   expire: 'expired', receive_payment: 'paid', revert_payment: 'pending', refund: 'refunded',
 };
 
-/** The request a command is tried on: a pending request has a partial payment for revert_payment to take back. */
+/**
+ * The request a command is tried on: a pending request has a partial payment for revert_payment
+ * to take back; a request that ended unpaid holds money for a refund to give back.
+ */
 function fixture(command: CommandType, status: PaymentRequestStatus): PaymentRequest {
-  return command === 'revert_payment' && status === 'pending' ? request(status, { amountPaid: 600n }) : request(status);
+  if (command === 'revert_payment' && status === 'pending') return request(status, { amountPaid: 600n });
+  if (command === 'refund' && UNPAID_ENDINGS.includes(status)) return request(status, { amountPaid: 1000n });
+  return request(status);
+}
+
+/** The status a command leads to from `status`: a refund keeps the status a request ended unpaid in. */
+function targetOf(command: CommandType, status: PaymentRequestStatus): PaymentRequestStatus {
+  return command === 'refund' && status !== 'paid' ? status : TARGET[command];
 }
 
 function timeFor(command: CommandType, pr: PaymentRequest): number {
@@ -69,7 +80,7 @@ describe('transition table', () => {
         const pr = fixture(command, status);
         if (allowed) {
           const result = transition(pr, COMMANDS[command], timeFor(command, pr), 'key_1');
-          expect(result.request.status).toBe(TARGET[command]);
+          expect(result.request.status).toBe(targetOf(command, status));
           expect(result.events.length).toBeGreaterThan(0);
           expect(result.events.map((e) => e.sequence)).toEqual(result.events.map((_, i) => pr.sequence + 1 + i));
           expect(result.request.sequence).toBe(pr.sequence + result.events.length);
@@ -88,10 +99,11 @@ describe('transition table', () => {
     }
   }
 
-  it('has exactly the transitions of DESIGN.md §3', () => {
+  it('has exactly the transitions of the state machine (docs/api.md)', () => {
     expect(TRANSITIONS).toEqual({
       approve: ['pending'], settle: ['processing'], fail: ['processing'], cancel: ['pending'], decline: ['pending'],
-      expire: ['pending'], receive_payment: ['pending'], revert_payment: ['pending', 'paid'], refund: ['paid'],
+      expire: ['pending'], receive_payment: ['pending'], revert_payment: ['pending', 'paid'],
+      refund: ['paid', 'cancelled', 'declined', 'expired', 'failed'],
     });
   });
 });

@@ -26,35 +26,41 @@ describe('DeltaPay approve', () => {
     expect(await balanceOf(t.admin, payer.accountId)).toBe('17.66');
   });
 
-  it('approve → failed with insufficient_funds moves nothing', async () => {
+  it('approve without the funds is refused 409 insufficient_funds: nothing moves and the request stays pending for the payer to pay later', async () => {
     const payee = await createUserWithAccount(t.admin);
     const payer = await createUserWithAccount(t.admin, 'USD', '5');
     const pr = await createRequest(t.admin, payee.accountId, { amount: '12.34', payer: { accountId: payer.accountId } });
     const res = await t.admin.post(`/v1/payment-requests/${pr.id}/approve`, { accountId: payer.accountId });
-    expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ status: 'failed', failureReason: 'insufficient_funds', amountPaid: '0.00' });
+    expect(res.status).toBe(409);
+    expect(res.body).toMatchObject({ code: 'insufficient_funds' });
     expect(await balanceOf(t.admin, payer.accountId)).toBe('5.00');
     expect(await balanceOf(t.admin, payee.accountId)).toBe('0.00');
     const events = await t.admin.get(`/v1/payment-requests/${pr.id}/events`);
-    expect(events.body.data.map((e: { type: string }) => e.type)).toEqual(['payment_request.created', 'payment_request.processing', 'payment_request.failed']);
-    expect(events.body.data[2].data.reason).toBe('insufficient_funds');
+    expect(events.body.data.map((e: { type: string }) => e.type)).toEqual(['payment_request.created']);
+    await t.admin.post(`/v1/test-helpers/accounts/${payer.accountId}/fund`, { amount: '10' });
+    const paid = await t.admin.post(`/v1/payment-requests/${pr.id}/approve`, { accountId: payer.accountId });
+    expect(paid.body).toMatchObject({ status: 'paid', amountPaid: '12.34' });
   });
 
-  it('approve from a closed account fails with account_closed', async () => {
+  it('approve from a closed account is refused 409 account_closed and the request stays pending', async () => {
     const payee = await createUserWithAccount(t.admin);
-    const payer = await createUserWithAccount(t.admin, 'USD', '50');
+    const payer = await createUserWithAccount(t.admin, 'USD');
     await t.admin.post(`/v1/accounts/${payer.accountId}/close`);
     const pr = await createRequest(t.admin, payee.accountId, { payer: { partyId: payer.partyId } });
     const res = await t.admin.post(`/v1/payment-requests/${pr.id}/approve`, { accountId: payer.accountId });
-    expect(res.body).toMatchObject({ status: 'failed', failureReason: 'account_closed' });
+    expect(res.status).toBe(409);
+    expect(res.body.code).toBe('account_closed');
+    expect((await t.admin.get(`/v1/payment-requests/${pr.id}`)).body.status).toBe('pending');
   });
 
-  it('approve from an account in a currency not offered fails with currency_not_accepted', async () => {
+  it('approve from an account in a currency not offered is refused 422 currency_mismatch and the request stays pending', async () => {
     const payee = await createUserWithAccount(t.admin);
     const payer = await createUserWithAccount(t.admin, 'EUR', '50');
     const pr = await createRequest(t.admin, payee.accountId, { payer: { partyId: payer.partyId } });
     const res = await t.admin.post(`/v1/payment-requests/${pr.id}/approve`, { accountId: payer.accountId });
-    expect(res.body).toMatchObject({ status: 'failed', failureReason: 'currency_not_accepted' });
+    expect(res.status).toBe(422);
+    expect(res.body).toMatchObject({ code: 'currency_mismatch', errors: [{ path: 'accountId' }] });
+    expect((await t.admin.get(`/v1/payment-requests/${pr.id}`)).body.status).toBe('pending');
   });
 
   it('rejects approval from an account that is not the payer', async () => {

@@ -68,17 +68,18 @@ describe('approvals into one payee account', () => {
     expect(await balanceOf(t.admin, b.accountId)).toBe('988.00');
   });
 
-  it('a payer with funds for one of 8 requests approved at once pays exactly one; the others fail with insufficient_funds, never overdrawn', async () => {
+  it('a payer with funds for one of 8 requests approved at once pays exactly one; the others are refused with insufficient_funds and stay pending, never overdrawn', async () => {
     const payee = await createUserWithAccount(t.admin, 'USD');
     const payer = await createUserWithAccount(t.admin, 'USD', '10.00');
     const requests = await Promise.all(Array.from({ length: 8 }, () => createRequest(t.admin, payee.accountId, { amount: '10.00', payer: { accountId: payer.accountId } })));
     // Each approval checks the balance without a lock; the ones that lose find it spent when
     // their balance write re-checks it at the end, roll back, and answer from a fresh read.
     const answers = await Promise.all(requests.map((pr) => t.admin.post(`/v1/payment-requests/${pr.id as string}/approve`, { accountId: payer.accountId })));
-    expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
-    const statuses = answers.map((a) => a.body.status as string).sort();
-    expect(statuses).toEqual(['failed', 'failed', 'failed', 'failed', 'failed', 'failed', 'failed', 'paid']);
-    for (const a of answers) if (a.body.status === 'failed') expect(a.body.failureReason).toBe('insufficient_funds');
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 409, 409, 409, 409, 409, 409, 409]);
+    for (const a of answers) if (a.status === 409) expect(a.body.code).toBe('insufficient_funds');
+    expect(answers.filter((a) => a.status === 200).map((a) => a.body.status)).toEqual(['paid']);
+    const statuses = await Promise.all(requests.map(async (pr) => (await t.admin.get(`/v1/payment-requests/${pr.id as string}`)).body.status as string));
+    expect(statuses.sort()).toEqual(['paid', 'pending', 'pending', 'pending', 'pending', 'pending', 'pending', 'pending']);
     expect(await balanceOf(t.admin, payer.accountId)).toBe('0.00');
     expect(await balanceOf(t.admin, payee.accountId)).toBe('10.00');
     expect((await postings(payer.accountId)).sort()).toEqual([-1000n, 1000n].sort());

@@ -178,7 +178,8 @@ export const deltapayRoutes: FastifyPluginCallback<{ deps: Deps }> = (scope: Fas
     const pr = await byNumber(principal, number, 'approve_payment_request');
     const after = await guarded(principal, 'approve_payment_request', { kind: 'account', id: accountNumber }, async () => {
       const account = await getAccountByNumber(deps, principal, accountNumber);
-      return approvePaymentRequest(deps, principal, pr.id, { accountId: account.id });
+      // DeltaPay documents an approval without funds as a failed transaction, not a refusal.
+      return approvePaymentRequest(deps, principal, pr.id, { accountId: account.id }, { failWhenShort: true });
     });
     return sendLossless(reply, 200, view(after));
   });

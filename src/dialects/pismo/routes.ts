@@ -19,6 +19,7 @@ import type { Deps, Principal } from '../../app/deps.js';
 import { approvePaymentRequest, cancelPaymentRequest, createPaymentRequest, declinePaymentRequest, listPaymentRequests } from '../../app/payment-requests.js';
 import { money } from '../../app/present.js';
 import { formatAmount } from '../../domain/money.js';
+import { isDomainError } from '../../domain/errors.js';
 import { effectiveStatus, type PaymentRequest } from '../../domain/payment-request.js';
 import { authHook, principalOf } from '../../http/auth.js';
 import { boundedDepth } from '../../http/schemas.js';
@@ -135,8 +136,12 @@ export const pismoRoutes: FastifyPluginCallback<{ deps: Deps }> = (scope: Fastif
     if (!option || amountFromJson(from.amount, exponent, 'from.0.amount') !== option.amount) {
       throw new PismoError(400, 'AMOUNT_MISMATCH', `from.0.amount must be the requested ${option ? formatAmount(option.amount, exponent) : formatAmount(pr.amount, deps.currencies.get(pr.currency).exponent)} ${option?.currency ?? pr.currency}`);
     }
-    const after = await approvePaymentRequest(deps, principal, pr.id, { accountId: payer.id });
-    if (after.status === 'failed') throw new PismoError(422, (after.failureReason ?? 'failed').toUpperCase(), `the transfer failed: ${after.failureReason ?? 'unknown reason'}`);
+    // A refusal from the payer's side leaves the request payable; Pismo answers it 422 with its reason.
+    const after = await approvePaymentRequest(deps, principal, pr.id, { accountId: payer.id }).catch((err: unknown) => {
+      const refused = isDomainError(err, 'insufficient_funds') ? 'INSUFFICIENT_FUNDS' : isDomainError(err, 'account_closed') ? 'ACCOUNT_CLOSED' : isDomainError(err, 'currency_mismatch') ? 'CURRENCY_NOT_ACCEPTED' : undefined;
+      if (refused !== undefined) throw new PismoError(422, refused, `the transfer failed: ${refused.toLowerCase()}`);
+      throw err;
+    });
     // Integer authorization ids derived from the request's number: stable on every repeat.
     return sendLossless(reply, 200, {
       authorization_id: after.number * 2 - 1,

@@ -14,6 +14,7 @@ import {
   createAccountBody,
   createApiKeyBody,
   createPartyBody,
+  closeAccountBody,
   fundBody,
   idParams,
   listResponse,
@@ -62,8 +63,16 @@ export function partyRoutes(app: FastifyInstance, deps: Deps): void {
   }, async (request) => presentAccount(await getAccount(deps, principalOf(request), request.params.id), deps.currencies));
 
   r.post('/accounts/:id/close', {
-    schema: { tags: ['accounts'], security, summary: 'Close an account', params: idParams, response: { 200: accountResponse } },
-  }, async (request) => presentAccount(await closeAccount(deps, principalOf(request), request.params.id), deps.currencies));
+    schema: {
+      tags: ['accounts'],
+      security,
+      summary: 'Close an account',
+      description: 'An account holding a balance closes only with `transferTo`, another open ledger account of its party in its currency, which receives the balance (409 `account_not_empty` otherwise).',
+      params: idParams,
+      body: closeAccountBody.nullish(),
+      response: { 200: accountResponse },
+    },
+  }, async (request) => presentAccount(await closeAccount(deps, principalOf(request), request.params.id, request.body ?? {}), deps.currencies));
 
   r.post('/test-helpers/accounts/:id/fund', {
     schema: { tags: ['test helpers'], security, summary: 'Test mode: credit an account from the system funding account', params: idParams, body: fundBody, response: { 200: accountResponse } },

@@ -102,7 +102,7 @@ export function paymentRequestRoutes(app: FastifyInstance, deps: Deps): void {
       tags,
       security,
       summary: 'Approve and pay from a ledger account (payer)',
-      description: 'Moves pending → processing → paid in one transaction, or → failed with failureReason.',
+      description: 'Moves pending → processing → paid in one transaction. A refusal from the payer\'s side (currency_mismatch 422, account_closed 409, insufficient_funds 409) writes nothing and leaves the request pending. An open request takes the paying account as its payer.',
       params: idParams,
       body: approveBody,
       response: { 200: paymentRequestResponse },
@@ -165,7 +165,7 @@ export function paymentRequestRoutes(app: FastifyInstance, deps: Deps): void {
   });
 
   r.post('/payment-requests/:id/refunds', {
-    schema: { tags, security, summary: 'Refund a paid request, partly or fully', params: idParams, body: refundBody, response: { 200: refundResponse, 201: refundResponse } },
+    schema: { tags, security, summary: 'Refund a paid request, partly or fully, or the money a request that ended partly paid took', params: idParams, body: refundBody, response: { 200: refundResponse, 201: refundResponse } },
   }, async (request, reply) => {
     const { refund, paymentRequest, replayed } = await refundPaymentRequest(deps, principalOf(request), request.params.id, request.body);
     return reply.code(replayed ? 200 : 201).send({ ...presentRefund(refund, paymentRequest.currency, deps.currencies), paymentRequest: show(paymentRequest) });
