@@ -13,7 +13,7 @@ import { isUniqueViolation } from '../db/errors.js';
 import { findParty, insertParty } from '../db/party.repository.js';
 import { nextNumber } from '../db/number.repository.js';
 import type { Tx } from '../db/store.js';
-import { transfer } from '../rails/ledger.js';
+import { LedgerRace, transfer } from '../rails/ledger.js';
 import type { Deps, Principal } from './deps.js';
 
 function scopeOf(account: Pick<Account, 'id' | 'partyId'>) {
@@ -179,11 +179,25 @@ export interface CloseAccountInput {
  * closed. Closing a closed account answers it unchanged.
  * @throws DomainError `account_not_found`, `forbidden`, `account_not_empty` (details
  *   `{balance}`: a balance and no `transferTo`), `validation_failed` on `transferTo` (itself,
- *   another party's or currency's account, a wallet or a closed one), `amount_too_large`.
+ *   another party's or currency's account, a wallet or a closed one), `amount_too_large`,
+ *   `write_contention` (the accounts kept changing under it; nothing was written).
  */
 export async function closeAccount(deps: Deps, principal: Principal, id: string, input: CloseAccountInput = {}): Promise<Account> {
   const account = await getAccount(deps, principal, id);
   if (!allows(principal.grants, 'accounts:manage', scopeOf(account))) throw new DomainError('forbidden', 'this API key may not close this account (needs accounts:manage)');
+  // The target's row may change between the transfer's check and its commit (LedgerRace): run again from a fresh read.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await closeOnce(deps, principal, account, input);
+    } catch (err) {
+      if (!(err instanceof LedgerRace)) throw err;
+      if (attempt >= 5) throw new DomainError('write_contention', 'the accounts changed during the close; nothing was written, retry shortly', { details: { retryAfterSeconds: 1 } });
+    }
+  }
+}
+
+function closeOnce(deps: Deps, principal: Principal, account: Account, input: CloseAccountInput): Promise<Account> {
+  const id = account.id;
   return deps.store.transaction(async (tx) => {
     const now = deps.clock();
     const locked = await lockAccount(tx, account.orgId, account.mode, id, now);

@@ -81,6 +81,25 @@ class DueForExpiry extends Error {}
 
 const MAX_ATTEMPTS = 20;
 
+/** What a writer that lost every retry answers: nothing was written, and a retry soon goes through. */
+function contention(): DomainError {
+  return new DomainError('write_contention', `too many writers changed this payment request at once; nothing was written, retry after ${CONTENTION_RETRY_AFTER_SECONDS} s`, {
+    details: { retryAfterSeconds: CONTENTION_RETRY_AFTER_SECONDS },
+  });
+}
+
+/** Seconds a client is asked to wait (`Retry-After`) after {@link contention}. */
+export const CONTENTION_RETRY_AFTER_SECONDS = 1;
+
+/**
+ * Waits a random time before retry `attempt` (from 1), up to 2^attempt ms capped at 100 ms (full
+ * jitter, as in https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/), so that
+ * writers that lost a race to the same row do not meet again at once.
+ */
+function backoff(attempt: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(100, 2 ** attempt)));
+}
+
 function notFound(id: string): DomainError {
   return new DomainError('payment_request_not_found', `payment request ${id} does not exist`);
 }
@@ -154,9 +173,11 @@ async function expireNow(deps: Deps, orgId: string, mode: Principal['mode'], id:
 }
 
 /**
- * Runs `body` on the request in one transaction, retrying from a fresh read when a
- * compare-and-set loses a race (or a ledger transfer finds an account changed at its commit: {@link LedgerRace}), and persisting a due expiry first (so that the command then
- * sees `expired`).
+ * Runs `body` on the request in one transaction, retrying from a fresh read (after a short
+ * random wait) when a compare-and-set loses a race (or a ledger transfer finds an account
+ * changed at its commit: {@link LedgerRace}), and persisting a due expiry first (so that the
+ * command then sees `expired`).
+ * @throws DomainError `write_contention` (503 with `Retry-After`) when all 20 attempts lost their race.
  */
 async function runCommand<T>(deps: Deps, principal: Principal, id: string, body: (tx: Tx, pr: PaymentRequest, now: number) => Promise<T>): Promise<T> {
   if (!isUuid(id)) throw notFound(id);
@@ -174,20 +195,29 @@ async function runCommand<T>(deps: Deps, principal: Principal, id: string, body:
         await retryStale(() => expireNow(deps, principal.orgId, principal.mode, id));
         continue;
       }
-      if ((err instanceof StaleWrite || err instanceof LedgerRace) && attempt < MAX_ATTEMPTS) continue;
+      if (err instanceof StaleWrite || err instanceof LedgerRace) {
+        if (attempt >= MAX_ATTEMPTS) throw contention();
+        await backoff(attempt);
+        continue;
+      }
       throw err;
     }
   }
 }
 
-/** Runs `fn` again (from a fresh read) while it throws {@link StaleWrite}, up to 20 times. */
+/**
+ * Runs `fn` again (from a fresh read, after a short random wait) while it throws
+ * {@link StaleWrite}, up to 20 times.
+ * @throws DomainError `write_contention` (503, `retryAfterSeconds`) when every attempt lost its race.
+ */
 export async function retryStale<T>(fn: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof StaleWrite && attempt < MAX_ATTEMPTS) continue;
-      throw err;
+      if (!(err instanceof StaleWrite)) throw err;
+      if (attempt >= MAX_ATTEMPTS) throw contention();
+      await backoff(attempt);
     }
   }
 }

@@ -22,7 +22,7 @@ import { deltapayRoutes } from '../dialects/deltapay/routes.js';
 import { pismoRoutes } from '../dialects/pismo/routes.js';
 import { requestNetworkRoutes } from '../dialects/request-network/routes.js';
 import { authHook } from './auth.js';
-import { routeNotFound, sendError } from './errors.js';
+import { retryAfterOf, routeNotFound, sendError } from './errors.js';
 import { crashPoint } from './crash-points.js';
 import { PROBLEM_CONTENT_TYPE, problem, STATUS_OF } from './problem.js';
 import { type RateLimitOptions, registerRateLimit } from './rate-limit.js';
@@ -154,6 +154,12 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   app.decorateRequest('idempotency', undefined);
   app.decorateRequest('commitHold', undefined);
   app.setErrorHandler((err, request, reply) => sendError(err, request, reply));
+  // Runs before every scope's error handler (the dialects' too), so each answer that asks for a
+  // retry carries Retry-After in whatever format its body takes.
+  app.addHook('onError', async (_request, reply, err) => {
+    const wait = retryAfterOf(err);
+    if (wait !== undefined) void reply.header('retry-after', String(wait));
+  });
   app.setNotFoundHandler((request) => routeNotFound(request));
   // Once shutdown starts, answers close their connection, so that a keep-alive connection
   // whose request was in flight does not hold the shutdown open after it is answered.

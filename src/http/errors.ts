@@ -96,6 +96,16 @@ export function clientErrorStatus(err: unknown): number | undefined {
   return typeof status === 'number' && status >= 400 && status < 500 ? status : undefined;
 }
 
+/**
+ * The seconds a client should wait before retrying, for an error that says so
+ * (`details.retryAfterSeconds`, e.g. `write_contention`), or undefined. Sent as `Retry-After`
+ * (RFC 9110 §10.2.3) on every route, the dialects' included (app.ts's `onError` hook).
+ */
+export function retryAfterOf(err: unknown): number | undefined {
+  const seconds = isDomainError(err) ? err.details['retryAfterSeconds'] : undefined;
+  return typeof seconds === 'number' && seconds > 0 ? Math.ceil(seconds) : undefined;
+}
+
 /** Sends `err` as a problem document. */
 export async function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): Promise<void> {
   const err = normalizeError(error);
