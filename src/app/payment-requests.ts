@@ -8,7 +8,7 @@
 import { DomainError, fieldError, isDomainError } from '../domain/errors.js';
 import { allows, canSee, paymentRequestVisibility, type Permission, type Scope } from '../domain/grants.js';
 import { isUuid, newCode, newId, newSalt, paymentReference } from '../domain/ids.js';
-import { convertAmount, parseAmount, prorate } from '../domain/money.js';
+import { convertAmount, MAX_MINOR_UNITS, parseAmount, prorate } from '../domain/money.js';
 import {
   assertAllowed,
   type Command,
@@ -273,7 +273,9 @@ function quotePaymentOptions(deps: Deps, input: CreatePaymentRequestInput, amoun
     const quote = deps.rates.get(invoice.code, currency.code);
     if (!quote) throw fieldError(path, `no exchange rate is available from ${invoice.code} to ${currency.code}`, 'rate_unavailable');
     // Rounded up: the payee never receives less than the invoice amount.
-    options.push({ currency: currency.code, amount: convertAmount(amount, invoice.exponent, currency.exponent, quote.rate, 'up'), rate: quote.text });
+    const converted = convertAmount(amount, invoice.exponent, currency.exponent, quote.rate, 'up');
+    if (converted > MAX_MINOR_UNITS) throw fieldError(path, `the amount in ${currency.code} would exceed 2^256 - 1 minor units`, 'amount_too_large');
+    options.push({ currency: currency.code, amount: converted, rate: quote.text });
   }
   return options;
 }

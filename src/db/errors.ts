@@ -12,3 +12,12 @@ export function isUniqueViolation(err: unknown, index?: string): boolean {
   if (!unique || index === undefined) return unique;
   return (typeof message === 'string' && message.includes(index)) || constraint === index;
 }
+
+/**
+ * True when `err` is PostgreSQL's numeric overflow (SQLSTATE `22003`, "numeric field overflow"):
+ * a value past an amount column's `NUMERIC(78,0)`. The ledger's bounds (domain/money.ts) keep
+ * every write below it; this is the backstop the HTTP layer answers 422 `amount_too_large`.
+ */
+export function isNumericOverflow(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '22003';
+}

@@ -14,6 +14,22 @@ import { DomainError } from './errors.js';
 /** The largest amount in minor units: 2^256 − 1, the EVM's uint256 maximum. */
 export const MAX_MINOR_UNITS = (1n << 256n) - 1n;
 
+/**
+ * The most a party's ledger account may hold, and the most one ledger transfer may move into or
+ * out of any account: 10^38 − 1 minor units (10^20 units of an 18-decimal token). Amounts are
+ * `NUMERIC(78,0)` on PostgreSQL (below 10^78); a system account holds the negated sum of many
+ * party balances, so with every movement bounded by 10^38 it would take 10^39 transfers to reach
+ * the column's limit, where {@link MAX_SYSTEM_BALANCE} stops it first (docs/api.md, "Ledger").
+ */
+export const MAX_LEDGER_AMOUNT = 10n ** 38n - 1n;
+
+/**
+ * The most a system account (funding, fx, external) may hold in magnitude: 10^77 minor units.
+ * With movements bounded by {@link MAX_LEDGER_AMOUNT}, one more transfer onto an account within
+ * it stays below `NUMERIC(78,0)`'s 10^78, so a balance write never overflows the column.
+ */
+export const MAX_SYSTEM_BALANCE = 10n ** 77n;
+
 /** Options for {@link parseAmount}. */
 export interface ParseAmountOptions {
   /** Accept `"0"` (default false: amounts are positive). */

@@ -23,7 +23,7 @@
  * amountRefunded` from that status, with no refund window (docs/api.md, "Refunds").
  */
 import { DomainError } from './errors.js';
-import { prorate } from './money.js';
+import { MAX_MINOR_UNITS, prorate } from './money.js';
 
 /** Every status a payment request can be in. */
 export const PAYMENT_REQUEST_STATUSES = ['pending', 'processing', 'paid', 'failed', 'cancelled', 'declined', 'expired', 'refunded'] as const;
@@ -271,7 +271,8 @@ function heldMoney(request: Pick<PaymentRequest, 'amountPaid' | 'amountRefunded'
  *   forbids the command from the current status, when a pending request is already due
  *   (only `expire` applies then); `refund_window_closed` when a refund of a paid request comes
  *   after the window (a request that ended unpaid has no `paidAt`, so no window);
- *   `refund_exceeds_paid` when a refund would take the refunded total above what was paid.
+ *   `refund_exceeds_paid` when a refund would take the refunded total above what was paid;
+ *   `amount_too_large` when a payment would take `amountPaid` past 2^256 − 1 minor units.
  */
 export function transition(request: PaymentRequest, command: Command, now: number, actor: string | null = null): TransitionResult {
   assertAllowed(request, command.type, now);
@@ -301,6 +302,9 @@ export function transition(request: PaymentRequest, command: Command, now: numbe
     case 'receive_payment': {
       if (command.payment.appliedAmount <= 0n) throw new DomainError('invalid_amount', 'a payment must apply a positive amount');
       next.amountPaid = request.amountPaid + command.payment.appliedAmount;
+      if (next.amountPaid > MAX_MINOR_UNITS) {
+        throw new DomainError('amount_too_large', 'the payment would take the amount paid past 2^256 - 1 minor units', { details: { limit: MAX_MINOR_UNITS.toString() } });
+      }
       emit('payment.received', { paymentId: command.payment.id });
       if (next.amountPaid >= next.amount || command.type === 'settle') {
         setStatus('paid');

@@ -9,6 +9,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { DomainError, type ErrorCode, type FieldError, isDomainError } from '../domain/errors.js';
+import { isNumericOverflow } from '../db/errors.js';
 import { isDatabaseUnavailable } from '../db/store.js';
 import { problem, PROBLEM_CONTENT_TYPE, STATUS_OF } from './problem.js';
 
@@ -78,11 +79,15 @@ export function isJsonError(err: unknown): boolean {
 
 /**
  * `err`, or a `service_unavailable` DomainError in its place when it says the database cannot be
- * reached ({@link isDatabaseUnavailable}): every scope's error handler calls this first, so an
- * outage answers 503 in the route's own format rather than 500.
+ * reached ({@link isDatabaseUnavailable}), or `amount_too_large` when PostgreSQL found a number
+ * past its column ({@link isNumericOverflow}): every scope's error handler calls this first, so
+ * an outage answers 503 and an overflow 422 in the route's own format rather than 500.
  */
 export function normalizeError(err: unknown): unknown {
-  return isDatabaseUnavailable(err) ? new DomainError('service_unavailable', 'the database is not reachable; retry shortly') : err;
+  if (isDatabaseUnavailable(err)) return new DomainError('service_unavailable', 'the database is not reachable; retry shortly');
+  // A value past an amount column (PostgreSQL's NUMERIC(78,0)) is too large an input, never a 500.
+  if (isNumericOverflow(err)) return new DomainError('amount_too_large', 'an amount is larger than Payreq stores', { cause: err });
+  return err;
 }
 
 /**

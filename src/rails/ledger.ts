@@ -8,6 +8,7 @@
  */
 import { DomainError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
+import { MAX_LEDGER_AMOUNT, MAX_SYSTEM_BALANCE } from '../domain/money.js';
 import type { Mode } from '../domain/payment-request.js';
 import { type Account, applyBalanceChanges, findAccounts, insertTransfer, systemAccount } from '../db/account.repository.js';
 import type { Tx } from '../db/store.js';
@@ -63,7 +64,9 @@ export class LedgerRace extends Error {}
  *
  * @returns the transfer id.
  * @throws DomainError `insufficient_funds` (details `{accountId}`) when a party's account would go
- *   negative; `account_closed` (details `{accountId}`) when a party's account is closed;
+ *   negative; `amount_too_large` (details `{limit}`) when a posting moves more than
+ *   {@link MAX_LEDGER_AMOUNT}, a party balance would exceed it, or a system balance would pass
+ *   {@link MAX_SYSTEM_BALANCE}; `account_closed` (details `{accountId}`) when a party's account is closed;
  *   `account_not_found` when an account is missing. {@link LedgerRace} at the commit when a
  *   checked account changed meanwhile. Error (a bug) when postings do not balance.
  */
@@ -80,7 +83,9 @@ export async function transfer(tx: Tx, input: TransferInput): Promise<string> {
   for (const account of accounts) {
     const amount = merged.get(account.id) ?? 0n;
     sums.set(account.currency, (sums.get(account.currency) ?? 0n) + amount);
-    if (account.systemPurpose !== null || amount === 0n) continue;
+    if (amount === 0n) continue;
+    if (exceedsBound(account, amount, account.balance + amount)) throw tooLarge(account);
+    if (account.systemPurpose !== null) continue;
     if (account.status === 'closed') {
       throw new DomainError('account_closed', `account ${account.id} is closed`, { details: { accountId: account.id } });
     }
@@ -108,11 +113,31 @@ export async function transfer(tx: Tx, input: TransferInput): Promise<string> {
       // Checked on the written rows: a failed check rolls the whole transaction back.
       const guarded = row.systemPurpose === null;
       if (guarded && (row.status !== 'open' || (amount < 0n && row.balance < 0n))) throw new LedgerRace(`account ${a.id} changed during the transfer`);
+      // Another transfer moved the balance since the check: the fresh read's check answers amount_too_large.
+      if (exceedsBound(row, amount, row.balance)) throw new LedgerRace(`account ${a.id} reached its bound during the transfer`);
     }
   };
   if (tx.beforeCommit) tx.beforeCommit(apply);
   else await apply();
   return transferId;
+}
+
+/**
+ * True when moving `amount` (signed minor units) leaves `account` holding `after` past the
+ * ledger's bounds: a movement beyond {@link MAX_LEDGER_AMOUNT}, a party balance above it, a system
+ * balance beyond {@link MAX_SYSTEM_BALANCE} in magnitude.
+ */
+function exceedsBound(account: Pick<Account, 'systemPurpose'>, amount: bigint, after: bigint): boolean {
+  if (amount > MAX_LEDGER_AMOUNT || -amount > MAX_LEDGER_AMOUNT) return true;
+  if (account.systemPurpose === null) return amount > 0n && after > MAX_LEDGER_AMOUNT;
+  return after > MAX_SYSTEM_BALANCE || -after > MAX_SYSTEM_BALANCE;
+}
+
+function tooLarge(account: Pick<Account, 'id' | 'systemPurpose'>): DomainError {
+  const what = account.systemPurpose === null ? `account ${account.id}` : `the org's ${account.systemPurpose} account`;
+  return new DomainError('amount_too_large', `the movement would take ${what} past what the ledger holds (10^38 - 1 minor units per account and per movement)`, {
+    details: { limit: (account.systemPurpose === null ? MAX_LEDGER_AMOUNT : MAX_SYSTEM_BALANCE).toString() },
+  });
 }
 
 /** One side of a movement: an account, its currency and a positive amount in minor units. */
