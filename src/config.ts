@@ -40,6 +40,7 @@ const envSchema = z.object({
   PAYREQ_WEBHOOK_CONCURRENCY: z.coerce.number().int().min(0).max(1000).default(32),
   PAYREQ_WEBHOOK_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(500),
   PAYREQ_IDEMPOTENCY_LEASE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  PAYREQ_HOLD_RECORDED_PAYMENTS: z.enum(['none', 'live', 'all']).default('none'),
   PAYREQ_SECRET_KEY: z.string().optional(),
   PAYREQ_SECRET_KEY_PREVIOUS: z.string().optional(),
   PAYREQ_RATE_LIMIT: z.coerce.number().int().min(0).default(6000),
@@ -91,6 +92,8 @@ export interface Config {
   alphapoAmountLimits: AmountLimits;
   /** How long an `Idempotency-Key` claim is held before a retry may take it over, in seconds (`PAYREQ_IDEMPOTENCY_LEASE_SECONDS`, default 60). */
   idempotencyLeaseSeconds: number;
+  /** `PAYREQ_HOLD_RECORDED_PAYMENTS`: in which modes recorded payments wait for `payments:confirm` (Settings.holdRecordedPayments). */
+  holdRecordedPayments: 'none' | 'live' | 'all';
   /**
    * Requests per API key (per client address for calls without one) in each window, on the API
    * and the dialects (`PAYREQ_RATE_LIMIT`, default 6000; 0 turns it off), the window in
@@ -179,6 +182,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     deltapayTransactionTypes: e.PAYREQ_DELTAPAY_TRANSACTION_TYPES.split(',').map((t) => t.trim()).filter((t) => t.length > 0),
     alphapoAmountLimits: parseAmountLimits(e.PAYREQ_ALPHAPO_AMOUNT_LIMITS),
     idempotencyLeaseSeconds: e.PAYREQ_IDEMPOTENCY_LEASE_SECONDS,
+    holdRecordedPayments: e.PAYREQ_HOLD_RECORDED_PAYMENTS,
     secretKey: e.PAYREQ_SECRET_KEY === undefined || e.PAYREQ_SECRET_KEY.trim() === '' ? undefined : parseSecretKey(e.PAYREQ_SECRET_KEY),
     previousSecretKeys: (e.PAYREQ_SECRET_KEY_PREVIOUS ?? '').split(',').map((k) => k.trim()).filter((k) => k !== '').map((k) => parseSecretKey(k, 'each key of PAYREQ_SECRET_KEY_PREVIOUS')),
     rateLimit: { max: e.PAYREQ_RATE_LIMIT, windowSeconds: e.PAYREQ_RATE_LIMIT_WINDOW_SECONDS, authFailures: e.PAYREQ_AUTH_FAILURE_LIMIT },

@@ -67,6 +67,7 @@ export function makeDeps(config: Config, store: Store, publicUrl: string, clock:
       deltapayTransactionTypes: config.deltapayTransactionTypes,
       alphapoAmountLimits: config.alphapoAmountLimits,
       idempotencyLeaseSeconds: config.idempotencyLeaseSeconds,
+      holdRecordedPayments: config.holdRecordedPayments,
     },
     clock,
   };

@@ -34,6 +34,13 @@ export interface Settings {
    * process died) is taken over and the request runs afresh (src/http/idempotency.ts).
    */
   idempotencyLeaseSeconds: number;
+  /**
+   * In which modes a payment recorded with `payments:record` is held, unspendable, until a key
+   * with `payments:confirm` confirms it (`PAYREQ_HOLD_RECORDED_PAYMENTS`: `none`, `live` or
+   * `all`; docs/api.md, "External payments"). Recording money is minting it: an org that gives
+   * merchants `payments:record` keeps their recorded money out of the ledger until it checked it.
+   */
+  holdRecordedPayments: 'none' | 'live' | 'all';
 }
 
 /** Per-currency amount limits: decimal strings in the currency (`{"EUR": {"min": "10", "max": "100000"}}`); either bound may be absent. */

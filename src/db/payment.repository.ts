@@ -30,7 +30,9 @@ export interface ChainPaymentDetails {
  * A payment. `amount` is in minor units of `currency` (the invoice currency or a payment
  * option's); `appliedAmount` is what it counts for in the request's currency. `status` is
  * `requires_refund` when it arrived for a request no longer payable (recorded, never lost);
- * `reverted` when a chain reorganization removed it after it was recorded (it no longer counts).
+ * `reverted` when a chain reorganization removed it after it was recorded (it no longer counts);
+ * `held` when it was recorded under `PAYREQ_HOLD_RECORDED_PAYMENTS` and awaits `payments:confirm`
+ * (it moved no money and does not count yet).
  */
 export interface Payment {
   id: string;
@@ -44,7 +46,7 @@ export interface Payment {
   amountRefunded: bigint;
   reference: string;
   payerAccountId: string | null;
-  status: 'applied' | 'requires_refund' | 'reverted';
+  status: 'applied' | 'requires_refund' | 'reverted' | 'held';
   /** On-chain details of an `evm` payment; null on the other rails. */
   chain: ChainPaymentDetails | null;
   createdAt: number;
@@ -122,6 +124,11 @@ export async function findPaymentById(tx: Tx, id: string): Promise<Payment | und
 /** Sets a payment's status (`reverted` after a reorg). */
 export async function setPaymentStatus(tx: Tx, id: string, status: Payment['status']): Promise<void> {
   await tx.db.updateTable('payments').set({ status }).where('id', '=', id).execute();
+}
+
+/** Sets a held payment's outcome once confirmed: its status and what it counts for (minor units of the request's currency). */
+export async function setPaymentApplied(tx: Tx, id: string, status: Payment['status'], appliedAmount: bigint): Promise<void> {
+  await tx.db.updateTable('payments').set({ status, applied_amount: appliedAmount.toString() }).where('id', '=', id).execute();
 }
 
 /** The payment on a rail with this reference, or undefined. */

@@ -11,6 +11,7 @@ export const PERMISSIONS = [
   'payment_requests:pay',
   'payment_requests:cancel',
   'payments:record',
+  'payments:confirm',
   'refunds:create',
   'accounts:manage',
   'api_keys:manage',
@@ -66,6 +67,7 @@ export const PAYMENT_REQUEST_VISIBILITY: readonly Permission[] = [
   'payment_requests:pay',
   'payment_requests:cancel',
   'payments:record',
+  'payments:confirm',
   'refunds:create',
 ];
 

@@ -88,6 +88,11 @@ export const recordPaymentBody = z.strictObject({
   currency: z.string().min(1).max(64).optional().describe('Defaults to the request\'s currency; may be a payment option\'s'),
 });
 
+/** `POST /v1/payment-requests/{id}/payments/confirm` body: which held payment to confirm. */
+export const confirmPaymentBody = z.strictObject({
+  reference: shortText.describe('The reference the payment was recorded with'),
+});
+
 /** `POST /v1/payment-requests/{id}/refunds` body. */
 export const refundBody = z.strictObject({
   amount: amountString,
@@ -268,7 +273,7 @@ export const paymentResponse = z.object({
   amountRefunded: z.string(),
   reference: z.string(),
   payerAccountId: nullableString,
-  status: z.enum(['applied', 'requires_refund', 'reverted']),
+  status: z.enum(['applied', 'requires_refund', 'reverted', 'held']),
   network: nullableString,
   chainId: z.number().int().nullable(),
   txHash: nullableString,

@@ -8,6 +8,7 @@ import type { Deps } from '../../app/deps.js';
 import {
   approvePaymentRequest,
   cancelPaymentRequest,
+  confirmRecordedPayment,
   createPaymentRequest,
   declinePaymentRequest,
   getPaymentRequest,
@@ -24,6 +25,7 @@ import type { PaymentRequest } from '../../domain/payment-request.js';
 import { principalOf } from '../auth.js';
 import {
   approveBody,
+  confirmPaymentBody,
   createPaymentRequestBody,
   eventResponse,
   idParams,
@@ -121,7 +123,7 @@ export function paymentRequestRoutes(app: FastifyInstance, deps: Deps): void {
     schema: {
       tags,
       security,
-      summary: 'Record a payment received outside the ledger',
+      summary: 'Record a payment received outside the ledger (a privileged grant: recording is minting)',
       description: 'Idempotent by `reference`: 201 the first time, 200 with the same payment after.',
       params: idParams,
       body: recordPaymentBody,
@@ -130,6 +132,21 @@ export function paymentRequestRoutes(app: FastifyInstance, deps: Deps): void {
   }, async (request, reply) => {
     const { payment, paymentRequest, replayed } = await recordPayment(deps, principalOf(request), request.params.id, request.body);
     return reply.code(replayed ? 200 : 201).send({ ...presentPayment(payment, paymentRequest.currency, deps.currencies), paymentRequest: show(paymentRequest) });
+  });
+
+  r.post('/payment-requests/:id/payments/confirm', {
+    schema: {
+      tags,
+      security,
+      summary: 'Confirm a recorded payment held under PAYREQ_HOLD_RECORDED_PAYMENTS (payments:confirm)',
+      description: 'Applies the held payment with this reference now: the payee is credited and the request counts it. 200 with the payment unchanged when it is no longer held.',
+      params: idParams,
+      body: confirmPaymentBody,
+      response: { 200: paymentResponse },
+    },
+  }, async (request) => {
+    const { payment, paymentRequest } = await confirmRecordedPayment(deps, principalOf(request), request.params.id, request.body);
+    return { ...presentPayment(payment, paymentRequest.currency, deps.currencies), paymentRequest: show(paymentRequest) };
   });
 
   r.get('/payment-requests/:id/pay', {
