@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WITHHELD_ERROR } from '../../src/webhooks/dispatcher.js';
+import { Client } from '../support/client.js';
 import { createRequest, createUserWithAccount, unique } from '../support/factories.js';
 import { type Receiver, type Received, startReceiver } from '../support/receiver.js';
 import { FAST_WEBHOOKS, startTestServer, type TestServer } from '../support/server.js';
@@ -68,8 +69,12 @@ describe('webhook delivery', () => {
     const paid = await createRequest(t.admin, payee.accountId, { payer: { accountId: payer.accountId } });
     await t.admin.post(`/v1/payment-requests/${paid.id}/approve`, { accountId: payer.accountId });
     await t.admin.post(`/v1/payment-requests/${paid.id}/refunds`, { amount: '10' });
+    // A request ends failed only on DeltaPay's approve (a named payer without the funds); /v1 refuses and leaves it pending.
     const failed = await createRequest(t.admin, payee.accountId, { amount: '20', payer: { accountId: payer.accountId } });
-    await t.admin.post(`/v1/payment-requests/${failed.id}/approve`, { accountId: payer.accountId });
+    expect((await t.admin.post(`/v1/payment-requests/${failed.id}/approve`, { accountId: payer.accountId })).status).toBe(409);
+    const payerNumber = (await t.admin.get(`/v1/accounts/${payer.accountId}`)).body.number as number;
+    const dp = await new Client(`${t.url}/compat/deltapay`, undefined).post('/payment-request/approve', { payment_request_id: failed.number, account_id: payerNumber }, { 'x-api-key': t.adminKey });
+    expect(dp.body.payment_request_status).toBe('failed');
     const cancelled = await createRequest(t.admin, payee.accountId);
     await t.admin.post(`/v1/payment-requests/${cancelled.id}/cancel`);
     const declined = await createRequest(t.admin, payee.accountId, { payer: { partyId: payer.partyId } });
