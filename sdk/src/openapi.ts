@@ -484,7 +484,7 @@ export interface paths {
         put?: never;
         /**
          * Approve and pay from a ledger account (payer)
-         * @description Moves pending → processing → paid in one transaction, or → failed with failureReason.
+         * @description Moves pending → processing → paid in one transaction. A refusal from the payer's side (currency_mismatch 422, account_closed 409, insufficient_funds 409) writes nothing and leaves the request pending. An open request takes the paying account as its payer.
          */
         post: {
             parameters: {
@@ -852,7 +852,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Record a payment received outside the ledger
+         * Record a payment received outside the ledger (a privileged grant: recording is minting)
          * @description Idempotent by `reference`: 201 the first time, 200 with the same payment after.
          */
         post: {
@@ -897,7 +897,7 @@ export interface paths {
                             reference: string;
                             payerAccountId: string | null;
                             /** @enum {string} */
-                            status: "applied" | "requires_refund" | "reverted";
+                            status: "applied" | "requires_refund" | "reverted" | "held";
                             network: string | null;
                             chainId: number | null;
                             txHash: string | null;
@@ -1012,7 +1012,161 @@ export interface paths {
                             reference: string;
                             payerAccountId: string | null;
                             /** @enum {string} */
-                            status: "applied" | "requires_refund" | "reverted";
+                            status: "applied" | "requires_refund" | "reverted" | "held";
+                            network: string | null;
+                            chainId: number | null;
+                            txHash: string | null;
+                            logIndex: number | null;
+                            blockNumber: number | null;
+                            from: string | null;
+                            to: string | null;
+                            tokenAddress: string | null;
+                            feeAmount: string | null;
+                            feeAddress: string | null;
+                            createdAt: string;
+                            paymentRequest: {
+                                id: string;
+                                /** @enum {string} */
+                                object: "payment_request";
+                                /** @description Per org and mode, from 1: the integer id of the Pismo and DeltaPay dialects */
+                                number: number;
+                                /** @enum {string} */
+                                mode: "live" | "test";
+                                /** @enum {string} */
+                                status: "pending" | "processing" | "paid" | "failed" | "cancelled" | "declined" | "expired" | "refunded";
+                                amount: string;
+                                currency: string;
+                                payee: {
+                                    accountId: string;
+                                    partyId: string;
+                                    accountNumber: number | null;
+                                    partyNumber: number | null;
+                                    partyType: ("user" | "legal_entity") | null;
+                                    /** @description The payee party's username (a user) or name (a legal entity), at creation */
+                                    name: string | null;
+                                };
+                                payer: {
+                                    accountId: string | null;
+                                    partyId: string | null;
+                                    partyNumber: number | null;
+                                    partyType: ("user" | "legal_entity") | null;
+                                    name: string | null;
+                                } | null;
+                                paymentOptions: {
+                                    currency: string;
+                                    amount: string;
+                                    rate: string;
+                                    network: string | null;
+                                    chainId: number | null;
+                                    address: string | null;
+                                    tokenAddress: string | null;
+                                    /** @description 0x + 16 hex: Request Network's reference over the request id, salt and this address */
+                                    paymentReference: string | null;
+                                    proxyAddress: string | null;
+                                    /** @description EIP-681 URI for what is still owed */
+                                    uri: string | null;
+                                }[];
+                                expiresAt: string;
+                                description: string | null;
+                                metadata: {
+                                    [key: string]: unknown;
+                                } | null;
+                                externalId: string | null;
+                                lineItems: {
+                                    name: string;
+                                    sku: string;
+                                    qty: string;
+                                    price: string;
+                                }[] | null;
+                                customer: {
+                                    email?: string;
+                                    reference?: string;
+                                } | null;
+                                redirectUrls: {
+                                    store?: string;
+                                    success?: string;
+                                    failed?: string;
+                                } | null;
+                                merchant: {
+                                    [key: string]: unknown;
+                                } | null;
+                                patronCodeId: string | null;
+                                transactionType: string | null;
+                                tillId: string | null;
+                                amountPaid: string;
+                                amountRefunded: string;
+                                paidAt: string | null;
+                                failureReason: string | null;
+                                code: string;
+                                paymentLink: string;
+                                paymentReference: string;
+                                sequence: number;
+                                createdAt: string;
+                                updatedAt: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payment-requests/{id}/payments/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm a recorded payment held under PAYREQ_HOLD_RECORDED_PAYMENTS (payments:confirm)
+         * @description Applies the held payment with this reference now: the payee is credited and the request counts it. 200 with the payment unchanged when it is no longer held.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The reference the payment was recorded with */
+                        reference: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            /** @enum {string} */
+                            object: "payment";
+                            paymentRequestId: string;
+                            /** @enum {string} */
+                            rail: "ledger" | "evm" | "external";
+                            amount: string;
+                            currency: string;
+                            appliedAmount: string;
+                            amountRefunded: string;
+                            reference: string;
+                            payerAccountId: string | null;
+                            /** @enum {string} */
+                            status: "applied" | "requires_refund" | "reverted" | "held";
                             network: string | null;
                             chainId: number | null;
                             txHash: string | null;
@@ -1199,7 +1353,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Refund a paid request, partly or fully */
+        /** Refund a paid request, partly or fully, or the money a request that ended partly paid took */
         post: {
             parameters: {
                 query?: never;
@@ -1825,7 +1979,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Close an account */
+        /**
+         * Close an account
+         * @description An account holding a balance closes only with `transferTo`, another open ledger account of its party in its currency, which receives the balance (409 `account_not_empty` otherwise).
+         */
         post: {
             parameters: {
                 query?: never;
@@ -1835,7 +1992,14 @@ export interface paths {
                 };
                 cookie?: never;
             };
-            requestBody?: never;
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The open ledger account of the same party and currency that receives the balance */
+                        transferTo?: string;
+                    } | null;
+                };
+            };
             responses: {
                 /** @description Default Response */
                 200: {
@@ -1984,7 +2148,7 @@ export interface paths {
                                 prefix: string;
                                 grants: {
                                     /** @enum {string} */
-                                    permission: "payment_requests:create" | "payment_requests:read" | "payment_requests:pay" | "payment_requests:cancel" | "payments:record" | "refunds:create" | "accounts:manage" | "api_keys:manage" | "webhooks:manage" | "admin";
+                                    permission: "payment_requests:create" | "payment_requests:read" | "payment_requests:pay" | "payment_requests:cancel" | "payments:record" | "payments:confirm" | "refunds:create" | "accounts:manage" | "api_keys:manage" | "webhooks:manage" | "admin";
                                     accountId?: string;
                                     partyId?: string;
                                 }[];
@@ -2023,7 +2187,7 @@ export interface paths {
                         name?: string;
                         grants: {
                             /** @enum {string} */
-                            permission: "payment_requests:create" | "payment_requests:read" | "payment_requests:pay" | "payment_requests:cancel" | "payments:record" | "refunds:create" | "accounts:manage" | "api_keys:manage" | "webhooks:manage" | "admin";
+                            permission: "payment_requests:create" | "payment_requests:read" | "payment_requests:pay" | "payment_requests:cancel" | "payments:record" | "payments:confirm" | "refunds:create" | "accounts:manage" | "api_keys:manage" | "webhooks:manage" | "admin";
                             /** @description UUID */
                             accountId?: string;
                             /** @description UUID */
@@ -2053,7 +2217,7 @@ export interface paths {
                             prefix: string;
                             grants: {
                                 /** @enum {string} */
-                                permission: "payment_requests:create" | "payment_requests:read" | "payment_requests:pay" | "payment_requests:cancel" | "payments:record" | "refunds:create" | "accounts:manage" | "api_keys:manage" | "webhooks:manage" | "admin";
+                                permission: "payment_requests:create" | "payment_requests:read" | "payment_requests:pay" | "payment_requests:cancel" | "payments:record" | "payments:confirm" | "refunds:create" | "accounts:manage" | "api_keys:manage" | "webhooks:manage" | "admin";
                                 accountId?: string;
                                 partyId?: string;
                             }[];
@@ -2118,7 +2282,7 @@ export interface paths {
                             prefix: string;
                             grants: {
                                 /** @enum {string} */
-                                permission: "payment_requests:create" | "payment_requests:read" | "payment_requests:pay" | "payment_requests:cancel" | "payments:record" | "refunds:create" | "accounts:manage" | "api_keys:manage" | "webhooks:manage" | "admin";
+                                permission: "payment_requests:create" | "payment_requests:read" | "payment_requests:pay" | "payment_requests:cancel" | "payments:record" | "payments:confirm" | "refunds:create" | "accounts:manage" | "api_keys:manage" | "webhooks:manage" | "admin";
                                 accountId?: string;
                                 partyId?: string;
                             }[];
