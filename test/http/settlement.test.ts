@@ -111,6 +111,21 @@ describe('a request that ends partly paid', () => {
     expect(await balanceOf(t.admin, payee.accountId)).toBe('0.00');
   });
 
+  it('expired with 2.50 of 10.00 paid: the expiry says a refund is due, and the 2.50 can be refunded however long after', async () => {
+    const payee = await createUserWithAccount(t.admin);
+    const pr = await createRequest(t.admin, payee.accountId, { amount: '10.00', expiresIn: 60 });
+    expect((await t.admin.post(`/v1/payment-requests/${pr.id}/payments`, { amount: '2.50', reference: `exp-${pr.id as string}` })).status).toBe(201);
+    t.clock.advance(61_000);
+    expect((await t.admin.get(`/v1/payment-requests/${pr.id}`)).body).toMatchObject({ status: 'expired', amountPaid: '2.50' });
+    const ending = ((await t.admin.get(`/v1/payment-requests/${pr.id}/events`)).body.data as { type: string; data: Record<string, unknown> }[]).find((e) => e.type === 'payment_request.expired');
+    expect(ending?.data).toMatchObject({ requiresRefund: true, refundDue: '2.50' });
+    t.clock.advance(90 * 86_400_000); // far past any refund window
+    const refund = await t.admin.post(`/v1/payment-requests/${pr.id}/refunds`, { amount: '2.50' });
+    expect(refund.status, JSON.stringify(refund.body)).toBe(201);
+    expect(refund.body.paymentRequest).toMatchObject({ status: 'expired', amountRefunded: '2.50' });
+    expect(await balanceOf(t.admin, payee.accountId)).toBe('0.00');
+  });
+
   it('a request that ends with nothing paid says no refund is due, and a refund of it is refused', async () => {
     const payee = await createUserWithAccount(t.admin);
     const pr = await createRequest(t.admin, payee.accountId);
