@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DomainError, isDomainError } from '../../src/domain/errors.js';
+import { MAX_MINOR_UNITS } from '../../src/domain/money.js';
 import {
   type Command,
   type CommandType,
@@ -105,6 +106,26 @@ describe('transition table', () => {
       expire: ['pending'], receive_payment: ['pending'], revert_payment: ['pending', 'paid'],
       refund: ['paid', 'cancelled', 'declined', 'expired', 'failed'],
     });
+  });
+});
+
+describe('bounds and money held at the end', () => {
+  it('refuses a payment that would take amountPaid past 2^256 - 1 minor units with amount_too_large', () => {
+    const pr = request('pending', { amount: MAX_MINOR_UNITS, amountPaid: MAX_MINOR_UNITS - 1n });
+    let error: unknown;
+    try {
+      transition(pr, { type: 'receive_payment', payment: { id: 'pay_big', appliedAmount: 2n } }, NOW, 'key_1');
+    } catch (err) {
+      error = err;
+    }
+    expect(isDomainError(error, 'amount_too_large')).toBe(true);
+  });
+
+  it('marks the ending of a partly paid request requiresRefund, and not that of an unpaid one', () => {
+    for (const command of [{ type: 'cancel' }, { type: 'decline' }] as const) {
+      expect(transition(request('pending', { amountPaid: 400n }), command, NOW, 'key_1').events[0]?.data).toEqual({ requiresRefund: true });
+      expect(transition(request('pending'), command, NOW, 'key_1').events[0]?.data).toBeUndefined();
+    }
   });
 });
 
