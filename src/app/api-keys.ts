@@ -309,6 +309,15 @@ function managesKeysAt(key: ApiKey, now: number): boolean {
 }
 
 /**
+ * True when `key` authenticates at least as long as `other` (`expiresAt` epoch ms, null: never
+ * expires). A manager that expires sooner than the one revoked would leave the org without one
+ * at its expiry: a second later, say, with nobody able to act before.
+ */
+function lastsAsLongAs(key: ApiKey, other: ApiKey): boolean {
+  return key.expiresAt === null || (other.expiresAt !== null && key.expiresAt >= other.expiresAt);
+}
+
+/**
  * Revokes a key of the caller's org and mode at once: this process stops accepting it
  * immediately, every other within {@link AUTH_CACHE_TTL_MS}. Revoking a revoked key answers it
  * unchanged. A key may revoke itself.
@@ -318,8 +327,10 @@ function managesKeysAt(key: ApiKey, now: number): boolean {
  *   {@link createApiKey} applies to the grants it hands out: a scoped or lesser key manager
  *   cannot revoke an `admin` key;
  * - the org and mode keep at least one unrevoked, unexpired key that manages keys
- *   (`api_keys:manage` or `admin`, generally): revoking the last one would lock the org out of
- *   its own API. Concurrent revocations are serialized on the org's and mode's key rows
+ *   (`api_keys:manage` or `admin`, generally) and lasts at least as long as the revoked one
+ *   (a revocation never brings the day the org loses its last manager nearer): revoking the
+ *   last one would lock the org out of its own API, and so would leaving only a manager that
+ *   expires in a second. Concurrent revocations are serialized on the org's and mode's key rows
  *   ({@link lockUnrevokedApiKeys}), so two managers revoking each other at once leave one.
  * @throws DomainError `forbidden` without `api_keys:manage`, or when the key holds a grant the
  *   caller's grants do not cover; `api_key_not_found`; `last_key_manager`.
@@ -336,8 +347,8 @@ export async function revokeApiKeyOf(deps: Deps, principal: Principal, id: strin
       throw new DomainError('forbidden', `this API key may not revoke a key holding ${uncovered.permission}${uncovered.accountId === undefined ? '' : ` for account ${uncovered.accountId}`}${uncovered.partyId === undefined ? '' : ` for party ${uncovered.partyId}`}, which it does not hold itself`);
     }
     if (target.revokedAt !== null) return target;
-    if (managesKeysAt(target, now) && !unrevoked.some((k) => k.id !== id && managesKeysAt(k, now))) {
-      throw new DomainError('last_key_manager', `API key ${id} is the last unrevoked key of this org in ${principal.mode} mode that can manage keys: create another with api_keys:manage first (or, locked out, issue one with \`payreq orgs add-key\` on the server's database)`);
+    if (managesKeysAt(target, now) && !unrevoked.some((k) => k.id !== id && managesKeysAt(k, now) && lastsAsLongAs(k, target))) {
+      throw new DomainError('last_key_manager', `API key ${id} is the last unrevoked key of this org in ${principal.mode} mode that can manage keys${target.expiresAt === null ? ' and never expires' : ` until ${new Date(target.expiresAt).toISOString()}`}: create another with api_keys:manage that lasts as long first (or, locked out, issue one with \`payreq orgs add-key\` on the server's database)`);
     }
     return revokeApiKey(tx, principal.orgId, principal.mode, id, now);
   });

@@ -89,6 +89,32 @@ describe('revoking API keys', () => {
     expect(last.body.code).toBe('last_key_manager');
   });
 
+  it('does not count a manager that expires sooner than the key revoked, so that no revocation leaves the org a manager about to expire', async () => {
+    t = await startTestServer();
+    const adminId = await bootstrapKeyId(t);
+    // A manager valid for one more second is no successor to a key that never expires.
+    const fleeting = await makeKey(t.admin, [{ permission: 'admin' }], { expiresIn: 60 });
+    t.clock.advance(59_000);
+    const refused = await t.admin.request('DELETE', `/v1/api-keys/${adminId}`);
+    expect(refused.status, JSON.stringify(refused.body)).toBe(409);
+    expect(refused.body.code).toBe('last_key_manager');
+    expect(refused.body.detail).toMatch(/never expires/);
+    t.clock.advance(2_000);
+    expect((await t.client(fleeting.secret).get('/v1/api-keys')).status).toBe(401);
+    expect((await t.admin.get('/v1/api-keys')).status).toBe(200);
+
+    // Expiring managers: one that expires later may replace one that expires sooner, not the reverse.
+    const sooner = await makeKey(t.admin, [{ permission: 'api_keys:manage' }], { expiresIn: 3600 });
+    const later = await makeKey(t.admin, [{ permission: 'api_keys:manage' }], { expiresIn: 7200 });
+    const permanent = await makeKey(t.admin, [{ permission: 'api_keys:manage' }]);
+    expect((await t.admin.request('DELETE', `/v1/api-keys/${adminId}`)).status).toBe(200);
+    expect((await t.client(permanent.secret).request('DELETE', `/v1/api-keys/${sooner.id}`)).status).toBe(200);
+    const keepsLater = await t.client(later.secret).request('DELETE', `/v1/api-keys/${permanent.id}`);
+    expect(keepsLater.status).toBe(409);
+    expect(keepsLater.body.code).toBe('last_key_manager');
+    expect((await t.client(permanent.secret).request('DELETE', `/v1/api-keys/${later.id}`)).status).toBe(200);
+  });
+
   it('leaves at least one key manager when managers revoke one another at once', { timeout: 60_000 }, async () => {
     t = await startTestServer();
     const s = t;
