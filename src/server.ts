@@ -91,7 +91,7 @@ export async function startServer(config: Config, options: { clock?: () => numbe
     throw err;
   }
   const deps = makeDeps(config, store, config.publicUrl ?? '', options.clock, options.resolver);
-  const { orgId, generatedSecret } = await bootstrap(deps, config.bootstrapApiKey);
+  const { orgId, generatedSecret, bootstrapKeyRetired } = await bootstrap(deps, config.bootstrapApiKey);
   // Rate-limit counters shared through Redis when configured; a Redis outage lets requests through.
   const redis = config.redisUrl === undefined ? undefined : new Redis(config.redisUrl, { connectTimeout: 500, maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false });
   redis?.on('error', () => undefined); // reported by the failed calls themselves (skipOnError)
@@ -108,6 +108,7 @@ export async function startServer(config: Config, options: { clock?: () => numbe
   // so that a flood of idle connections cannot take every file descriptor; 0: no cap.
   if (config.connections.maxConnections > 0) app.server.maxConnections = config.connections.maxConnections;
   if (masterKey.warning !== undefined) app.log.warn(masterKey.warning);
+  if (bootstrapKeyRetired === true) app.log.warn('PAYREQ_BOOTSTRAP_API_KEY is a key that was revoked or has expired: it stays so and is not added again; remove the variable');
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;

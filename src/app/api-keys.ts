@@ -8,7 +8,7 @@ import { DomainError } from '../domain/errors.js';
 import { allowsGenerally, type Grant, grantCovers } from '../domain/grants.js';
 import { newId } from '../domain/ids.js';
 import type { Mode } from '../domain/payment-request.js';
-import { type ApiKey, findApiKey, findApiKeyByHash, findFirstOrgId, insertApiKey, insertOrg, listApiKeys, listOrgs, lockBootstrap, lockUnrevokedApiKeys, orgExists, revokeApiKey, touchApiKey } from '../db/api-key.repository.js';
+import { type ApiKey, findApiKey, findApiKeyByHash, findFirstOrgId, insertApiKey, insertOrg, listApiKeys, listOrgs, lockBootstrap, lockUnrevokedApiKeys, orgExists, revokeApiKey, secretHashStored, touchApiKey } from '../db/api-key.repository.js';
 import { findAccount } from '../db/account.repository.js';
 import { findParty } from '../db/party.repository.js';
 import { boxOf, type Tx } from '../db/store.js';
@@ -70,10 +70,12 @@ async function storeKey(tx: Tx, key: ApiKey, secret: string, signingSecret: stri
  * On an empty database, creates one org and its admin key (DESIGN.md §1).
  * @param bootstrapSecret - `PAYREQ_BOOTSTRAP_API_KEY`: becomes the admin key in its mode; when
  *   absent, a test-mode admin key is generated.
- * @returns the org id, and the generated secret when one was made (to print once).
+ * @returns the org id, and the generated secret when one was made (to print once);
+ *   `bootstrapKeyRetired` when the bootstrap secret is a key that was revoked or has expired: it
+ *   is not added again, so that a revocation holds across restarts (the server warns).
  * @throws DomainError `validation_failed` when the bootstrap secret is not `prq_test_…`/`prq_live_…`.
  */
-export async function bootstrap(deps: Pick<Deps, 'store' | 'clock'>, bootstrapSecret: string | undefined): Promise<{ orgId: string; generatedSecret?: string; created: boolean }> {
+export async function bootstrap(deps: Pick<Deps, 'store' | 'clock'>, bootstrapSecret: string | undefined): Promise<{ orgId: string; generatedSecret?: string; created: boolean; bootstrapKeyRetired?: true }> {
   if (bootstrapSecret !== undefined && modeOfSecret(bootstrapSecret) === undefined) {
     throw new DomainError('validation_failed', 'PAYREQ_BOOTSTRAP_API_KEY must be prq_test_ or prq_live_ followed by 16 to 128 letters and digits');
   }
@@ -82,10 +84,15 @@ export async function bootstrap(deps: Pick<Deps, 'store' | 'clock'>, bootstrapSe
     const now = deps.clock();
     const existing = await findFirstOrgId(tx);
     if (existing !== undefined) {
-      if (bootstrapSecret !== undefined && !(await findApiKeyByHash(tx, hashSecret(bootstrapSecret), now))) {
+      if (bootstrapSecret === undefined) return { orgId: existing, created: false };
+      const hash = hashSecret(bootstrapSecret);
+      if (!(await secretHashStored(tx, hash))) {
         await storeKey(tx, adminKey(existing, bootstrapSecret, now), bootstrapSecret);
+        return { orgId: existing, created: false };
       }
-      return { orgId: existing, created: false };
+      // Revoked or expired: it stays so. Adding it again would undo the revocation (and its
+      // hash is taken: the insert would fail and the server would not start).
+      return (await findApiKeyByHash(tx, hash, now)) ? { orgId: existing, created: false } : { orgId: existing, created: false, bootstrapKeyRetired: true };
     }
     const orgId = newId();
     await insertOrg(tx, { id: orgId, name: 'default', createdAt: now });

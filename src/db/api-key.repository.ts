@@ -85,6 +85,11 @@ export async function findApiKeyByHash(tx: Tx, secretHash: string, now: number):
   return row && { ...rowToApiKey(row), signingSecret: row.signing_secret === null ? null : boxOf(tx).open(row.signing_secret, signingPlace(row.id)) };
 }
 
+/** True when a key whose secret hashes to `secretHash` is stored, in any org and mode, revoked and expired ones included (secret hashes are unique). */
+export async function secretHashStored(tx: Tx, secretHash: string): Promise<boolean> {
+  return (await tx.db.selectFrom('api_keys').select('id').where('secret_hash', '=', secretHash).executeTakeFirst()) !== undefined;
+}
+
 /** The key `id` of this org and mode (revoked and expired keys included), or undefined. */
 export async function findApiKey(tx: Tx, orgId: string, mode: Mode, id: string): Promise<ApiKey | undefined> {
   const row = await tx.db.selectFrom('api_keys').selectAll().where('id', '=', id).where('org_id', '=', orgId).where('mode', '=', mode).executeTakeFirst();

@@ -4,7 +4,9 @@
  * an org and mode that can manage keys, not even when several managers revoke each other at once.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { generateSecret } from '../../src/app/api-keys.js';
 import type { Client } from '../support/client.js';
+import { testDatabase } from '../support/database.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 let t: TestServer | undefined;
@@ -113,6 +115,30 @@ describe('revoking API keys', () => {
     expect(keepsLater.status).toBe(409);
     expect(keepsLater.body.code).toBe('last_key_manager');
     expect((await t.client(permanent.secret).request('DELETE', `/v1/api-keys/${later.id}`)).status).toBe(200);
+  });
+
+  it('keeps a revoked bootstrap key revoked when the server restarts with PAYREQ_BOOTSTRAP_API_KEY still set, and starts', async () => {
+    const database = testDatabase();
+    const bootstrapKey = generateSecret('test');
+    try {
+      t = await startTestServer({}, { database, adminKey: bootstrapKey });
+      const successor = await makeKey(t.admin, [{ permission: 'admin' }]);
+      const bootstrapId = await bootstrapKeyId(t);
+      expect((await t.client(successor.secret).request('DELETE', `/v1/api-keys/${bootstrapId}`)).status).toBe(200);
+      await t.close();
+      t = undefined;
+
+      t = await startTestServer({}, { database, adminKey: bootstrapKey });
+      expect((await t.admin.get('/v1/api-keys')).status).toBe(401);
+      const listed = await t.client(successor.secret).get('/v1/api-keys?limit=100');
+      expect(listed.status).toBe(200);
+      const admins = listed.body.data.filter((k: { name: string | null }) => k.name === 'admin');
+      expect(admins.map((k: { id: string; revokedAt: string | null }) => [k.id, k.revokedAt !== null])).toEqual([[bootstrapId, true]]);
+    } finally {
+      await t?.close();
+      t = undefined;
+      await database.drop();
+    }
   });
 
   it('leaves at least one key manager when managers revoke one another at once', { timeout: 60_000 }, async () => {
