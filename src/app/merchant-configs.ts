@@ -77,7 +77,8 @@ export async function createMerchantConfig(deps: Deps, principal: Principal, inp
   }
   if (isWallet(payee)) throw fieldError('payeeAccountId', 'a merchant configuration receives into a ledger account', 'account_not_allowed');
   const config: MerchantConfig = { id: newId(), orgId: principal.orgId, mode: principal.mode, name: input.name, payeeAccountId: payee.id, assetTypes, createdAt: deps.clock() };
-  await insertMerchantConfig(deps.store, config);
+  // In a transaction, so that an idempotent request holds it and commits it with its stored answer (src/http/idempotency.ts).
+  await deps.store.transaction((tx) => insertMerchantConfig(tx, config));
   return config;
 }
 

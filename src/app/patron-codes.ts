@@ -29,7 +29,8 @@ export async function createPatronCode(deps: Deps, principal: Principal, partyId
   const party = isUuid(partyId) ? await findParty(deps.store, principal.orgId, principal.mode, { id: partyId }) : undefined;
   if (!party || !mayActFor(principal, party.id)) throw new DomainError('party_not_found', `party ${partyId} does not exist`);
   const code: PatronCode = { id: newId(), orgId: principal.orgId, mode: principal.mode, partyId: party.id, createdAt: deps.clock() };
-  await insertPatronCode(deps.store, code);
+  // In a transaction, so that an idempotent request holds it and commits it with its stored answer (src/http/idempotency.ts).
+  await deps.store.transaction((tx) => insertPatronCode(tx, code));
   return code;
 }
 

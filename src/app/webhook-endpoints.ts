@@ -138,7 +138,8 @@ export async function createEndpoint(deps: Deps, principal: Principal, input: En
     createdAt: now,
     updatedAt: now,
   };
-  await insertEndpoint(deps.store, endpoint);
+  // In a transaction, so that an idempotent request holds it and commits it with its stored answer (src/http/idempotency.ts).
+  await deps.store.transaction((tx) => insertEndpoint(tx, endpoint));
   return { endpoint, secret: endpoint.secret };
 }
 
@@ -203,7 +204,8 @@ export async function rotateSecret(deps: Deps, principal: Principal, id: string)
     previousSecretUntil: now + deps.settings.webhooks.secretOverlapSeconds * 1000,
     updatedAt: now,
   };
-  await updateEndpoint(deps.store, next);
+  // In a transaction, so that an idempotent request holds it and commits it with its stored answer (src/http/idempotency.ts).
+  await deps.store.transaction((tx) => updateEndpoint(tx, next));
   return { endpoint: next, secret: next.secret };
 }
 
