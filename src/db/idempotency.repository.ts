@@ -17,6 +17,13 @@ import type { Mode } from '../domain/payment-request.js';
 import type { IdempotencyKeyTable } from './schema.js';
 import { boxOf, type Tx } from './store.js';
 
+/**
+ * How long a key and its stored answer are kept, in milliseconds (24 hours, as Stripe does):
+ * after it the key is free again, and the record, with the secret an answer may show once, is
+ * deleted ({@link deleteExpiredIdempotencyKeys}).
+ */
+export const IDEMPOTENCY_RETENTION_MS = 24 * 60 * 60 * 1000;
+
 /** A stored idempotency record; `response_body` as the client saw it (opened). */
 export type IdempotencyRecord = IdempotencyKeyTable;
 
@@ -142,6 +149,18 @@ export async function releaseIdempotencyKey(tx: Tx, owner: IdempotencyOwner, key
     .where('state', '=', 'in_progress')
     .where('claim_token', '=', token)
     .execute();
+}
+
+/**
+ * Deletes every record created before `before` (epoch ms; the caller passes now minus
+ * {@link IDEMPOTENCY_RETENTION_MS}), in any org, mode and API key: without it a record stayed
+ * until its own key was sent again, that is for ever for most, and with it the sealed copy of
+ * every secret ever shown once. Uses the `created_at` index.
+ * @returns how many were deleted.
+ */
+export async function deleteExpiredIdempotencyKeys(tx: Tx, before: number): Promise<number> {
+  const result = await tx.db.deleteFrom('idempotency_keys').where('created_at', '<', before).executeTakeFirst();
+  return Number(result.numDeletedRows);
 }
 
 /**

@@ -493,7 +493,8 @@ function apiKeyLifecycle(): Migration {
  * answers in plain text, secrets shown once among them, and name no API key: they are all
  * deleted (docs/api.md, "Idempotency keys": a retry of a request answered before the upgrade
  * runs again). On SQLite `secure_delete` is on for the purge, so that the freed pages are
- * overwritten with zeros rather than left in the file. `alphapo_signatures` keeps the digests of
+ * overwritten with zeros rather than left in the file; `created_at` is indexed for the sweeper
+ * that deletes records past their 24 hours. `alphapo_signatures` keeps the digests of
  * the signatures that created requests (docs/dialects/alphapo.md, "Replays").
  */
 function idempotencyPerKey(engine: Engine): Migration {
@@ -518,6 +519,8 @@ function idempotencyPerKey(engine: Engine): Migration {
         .addColumn('locked_until', 'bigint')
         .addPrimaryKeyConstraint('idempotency_keys_pk', ['org_id', 'mode', 'api_key_id', 'key'])
         .execute();
+      // The sweeper deletes records past their 24 hours by this index.
+      await db.schema.createIndex('idempotency_keys_created').on('idempotency_keys').column('created_at').execute();
       await db.schema.createTable('alphapo_signatures')
         .addColumn('digest', 'text', (c) => c.primaryKey())
         .addColumn('org_id', 'text', (c) => c.notNull())

@@ -28,7 +28,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Deps } from '../app/deps.js';
 import { DomainError, type ErrorCode } from '../domain/errors.js';
-import { claimIdempotencyKey, completeIdempotencyKey, type IdempotencyOwner, releaseIdempotencyKey } from '../db/idempotency.repository.js';
+import { claimIdempotencyKey, completeIdempotencyKey, IDEMPOTENCY_RETENTION_MS, type IdempotencyOwner, releaseIdempotencyKey } from '../db/idempotency.repository.js';
 import type { CommitHold } from '../db/store.js';
 import { principalOf } from './auth.js';
 import { crashPoint } from './crash-points.js';
@@ -51,8 +51,8 @@ declare module 'fastify' {
 
 const MAX_KEY_LENGTH = 255;
 
-/** How long a key and its stored answer are kept, in milliseconds (24 hours). */
-export const IDEMPOTENCY_RETENTION_MS = 24 * 60 * 60 * 1000;
+/** How long a key and its stored answer are kept, in milliseconds (24 hours; src/db/idempotency.repository.ts). */
+export { IDEMPOTENCY_RETENTION_MS };
 
 /** An `onRequest` hook (callback style, so the scope covers the rest of the request) that opens the request's commit hold. */
 export function commitHoldHook(deps: Deps) {

@@ -80,6 +80,32 @@ describe('stored idempotent answers', () => {
   });
 });
 
+describe('stored answers past their 24 hours', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer();
+  });
+  afterAll(() => t.close());
+
+  it('are deleted by the server, the sealed secret with them, though their key is never sent again', async () => {
+    const headers = { 'idempotency-key': 'kept-a-day' };
+    const request = { name: 'kept a day', grants: [{ permission: 'payment_requests:read' }] };
+    const created = await t.admin.post('/v1/api-keys', request, headers);
+    expect(created.status).toBe(201);
+    const stored = () => t.server.deps.store.db.selectFrom('idempotency_keys').select(['key', 'response_body']).where('key', '=', 'kept-a-day').execute();
+    // Within the 24 hours the answer is kept, and replayed.
+    t.clock.advance(23 * 60 * 60 * 1000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await stored()).toHaveLength(1);
+    expect((await t.admin.post('/v1/api-keys', request, headers)).headers.get('idempotent-replayed')).toBe('true');
+    // Past them the record goes, without the key being sent again.
+    t.clock.advance(60 * 60 * 1000 + 1000);
+    const deadline = Date.now() + 5000;
+    while ((await stored()).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(await stored()).toEqual([]);
+  });
+});
+
 describe('the upgrade to sealed answers', () => {
   const database = testDatabase();
   afterAll(() => database.drop());
