@@ -270,12 +270,21 @@ const STATEMENT_CACHE_SIZE = 500;
  * The queries Payreq runs are few and repeat, so prepared statements are kept by SQL text
  * (least recently used out first). Statements are reusable: better-sqlite3 runs them
  * synchronously, so one is never in use twice at once.
+ *
+ * Kysely begins a transaction with `begin` (deferred); here it is `begin immediate`, which takes
+ * the write lock at once, waiting for it under `busy_timeout`. A deferred transaction that has
+ * read and then writes while another connection (another process on the file: `payreq orgs
+ * add-key`, a second server) holds or has just released the lock fails at once with
+ * SQLITE_BUSY or SQLITE_BUSY_SNAPSHOT, without waiting (https://sqlite.org/rescode.html#busy_snapshot,
+ * https://sqlite.org/lang_transaction.html); this process has one connection, so its own
+ * transactions were serialized anyway.
  */
 function withStatementCache(database: SQLite.Database): SqliteDatabase {
   const cache = new Map<string, SqliteStatement>();
   return {
     close: () => void database.close(),
-    prepare(text: string): SqliteStatement {
+    prepare(query: string): SqliteStatement {
+      const text = query === 'begin' ? 'begin immediate' : query;
       let statement = cache.get(text);
       if (statement) {
         cache.delete(text);

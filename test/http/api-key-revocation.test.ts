@@ -5,8 +5,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { generateSecret } from '../../src/app/api-keys.js';
-import type { Client } from '../support/client.js';
-import { testDatabase } from '../support/database.js';
+import type { ApiResponse, Client } from '../support/client.js';
+import { testDatabase, testEngine } from '../support/database.js';
+import { type Cluster, startCluster } from '../scale/cluster.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 let t: TestServer | undefined;
@@ -138,6 +139,28 @@ describe('revoking API keys', () => {
       await t?.close();
       t = undefined;
       await database.drop();
+    }
+  });
+
+  it('revokes a key while another process (the operator\'s CLI, say) writes to the database at the same moment', { timeout: 120_000 }, async () => {
+    let cluster: Cluster | undefined;
+    try {
+      cluster = await startCluster(1, {}, testEngine());
+      const node = cluster.nodes[0]!;
+      const made = await node.admin.post('/v1/api-keys', { grants: [{ permission: 'payment_requests:read' }] });
+      expect(made.status).toBe(201);
+      // Another connection writes (a key row the revocation reads) and commits while the revocation is under way.
+      let answer: Promise<ApiResponse> | undefined;
+      await cluster.store.db.transaction().execute(async (trx) => {
+        await trx.updateTable('api_keys').set({ last_used_at: Date.now() }).where('id', '=', made.body.id as string).execute();
+        answer = node.admin.request('DELETE', `/v1/api-keys/${made.body.id as string}`);
+        await new Promise((r) => setTimeout(r, 500));
+      });
+      const revoked = await answer!;
+      expect(revoked.status, JSON.stringify(revoked.body)).toBe(200);
+      expect(revoked.body.revokedAt).not.toBeNull();
+    } finally {
+      await cluster?.close();
     }
   });
 
