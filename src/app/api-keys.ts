@@ -183,10 +183,15 @@ export class AuthCache {
     return undefined;
   }
 
-  /** Remembers `key` from `now` (epoch ms) until the TTL passes or the key expires. */
-  set(hash: string, key: AuthenticatedKey, now: number, expiresAt: number | null = null): void {
+  /**
+   * Remembers `key` from `now` (epoch ms) until the TTL passes or the key expires, as read when
+   * this process had made `seen` revocations (the count taken before the lookup): a lookup that
+   * read the key before a revocation committed, and ends after it, must not be served, so its
+   * entry is tagged with the count it started from, not the current one.
+   */
+  set(hash: string, key: AuthenticatedKey, now: number, expiresAt: number | null = null, seen = revocations): void {
     if (this.entries.size >= AUTH_CACHE_SIZE) this.entries.delete(this.entries.keys().next().value as string);
-    this.entries.set(hash, { key, until: Math.min(now + AUTH_CACHE_TTL_MS, expiresAt ?? Infinity), revocations });
+    this.entries.set(hash, { key, until: Math.min(now + AUTH_CACHE_TTL_MS, expiresAt ?? Infinity), revocations: seen });
   }
 }
 
@@ -208,13 +213,14 @@ export async function authenticateKey(deps: Pick<Deps, 'store' | 'clock'>, secre
   const hash = hashSecret(secret);
   const cached = cache?.get(hash, now);
   if (cached) return cached;
+  const seen = revocations;
   const key = await findApiKeyByHash(deps.store, hash, now);
   if (!key) throw new DomainError('unauthenticated', 'the API key is not valid (unknown, revoked or expired)');
   requireLiveSealing(deps.store, key.mode);
   // lastUsedAt: written on each lookup, so at most once per cache lifetime per process and key.
   await touchApiKey(deps.store, key.id, now);
   const authenticated: AuthenticatedKey = { principal: { keyId: key.id, orgId: key.orgId, mode: key.mode, grants: key.grants }, signingSecret: key.signingSecret };
-  cache?.set(hash, authenticated, now, key.expiresAt);
+  cache?.set(hash, authenticated, now, key.expiresAt, seen);
   return authenticated;
 }
 

@@ -164,6 +164,24 @@ describe('revoking API keys', () => {
     }
   });
 
+  it('stops a key in this process as soon as its revocation is answered, even while requests with it were being authenticated', { timeout: 60_000 }, async () => {
+    t = await startTestServer();
+    const s = t;
+    let late = 0;
+    for (let round = 0; round < 20; round++) {
+      const key = await makeKey(s.admin, [{ permission: 'payment_requests:read' }]);
+      const client = s.client(key.secret);
+      // Requests with the key, authenticated (looked up, not yet cached) while it is revoked.
+      const during = Array.from({ length: 8 }, () => client.get('/v1/payment-requests?limit=1'));
+      const revoked = await s.admin.request('DELETE', `/v1/api-keys/${key.id}`);
+      expect(revoked.status).toBe(200);
+      await Promise.all(during);
+      // Sent after the answer: refused, whatever the lookups under way cached meanwhile.
+      if ((await client.get('/v1/payment-requests?limit=1')).status !== 401) late++;
+    }
+    expect(late).toBe(0);
+  });
+
   it('leaves at least one key manager when managers revoke one another at once', { timeout: 60_000 }, async () => {
     t = await startTestServer();
     const s = t;
