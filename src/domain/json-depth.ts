@@ -9,6 +9,15 @@
 /** The deepest free-form JSON accepted: the value itself is level 1, each object or array inside it one more. */
 export const MAX_JSON_DEPTH = 32;
 
+/**
+ * The deepest request body accepted at all, on every route (objects and arrays; the body itself is
+ * level 1): room for the deepest free-form field ({@link MAX_JSON_DEPTH}) inside any envelope a
+ * route defines. It is checked before the routes' own hooks (idempotency's request fingerprint,
+ * a dialect's handler) walk a body that no schema bounded, such as the body of a route that takes
+ * none. The rule is Payreq's own (docs/api.md, "Metadata").
+ */
+export const MAX_BODY_DEPTH = 64;
+
 function isContainer(value: unknown): value is object {
   if (Array.isArray(value)) return true;
   if (typeof value !== 'object' || value === null) return false;

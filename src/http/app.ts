@@ -16,6 +16,7 @@ import { sendDeltaPayError } from '../dialects/deltapay/errors.js';
 import { sendPismoError } from '../dialects/pismo/errors.js';
 import { sendDialectError } from '../dialects/request-network/errors.js';
 import { DomainError, type ErrorCode } from '../domain/errors.js';
+import { MAX_BODY_DEPTH, nestsDeeperThan } from '../domain/json-depth.js';
 import { alphapoRoutes } from '../dialects/alphapo/routes.js';
 import { centrapayRoutes } from '../dialects/centrapay/routes.js';
 import { deltapayRoutes } from '../dialects/deltapay/routes.js';
@@ -172,6 +173,11 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
   // at it. A preHandler, so that bodies parsed late (AlphaPo's, after its signature) are seen too;
   // each scope's error handler answers in its own format.
   app.addHook('preHandler', (request, _reply, done) => {
+    // Nor may a body nest deeper than any route reads: a route without a body schema would
+    // otherwise hand it on unbounded to code that walks it recursively (JSON.stringify).
+    if (nestsDeeperThan(request.body, MAX_BODY_DEPTH)) {
+      return done(new DomainError('validation_failed', `the body nests more than ${MAX_BODY_DEPTH} levels of objects and arrays`, { errors: [{ path: 'body', message: `nests more than ${MAX_BODY_DEPTH} levels` }] }));
+    }
     const path = nulPath({ body: request.body, query: request.query, params: request.params });
     if (path !== undefined) return done(new DomainError('validation_failed', `${path} contains the NUL character`, { errors: [{ path, message: 'contains the NUL character' }] }));
     done();

@@ -102,3 +102,23 @@ describe('depth on the dialects that pass free-form JSON through', () => {
     expect(await res.json()).toMatchObject({ statusCode: 400, message: 'Validation failed', errors: [{ field: 'customerInfo', message: expect.stringMatching(/at most 32 levels/) }] });
   });
 });
+
+describe('depth of a whole body, on a route that takes no body', () => {
+  // A disabled endpoint on loopback (the test server's local opt-in): nothing is delivered. Its
+  // rotate-secret has no body schema: nothing but the body bound stops a deep body before the
+  // Idempotency-Key fingerprint serialises it.
+  it.each([65, 5000, 200_000])('refuses a body %i levels deep sent with an Idempotency-Key with 422, not a 500', async (levels) => {
+    const created = await t.admin.post('/v1/webhook-endpoints', { url: 'http://127.0.0.1:9/hook', disabled: true });
+    expect(created.status).toBe(201);
+    const res = await t.admin.request('POST', `/v1/webhook-endpoints/${created.body.id}/rotate-secret`, nestedArray(levels), { 'content-type': 'application/json', 'idempotency-key': `deep-body-${levels}` });
+    expect(res.status, JSON.stringify(res.body)).toBe(422);
+    expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(res.body).toMatchObject({ code: 'validation_failed', errors: [{ path: 'body', message: expect.stringMatching(/more than 64 levels/) }] });
+  });
+
+  it('lets a body 64 levels deep through to the route', async () => {
+    const created = await t.admin.post('/v1/webhook-endpoints', { url: 'http://127.0.0.1:9/hook', disabled: true });
+    const res = await t.admin.request('POST', `/v1/webhook-endpoints/${created.body.id}/rotate-secret`, nestedArray(64), { 'content-type': 'application/json', 'idempotency-key': 'deep-body-64' });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+  });
+});
