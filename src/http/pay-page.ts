@@ -30,6 +30,7 @@ import { isDomainError } from '../domain/errors.js';
 import { formatAmount, formatForReader } from '../domain/money.js';
 import { PAY_PAGE_SCRIPT } from './pay-page-script.js';
 import { STATUS_OF } from './problem.js';
+import { clientAddress } from './rate-limit.js';
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -182,7 +183,7 @@ ${view.redirectUrls?.store ? `<p><a class="button secondary" href="${escapeHtml(
     const first = await findRequestByCode(deps, request.params.code);
     if (!first) return reply.code(404).type('application/json').send({ error: 'not_found' });
     const locale = readerLocale(request.headers['accept-language']);
-    const release = options.slots.take([[`address:${request.ip}`, options.maxStreamsPerAddress, 'per client address']]);
+    const release = options.slots.take([[`address:${clientAddress(request)}`, options.maxStreamsPerAddress, 'per client address']]);
     const raw = reply.raw;
     reply.hijack();
     raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' });

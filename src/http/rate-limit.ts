@@ -13,7 +13,8 @@
  *
  * Past either, 429 `rate_limited` with `Retry-After` (seconds), in each route's own error format.
  * The client address is Fastify's `request.ip`: the socket's peer, or with `trustProxy`
- * (`PAYREQ_TRUST_PROXY`) the address the trusted proxies put in `X-Forwarded-For`. With Redis
+ * (`PAYREQ_TRUST_PROXY`) the address the trusted proxies put in `X-Forwarded-For`; an IPv6
+ * client counts per /64 ({@link clientAddress}). With Redis
  * (`PAYREQ_REDIS_URL`) both counts are shared by every process; without it, each process
  * counts alone. Should Redis fail, requests go through rather than fail.
  * The pay page keeps its own per-address limit (src/http/pay-page.ts); health, metrics and the
@@ -22,7 +23,26 @@
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
+import ipaddr from 'ipaddr.js';
 import { DomainError } from '../domain/errors.js';
+
+/**
+ * The client a per-address limit counts: Fastify's `request.ip` (see `PAYREQ_TRUST_PROXY`), with
+ * an IPv4-mapped IPv6 address as its IPv4 address and any other IPv6 address as its /64 prefix
+ * (`2001:db8:1:2::/64`). A /64 is the smallest block a network hands one subscriber (RFC 6177;
+ * RFC 7421), who may use every address in it, so counting single IPv6 addresses would let one
+ * client open a fresh count per request; `@fastify/rate-limit`'s own default does the same
+ * (https://github.com/fastify/fastify-rate-limit, `ipv6Subnet`). Anything that does not parse as
+ * an address is counted as it is.
+ */
+export function clientAddress(request: Pick<FastifyRequest, 'ip'>): string {
+  const ip = request.ip;
+  if (!ipaddr.isValid(ip)) return ip;
+  const parsed = ipaddr.process(ip);
+  if (parsed instanceof ipaddr.IPv4) return parsed.toString();
+  const prefix = ipaddr.IPv6.networkAddressFromCIDR(`${parsed.toString()}/64`);
+  return `${prefix.toString()}/64`;
+}
 
 /** Options for {@link registerRateLimit}. */
 export interface RateLimitOptions {
@@ -104,7 +124,7 @@ export async function registerRateLimit(app: FastifyInstance, options: RateLimit
       if (!limited(request)) return;
       let state: { count: number; msLeft: number };
       try {
-        state = await failures.read(request.ip);
+        state = await failures.read(clientAddress(request));
       } catch {
         return; // Redis down: let requests through, as the per-key limit does.
       }
@@ -119,7 +139,7 @@ export async function registerRateLimit(app: FastifyInstance, options: RateLimit
     app.addHook('onSend', async (request, reply, payload) => {
       if ((reply.statusCode !== 401 && reply.statusCode !== 403) || request.principal !== undefined || !limited(request)) return payload;
       try {
-        await failures.hit(request.ip);
+        await failures.hit(clientAddress(request));
       } catch (err) {
         request.log.warn({ err }, 'could not count a failed authentication');
       }
@@ -136,7 +156,7 @@ export async function registerRateLimit(app: FastifyInstance, options: RateLimit
     timeWindow: options.windowSeconds * 1000,
     ...(options.redis ? { redis: options.redis, nameSpace: 'payreq-rate-limit-', skipOnError: true } : {}),
     allowList: (request) => !limited(request),
-    keyGenerator: (request) => (request.principal === undefined ? `ip:${request.ip}` : `key:${request.principal.keyId}`),
+    keyGenerator: (request) => (request.principal === undefined ? `ip:${clientAddress(request)}` : `key:${request.principal.keyId}`),
     errorResponseBuilder: (_request, context) => new DomainError('rate_limited', `too many requests: at most ${context.max} per ${options.windowSeconds} s for this API key; retry after ${context.after}`),
   });
 }

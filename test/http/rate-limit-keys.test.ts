@@ -33,8 +33,8 @@ async function key(t: TestServer): Promise<string> {
 const bare = (t: TestServer) => new Client(t.url, undefined);
 const statuses = (responses: ApiResponse[]) => responses.map((r) => r.status);
 
-/** A documentation address (RFC 3849), different on every call, so that runs sharing Redis do not share counts. */
-const address = () => `2001:db8::${randomInt(1, 0xffff).toString(16)}:${randomInt(1, 0xffff).toString(16)}`;
+/** A documentation address (RFC 3849) in a /64 of its own on every call (IPv6 clients count per /64), so that runs sharing Redis do not share counts. */
+const address = () => `2001:db8:${randomInt(1, 0xffff).toString(16)}:${randomInt(1, 0xffff).toString(16)}::1`;
 
 function expectRefused(family: ErrorFamily, res: ApiResponse): void {
   expect(res.status, JSON.stringify(res.body)).toBe(429);
@@ -67,6 +67,16 @@ describe("a key's bucket", () => {
       expect(statuses(responses).filter((s) => s === 429), `${c.family}: ${statuses(responses).join(' ')}`).toHaveLength(4);
       expectRefused(c.family, responses[13] as ApiResponse);
     }
+  });
+});
+
+describe('calls without a key', () => {
+  it('share one bucket per /64 for an IPv6 client', async () => {
+    const t = await start({ rateLimit: { max: 3, windowSeconds: 60 }, trustProxy: ['127.0.0.1'] });
+    const call = (from: string) => bare(t).get('/compat/centrapay/.well-known/jwks.json', { 'x-forwarded-for': from });
+    expect(statuses([await call('2001:db8:5:6::1'), await call('2001:db8:5:6::2'), await call('2001:db8:5:6::3')])).toEqual([410, 410, 410]);
+    expectRefused('centrapay', await call('2001:db8:5:6::4'));
+    expect((await call('2001:db8:5:7::1')).status).toBe(410);
   });
 });
 
@@ -105,6 +115,20 @@ describe('failed authentications', () => {
     for (let i = 0; i < 3; i++) expect((await fail(direct, `198.51.100.${10 + i}`)).status).toBe(401);
     // Without a trusted proxy the header is the client's own say-so: still the same address.
     expectRefused('problem', await fail(direct, '198.51.100.99'));
+  });
+
+  it('are counted per /64 for an IPv6 client, so rotating addresses inside its block opens no fresh count', async () => {
+    const t = await start({ rateLimit: { max: 1000, windowSeconds: 60, authFailures: 3 }, trustProxy: ['127.0.0.1'] });
+    const fail = (from: string) => bare(t).get('/v1/payment-requests', { authorization: 'Bearer prq_test_nope', 'x-forwarded-for': from });
+    for (let i = 1; i <= 3; i++) expect((await fail(`2001:db8:1:2::${i}`)).status).toBe(401);
+    // Another address of the same /64, however it is written.
+    expectRefused('problem', await fail('2001:db8:1:2:ffff:ffff:ffff:ffff'));
+    expectRefused('problem', await fail('2001:0DB8:0001:0002:0000:0000:0000:0009'));
+    // The next /64 is another client.
+    expect((await fail('2001:db8:1:3::1')).status).toBe(401);
+    // An IPv4-mapped address is its IPv4 address.
+    for (let i = 0; i < 3; i++) expect((await fail('198.51.100.7')).status).toBe(401);
+    expectRefused('problem', await fail('::ffff:198.51.100.7'));
   });
 
   it('are counted across processes through Redis', async () => {
