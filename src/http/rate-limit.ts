@@ -159,4 +159,14 @@ export async function registerRateLimit(app: FastifyInstance, options: RateLimit
     keyGenerator: (request) => (request.principal === undefined ? `ip:${clientAddress(request)}` : `key:${request.principal.keyId}`),
     errorResponseBuilder: (_request, context) => new DomainError('rate_limited', `too many requests: at most ${context.max} per ${options.windowSeconds} s for this API key; retry after ${context.after}`),
   });
+  // A key authenticated by its family's onRequest hook is counted before its body is read too:
+  // a body that fails to parse (not JSON, too large, an unknown media type) is refused before
+  // preValidation, and would otherwise never reach the key's bucket. The same limiter, so the
+  // route's own preValidation check then sees it has run and does not count the call twice;
+  // AlphaPo, authenticated only at preValidation, is counted there.
+  const countEarly = app.rateLimit();
+  app.addHook('preParsing', async (request, reply, payload) => {
+    if (request.principal !== undefined && limited(request)) await countEarly.call(app, request, reply);
+    return payload;
+  });
 }

@@ -70,6 +70,33 @@ describe("a key's bucket", () => {
   });
 });
 
+describe("a key's bucket, for bodies that do not parse", () => {
+  it('counts a call whose body is refused before validation (not JSON, unknown media type, on /v1 and a dialect)', async () => {
+    const t = await start({ rateLimit: { max: 6, windowSeconds: 60 } });
+    const k = await key(t);
+    const v1 = new Client(t.url, k);
+    const pismo = new Client(`${t.url}/compat/pismo`, k);
+    const responses: ApiResponse[] = [];
+    for (let i = 0; i < 3; i++) responses.push(await v1.request('POST', '/v1/payment-requests', '{', { 'content-type': 'application/json' }));
+    responses.push(await v1.request('POST', '/v1/payment-requests', '<x/>', { 'content-type': 'application/xml' }));
+    for (let i = 0; i < 2; i++) responses.push(await pismo.request('POST', '/payments/v1/payment-requests', '{', { 'content-type': 'application/json' }));
+    expect(statuses(responses)).toEqual([400, 400, 400, 415, 400, 400]);
+    // The key's six calls are spent: more broken bodies, and then good calls, are refused.
+    expectRefused('problem', await v1.request('POST', '/v1/payment-requests', '{', { 'content-type': 'application/json' }));
+    expectRefused('pismo', await pismo.request('POST', '/payments/v1/payment-requests', '{', { 'content-type': 'application/json' }));
+    expectRefused('problem', await v1.get('/v1/payment-requests'));
+  });
+
+  it('counts a call once, whichever hook sees it first', async () => {
+    const t = await start({ rateLimit: { max: 4, windowSeconds: 60 } });
+    const v1 = new Client(t.url, await key(t));
+    const responses: ApiResponse[] = [];
+    for (let i = 0; i < 5; i++) responses.push(await v1.get('/v1/payment-requests'));
+    expect(statuses(responses)).toEqual([200, 200, 200, 200, 429]);
+    expect(responses.slice(0, 4).map((r) => r.headers.get('x-ratelimit-remaining'))).toEqual(['3', '2', '1', '0']);
+  });
+});
+
 describe('calls without a key', () => {
   it('share one bucket per /64 for an IPv6 client', async () => {
     const t = await start({ rateLimit: { max: 3, windowSeconds: 60 }, trustProxy: ['127.0.0.1'] });
