@@ -64,7 +64,8 @@ export const DEFAULT_TIMEOUTS = { headersTimeoutMs: 20_000, requestTimeoutMs: 60
  * format of the route family the path belongs to, as that family's own error handler would.
  */
 function sendFrameworkError(err: unknown, request: FastifyRequest, reply: FastifyReply): Promise<void> {
-  const path = request.url;
+  // The path, also of an absolute-form request target (`GET http://host/compat/… HTTP/1.1`, RFC 9112 §3.2.2), which the router serves too.
+  const path = request.url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, '');
   const send = FAMILY_ERROR_HANDLERS.find(([prefix]) => path.startsWith(prefix))?.[1] ?? sendError;
   return send(err, request, reply);
 }

@@ -6,7 +6,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isDomainError } from '../../domain/errors.js';
-import { clientErrorStatus, normalizeError, schemaIssues } from '../../http/errors.js';
+import { clientErrorStatus, isJsonError, normalizeError, schemaIssues } from '../../http/errors.js';
 import { STATUS_OF } from '../../http/problem.js';
 
 /** A DeltaPay-shaped error thrown by the dialect's own checks. */
@@ -50,7 +50,8 @@ export function renderDeltaPayError(error: unknown): { status: number; body: Rec
     return { status, body: { detail: err.message } };
   }
   const status = clientErrorStatus(err);
-  if (status === 400) return { status: 422, body: { detail: [{ loc: ['body'], msg: 'JSON decode error', type: 'json_invalid' }] } };
+  // Only a body that is not JSON is json_invalid; any other 400 (a broken escape in the path) says what it is.
+  if (status === 400 && isJsonError(err)) return { status: 422, body: { detail: [{ loc: ['body'], msg: 'JSON decode error', type: 'json_invalid' }] } };
   if (status !== undefined) return { status, body: { detail: (err as Error).message } };
   return { status: 500, body: { detail: 'Internal Server Error' } };
 }

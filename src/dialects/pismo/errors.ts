@@ -7,7 +7,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isDomainError } from '../../domain/errors.js';
-import { clientErrorStatus, normalizeError, schemaIssues } from '../../http/errors.js';
+import { clientErrorStatus, isJsonError, normalizeError, schemaIssues } from '../../http/errors.js';
 import { STATUS_OF } from '../../http/problem.js';
 
 /** A Pismo-shaped error: a status and an upper-snake code, thrown by the dialect's own checks. */
@@ -37,7 +37,8 @@ export function renderPismoError(error: unknown): { status: number; body: Record
     return { status, body };
   }
   const status = clientErrorStatus(err);
-  if (status === 400) return { status: 400, body: { error_code: 'MALFORMED_JSON', error_message: 'the body is not valid JSON' } };
+  // Only a body that is not JSON is MALFORMED_JSON; any other 400 (a broken escape in the path) says what it is.
+  if (status === 400 && isJsonError(err)) return { status: 400, body: { error_code: 'MALFORMED_JSON', error_message: 'the body is not valid JSON' } };
   if (status !== undefined) return { status, body: { error_code: status === 413 ? 'PAYLOAD_TOO_LARGE' : status === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : 'BAD_REQUEST', error_message: (err as Error).message } };
   return { status: 500, body: { error_code: 'INTERNAL_ERROR', error_message: 'an internal error occurred' } };
 }

@@ -8,7 +8,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, type ErrorCode, isDomainError } from '../../domain/errors.js';
-import { clientErrorStatus, normalizeError, schemaIssues } from '../../http/errors.js';
+import { clientErrorStatus, isJsonError, normalizeError, schemaIssues } from '../../http/errors.js';
 import { STATUS_OF } from '../../http/problem.js';
 
 /** NestJS's `error` text for each status. */
@@ -58,7 +58,8 @@ export function renderError(error: unknown, options: { payRoute: boolean }): { s
     return { status, body: { statusCode: status, message: NOT_FOUND_TEXT[err.code] ?? err.message, error: NEST_TEXT[status] ?? 'Error' } };
   }
   const status = clientErrorStatus(err);
-  if (status === 400) return { status: 400, body: { statusCode: 400, message: 'Invalid JSON body', error: 'Bad Request' } };
+  // Only a body that is not JSON is 'Invalid JSON body'; any other 400 (a broken escape in the path) says what it is.
+  if (status === 400 && isJsonError(err)) return { status: 400, body: { statusCode: 400, message: 'Invalid JSON body', error: 'Bad Request' } };
   if (status !== undefined) return { status, body: { statusCode: status, message: (err as Error).message, error: NEST_TEXT[status] ?? 'Error' } };
   return { status: 500, body: { statusCode: 500, message: 'Internal server error', error: 'Internal Server Error' } };
 }
