@@ -64,24 +64,47 @@ function limited(request: FastifyRequest): boolean {
 }
 
 /** A count per name over fixed windows: how many so far, and when the window ends. */
-interface WindowCounter {
+export interface WindowCounter {
   /** Adds one to `name`'s count in its current window. */
   hit(name: string): Promise<void>;
   /** `name`'s count in its current window and the ms left of it (0 when none is open). */
   read(name: string): Promise<{ count: number; msLeft: number }>;
 }
 
-/** In this process's memory; windows that ended are dropped as the map grows. */
-class MemoryCounter implements WindowCounter {
+/**
+ * In this process's memory. Every window has the same length and a name that opens a new one is
+ * moved to the end, so the map stays in order of `endsAt`: ended windows are dropped from its
+ * front, in time proportional to what is dropped, and past `maxNames` open windows the oldest go
+ * first, so that many client addresses cost neither unbounded memory nor a scan per call.
+ */
+export class MemoryCounter implements WindowCounter {
   private readonly windows = new Map<string, { count: number; endsAt: number }>();
-  constructor(private readonly windowMs: number) {}
+  /**
+   * @param windowMs the window's length, in ms.
+   * @param maxNames how many open windows are kept at most (oldest dropped first).
+   * @param now the clock, epoch ms.
+   */
+  constructor(
+    private readonly windowMs: number,
+    private readonly maxNames = 100_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** How many windows are kept now (open, or ended and not yet dropped). */
+  get size(): number {
+    return this.windows.size;
+  }
 
   async hit(name: string): Promise<void> {
-    const now = Date.now();
+    const now = this.now();
     const current = this.windows.get(name);
     if (current !== undefined && current.endsAt > now) current.count += 1;
     else {
-      if (this.windows.size >= 10_000) for (const [k, w] of this.windows) if (w.endsAt <= now) this.windows.delete(k);
+      if (current !== undefined) this.windows.delete(name);
+      for (const [k, w] of this.windows) {
+        if (w.endsAt > now && this.windows.size < this.maxNames) break;
+        this.windows.delete(k);
+      }
       this.windows.set(name, { count: 1, endsAt: now + this.windowMs });
     }
     return Promise.resolve();
@@ -89,7 +112,7 @@ class MemoryCounter implements WindowCounter {
 
   async read(name: string): Promise<{ count: number; msLeft: number }> {
     const w = this.windows.get(name);
-    const msLeft = w === undefined ? 0 : w.endsAt - Date.now();
+    const msLeft = w === undefined ? 0 : w.endsAt - this.now();
     return Promise.resolve(w === undefined || msLeft <= 0 ? { count: 0, msLeft: 0 } : { count: w.count, msLeft });
   }
 }
