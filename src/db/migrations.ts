@@ -548,7 +548,13 @@ export function migrations(engine: Engine): Record<string, Migration> {
 export async function migrateToLatest(db: Kysely<unknown>, engine: Engine, schema?: string): Promise<string[]> {
   const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations(engine)) };
   const migrator = new Migrator({ db, provider, ...(engine === 'postgres' ? { migrationTableSchema: schema ?? 'public' } : {}) });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) throw new Error('migration failed', { cause: error });
-  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  for (let attempt = 1; ; attempt++) {
+    const { error, results } = await migrator.migrateToLatest();
+    if (!error) return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+    // Kysely's migrator looks for its tables by reading every schema's columns, with
+    // has_schema_privilege(name) on each: a schema another client drops during that read answers
+    // 3F000 (invalid_schema_name) though it is not ours. Nothing ran; read again.
+    if (!(engine === 'postgres' && attempt < 5 && (error as { code?: unknown }).code === '3F000')) throw new Error('migration failed', { cause: error });
+    await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+  }
 }
