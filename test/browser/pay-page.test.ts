@@ -12,6 +12,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { browserAvailable, inPage, injectWallet, launchBrowser, screenshot, seriousViolations } from '../support/browser.js';
 import { factory, startTestChain, type TestChain } from '../support/chain.js';
 import { createWalletPayee, startChainServer, units } from '../support/evm.js';
+import { Client } from '../support/client.js';
 import { createRequest, createUserWithAccount } from '../support/factories.js';
 import type { TestServer } from '../support/server.js';
 
@@ -194,7 +195,7 @@ describe.runIf(browserAvailable)('the pay page in a browser', () => {
   it('turns to partially paid, then failed, as it happens', async () => {
     const payee = await createUserWithAccount(t.admin, 'USD');
     const payer = await createUserWithAccount(t.admin, 'USD', '1.00');
-    const pr = await createRequest(t.admin, payee.accountId, { amount: '25.50' });
+    const pr = await createRequest(t.admin, payee.accountId, { amount: '25.50', payer: { partyId: payer.partyId } });
     const { context, page } = await open();
     try {
       await page.goto(pr.paymentLink as string);
@@ -203,8 +204,16 @@ describe.runIf(browserAvailable)('the pay page in a browser', () => {
       await page.getByTestId('status').filter({ hasText: 'Partially paid' }).waitFor({ timeout: 10_000 });
       expect(await page.locator('#paid').textContent()).toBe('$10.00');
       await screenshot(page, 'partially-paid');
-      const approved = await t.admin.post(`/v1/payment-requests/${pr.id as string}/approve`, { accountId: payer.accountId });
-      expect(approved.body.status, JSON.stringify(approved.body)).toBe('failed');
+      // On /v1 a payer short of funds is refused and the request stays payable (docs/api.md) ...
+      const refused = await t.admin.post(`/v1/payment-requests/${pr.id as string}/approve`, { accountId: payer.accountId });
+      expect(refused.status, JSON.stringify(refused.body)).toBe(409);
+      expect(refused.body.code).toBe('insufficient_funds');
+      expect((await t.admin.get(`/v1/payment-requests/${pr.id as string}`)).body.status).toBe('pending');
+      // ... while DeltaPay's approval by the named payer without funds fails the request, as DeltaPay documents.
+      const account = (await t.admin.get(`/v1/accounts/${payer.accountId}`)).body;
+      const deltapay = new Client(`${t.url}/compat/deltapay`, t.adminKey);
+      const approved = await deltapay.post('/payment-request/approve', { payment_request_id: pr.number as number, account_id: account.number as number });
+      expect(approved.body.payment_request_status, JSON.stringify(approved.body)).toBe('failed');
       await page.getByTestId('status').filter({ hasText: 'Failed' }).waitFor({ timeout: 10_000 });
       expect(await page.getByRole('button', { name: /Simulate/ }).count()).toBe(0);
       await screenshot(page, 'failed');
