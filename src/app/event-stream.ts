@@ -238,6 +238,12 @@ export interface StreamCaps {
 }
 
 /**
+ * The `Retry-After` of a stream refused past its cap, in seconds: when a slot frees is the
+ * client's own doing (closing another stream), so this only paces a client that retries blindly.
+ */
+export const STREAM_RETRY_AFTER_SECONDS = 5;
+
+/**
  * Counts the live streams open in this process under named groups (`key:…`, `org:…`,
  * `address:…`) and refuses one that would take a group past its cap. The counts are per process,
  * not shared: with N processes behind a balancer a key may hold up to N times its cap, which is
@@ -249,11 +255,14 @@ export class StreamSlots {
   /**
    * Takes a slot in each `[group, cap]` (cap 0: uncapped), all or none.
    * @returns the function that gives them back (idempotent).
-   * @throws DomainError `too_many_streams` naming the first full group's kind.
+   * @throws DomainError `too_many_streams` naming the first full group's kind, with
+   *   `retryAfterSeconds` ({@link STREAM_RETRY_AFTER_SECONDS}), sent as `Retry-After`.
    */
   take(groups: readonly (readonly [group: string, cap: number, what: string])[]): () => void {
     for (const [group, cap, what] of groups) {
-      if (cap > 0 && (this.open.get(group) ?? 0) >= cap) throw new DomainError('too_many_streams', `at most ${cap} live streams may be open at once ${what}; close one first`);
+      if (cap > 0 && (this.open.get(group) ?? 0) >= cap) {
+        throw new DomainError('too_many_streams', `at most ${cap} live streams may be open at once ${what}; close one first`, { details: { retryAfterSeconds: STREAM_RETRY_AFTER_SECONDS } });
+      }
     }
     for (const [group] of groups) this.open.set(group, (this.open.get(group) ?? 0) + 1);
     let released = false;

@@ -126,6 +126,7 @@ describe('live stream caps', () => {
     const body = (await refused.json()) as Record<string, unknown>;
     expect(refused.status).toBe(429);
     expect(body).toMatchObject({ code: 'too_many_streams', status: 429 });
+    expect(refused.headers.get('retry-after')).toBe('5');
     expect(body['detail']).toMatch(/per API key/);
     expect(isDocumentedError('problem', 429, refused.headers.get('content-type') ?? '', body)).toBe(true);
 
@@ -158,6 +159,7 @@ describe('live stream caps', () => {
     expect(refused.status).toBe(429);
     const body = (await refused.json()) as Record<string, unknown>;
     expect(body).toMatchObject({ error: 'too_many_streams' });
+    expect(refused.headers.get('retry-after')).toBe('5');
     expect(isDocumentedError('pay-page', 429, refused.headers.get('content-type') ?? '', body)).toBe(true);
   });
 });
