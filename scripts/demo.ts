@@ -1,6 +1,6 @@
 /**
  * `npm run demo`: starts a Payreq server on a fresh SQLite file and runs the Pismo
- * birthday-present sample (seeds/pismo-payment-requests.md) end to end over HTTP, printing
+ * birthday-present sample (https://developers.pismo.io/pismo-docs/reference/post-payments-v1-payment-requests) end to end over HTTP, printing
  * each step. Exits 0 when every step answered as expected.
  *
  * Pismo's sample: account 6789 asks account 8795 for 25.50 USD, "David's birthday present",

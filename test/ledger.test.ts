@@ -1,5 +1,5 @@
 /**
- * Ledger invariants on a real database of the run's engine (DESIGN.md §4): each currency sums to zero over all
+ * Ledger invariants on a real database of the run's engine (docs/api.md): each currency sums to zero over all
  * accounts, a party's balance never goes negative, a failed transfer writes nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

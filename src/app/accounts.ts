@@ -41,7 +41,7 @@ export function isWallet(account: Pick<Account, 'address'>): boolean {
   return account.address !== null;
 }
 
-/** Input for {@link createAccount}: with `address`, a wallet account for a token (DESIGN.md §4, the evm rail). */
+/** Input for {@link createAccount}: with `address`, a wallet account for a token (docs/evm.md). */
 export interface CreateAccountInput {
   partyId: string;
   currency: string;

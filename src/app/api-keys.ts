@@ -67,7 +67,7 @@ async function storeKey(tx: Tx, key: ApiKey, secret: string, signingSecret: stri
 }
 
 /**
- * On an empty database, creates one org and its admin key (DESIGN.md §1).
+ * On an empty database, creates one org and its admin key (docs/api.md).
  * @param bootstrapSecret - `PAYREQ_BOOTSTRAP_API_KEY`: becomes the admin key in its mode; when
  *   absent, a test-mode admin key is generated.
  * @returns the org id, and the generated secret when one was made (to print once);
@@ -108,7 +108,7 @@ function adminKey(orgId: string, secret: string, now: number): ApiKey {
 
 /**
  * Creates an org with a test-mode admin key, and a live-mode one when `options.live` (default; `payreq
- * orgs create`): one server can host several orgs, a platform and its merchants (DESIGN.md §1).
+ * orgs create`): one server can host several orgs, a platform and its merchants (docs/api.md).
  * The command asks for the live key only with `PAYREQ_SECRET_KEY` set: a database holding a
  * live-mode key needs it on every server (README, "Secrets at rest").
  * @param name - the org's name, 1 to 200 characters.

@@ -1,5 +1,5 @@
 /**
- * The EVM rail's use cases (DESIGN.md §4; reference/request-network.md):
+ * The EVM rail's use cases (docs/dialects/request-network.md):
  *
  * - at creation, each token option payable on a configured chain gets the payee's receiving
  *   address and its own payment reference, indexed for the chain watcher;

@@ -1,5 +1,5 @@
 /**
- * Merchant configurations: what Centrapay's `configId` names (reference/providers.md B3–B4):
+ * Merchant configurations: what Centrapay's `configId` names (docs/dialects/centrapay.md):
  * the payee account that receives, and the asset types a request made with it accepts.
  *
  * Asset types are Centrapay's names for what pays (a Payment Option's `assetType`). Payreq maps

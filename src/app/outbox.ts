@@ -1,5 +1,5 @@
 /**
- * The transactional outbox (DESIGN.md §5): events are written in the same transaction as the
+ * The transactional outbox (docs/webhooks.md): events are written in the same transaction as the
  * change they record, and so are their deliveries, one per enabled webhook endpoint whose
  * filter matches. A committed event therefore always has its deliveries, whatever happens to
  * the process afterwards; dispatchers in any process pick them up.

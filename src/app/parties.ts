@@ -1,6 +1,6 @@
 /**
  * Parties: users (unique username and E.164 phone per org and mode) and legal entities
- * (businesses, with a merchant name and configuration). DESIGN.md §1.
+ * (businesses, with a merchant name and configuration). docs/api.md.
  */
 import { parsePhoneNumberWithError } from 'libphonenumber-js';
 import { DomainError, fieldError } from '../domain/errors.js';

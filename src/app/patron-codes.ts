@@ -1,5 +1,5 @@
 /**
- * Patron codes (Centrapay, seeds/centrapay-payment-requests.md): a payer party's code that a
+ * Patron codes (Centrapay, https://docs.centrapay.com/api/payment-requests): a payer party's code that a
  * merchant scans; a request created with `patronCodeId` is attached to that party (it becomes
  * the request's payer), and the party's app polls for the latest `new` request attached to any
  * of its codes.

@@ -2,7 +2,7 @@
  * What the hosted pay page (`/pay/{code}`) may do without an API key: read a request by its
  * code (only the fields a payer sees), follow its status, fetch the transactions a wallet signs
  * to pay it on chain, and in test mode simulate its payment.
- * The code is the bearer: whoever holds the link sees and pays the request (DESIGN.md §2).
+ * The code is the bearer: whoever holds the link sees and pays the request (docs/api.md).
  */
 import { randomUUID } from 'node:crypto';
 import { DomainError } from '../domain/errors.js';

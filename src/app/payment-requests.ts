@@ -3,7 +3,7 @@
  * record an external payment, refund, expire. Each command runs in one transaction: load, the
  * pure `transition()`, a compare-and-set write, and the events in the same transaction.
  * A write that loses a race is retried from a fresh read (and then usually answers
- * `invalid_transition`). DESIGN.md §2–§4.
+ * `invalid_transition`). docs/api.md.
  */
 import { DomainError, fieldError, isDomainError } from '../domain/errors.js';
 import { allows, canSee, paymentRequestVisibility, type Permission, type Scope } from '../domain/grants.js';
@@ -424,7 +424,7 @@ export async function getPaymentRequest(deps: Deps, principal: Principal, id: st
 
 /**
  * Reads a request for a payer about to pay it: one the key may see, or an open one (no payer:
- * "whoever holds its link pays", DESIGN.md §2) when the key may pay from some account or party.
+ * "whoever holds its link pays", docs/api.md) when the key may pay from some account or party.
  * @throws DomainError `payment_request_not_found`.
  */
 export async function getPaymentRequestToPay(deps: Deps, principal: Principal, id: string): Promise<PaymentRequest> {
@@ -728,7 +728,7 @@ function holdsRecorded(deps: Deps, mode: Principal['mode']): boolean {
  * answers the first payment. Partial payments accumulate in `amountPaid`; the request is
  * `paid` once fully paid. The payee account is credited from the system `external` account.
  * A payment for a request no longer payable is recorded with status `requires_refund` and
- * moves no money (DESIGN.md §3).
+ * moves no money (docs/api.md).
  *
  * Recording is minting: the payee's balance grows by what the caller says arrived, and it can be
  * spent at once. Where `PAYREQ_HOLD_RECORDED_PAYMENTS` holds the mode, the payment is stored

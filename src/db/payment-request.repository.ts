@@ -137,7 +137,7 @@ const compareAndSet = preparedQuery((db, p: { changes: ChangedColumns; id: strin
 
 /**
  * Writes `next` over `prev` only if the row still has `prev`'s status and sequence
- * (compare-and-set, DESIGN.md §3).
+ * (compare-and-set, docs/api.md).
  * @returns false when another writer got there first (nothing was written).
  */
 export async function compareAndSetPaymentRequest(tx: Tx, prev: PaymentRequest, next: PaymentRequest): Promise<boolean> {
@@ -173,7 +173,7 @@ export type Visibility = 'all' | { accountIds: string[]; partyIds: string[] };
  * `cursor` id when given, at most `limit` + 1 rows (the extra row tells `hasMore`).
  *
  * Statuses are read as of `now`: `pending` excludes requests already past `expiresAt`, and
- * `expired` includes them (DESIGN.md §3: a due request reads as expired at once).
+ * `expired` includes them (docs/api.md: a due request reads as expired at once).
  */
 export async function listPaymentRequests(
   tx: Tx,

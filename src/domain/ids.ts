@@ -75,7 +75,7 @@ export function newCode(): string {
 /**
  * The check character of a code (Luhn mod 32 over {@link newCode}'s alphabet, the dashes
  * ignored): it catches any single mistyped character and most swaps of neighbours. Centrapay's
- * short codes carry one (`CHECKSUM_FAILED`, reference/providers.md B4).
+ * short codes carry one (`CHECKSUM_FAILED`, docs/dialects/centrapay.md).
  * @throws Error when the code has a character outside the alphabet.
  */
 export function codeCheckCharacter(code: string): string {
@@ -102,8 +102,8 @@ export function newSalt(): string {
 
 /**
  * The Request Network payment reference: the last 16 hex characters of
- * `keccak256(utf8(lowercase(requestId + salt + payeeAddress)))` (DESIGN.md §4; Request
- * Network's `PaymentReferenceCalculator.calculate`, reference/request-network.md §2: the input
+ * `keccak256(utf8(lowercase(requestId + salt + payeeAddress)))` (Request
+ * Network's `PaymentReferenceCalculator.calculate`, docs/dialects/request-network.md: the input
  * is the UTF-8 of the text, not decoded hex). For ledger-only payees the payee account id
  * stands in for the address.
  * @throws Error when an argument is empty, as Request Network's calculator does.
@@ -117,7 +117,7 @@ export function paymentReference(requestId: string, salt: string, payeeAddress: 
 /**
  * The log topic of a payment reference: `0x` + keccak256 of its 8 raw bytes. The proxies'
  * `TransferWithReferenceAndFee` event indexes the `bytes paymentReference`, so `topics[1]` holds
- * this hash (Request Network's `hashReference`, reference/request-network.md §2).
+ * this hash (Request Network's `hashReference`, docs/dialects/request-network.md).
  * @param reference - 16 hex characters, with or without `0x`.
  * @throws Error when it is not 8 bytes of hex.
  */

@@ -1,5 +1,5 @@
 /**
- * The payment request and its state machine (DESIGN.md §3).
+ * The payment request and its state machine (docs/api.md).
  *
  * One transition table ({@link TRANSITIONS}) and one pure function {@link transition} that
  * every writer goes through. It returns the next state and the events the change produces,
@@ -33,7 +33,7 @@ export type PaymentRequestStatus = (typeof PAYMENT_REQUEST_STATUSES)[number];
 /** `live` or `test` (Centrapay's liveness main/test, Stripe's test mode). */
 export type Mode = 'live' | 'test';
 
-/** Why a ledger settlement failed (DESIGN.md §4). */
+/** Why a ledger settlement failed (docs/api.md). */
 export type FailureReason = 'insufficient_funds' | 'currency_not_accepted' | 'account_closed';
 
 /** What the payer may pay with: `amount` in minor units of `currency`, fixed at creation from `rate`. */
@@ -380,7 +380,7 @@ export function transition(request: PaymentRequest, command: Command, now: numbe
 }
 
 /**
- * Records a payment that arrived for a request no longer payable (DESIGN.md §3: "still
+ * Records a payment that arrived for a request no longer payable (docs/api.md: "still
  * recorded, never lost, and flagged for refund"): the status stays, the sequence moves on and
  * a `payment.received` event says `requiresRefund: true`.
  * @throws DomainError `invalid_transition` when the request is still payable (apply the payment instead).

@@ -1,5 +1,5 @@
 /**
- * The internal double-entry ledger (DESIGN.md §4). Every movement is a transfer whose postings
+ * The internal double-entry ledger (docs/api.md). Every movement is a transfer whose postings
  * sum to zero in each currency, so the sum over all accounts of a currency is always zero;
  * system accounts hold the other side. A party's account never goes negative and a closed
  * one never moves. Balances are written at the end of the caller's transaction, under row locks

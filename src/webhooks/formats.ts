@@ -1,5 +1,5 @@
 /**
- * Webhook formats (DESIGN.md §5): one outbox, one retry schedule, one delivery log; an
+ * Webhook formats (docs/webhooks.md): one outbox, one retry schedule, one delivery log; an
  * endpoint's `format` picks which events it takes, how each is rendered and signed, and the
  * shape of its secret. A provider's format is a small module beside its dialect.
  */

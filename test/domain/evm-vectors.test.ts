@@ -1,6 +1,6 @@
 /**
  * The EVM rail's pure parts against independent sources: Request Network's published payment
- * reference vectors and topics (reference/request-network.md §2), its calldata vector
+ * reference vectors and topics (docs/dialects/request-network.md), its calldata vector
  * (payment-processor's erc20-fee-proxy test), the proxy deployments published in
  * `@requestnetwork/smart-contracts`, and the HMAC vector of its webhooks (§5).
  */

@@ -1,5 +1,5 @@
 /**
- * AlphaPo's rules in canonical form (seeds/alphapo-create-payment-request.md): a unique
+ * AlphaPo's rules in canonical form (https://docs.alphapo.net): a unique
  * foreign id (externalId), a lifetime given as a duration or an exact time (exactly one,
  * bounded), description and URL limits, customer email and reference.
  */

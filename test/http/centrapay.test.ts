@@ -1,5 +1,5 @@
 /**
- * Centrapay's merchant flow in canonical form (seeds/centrapay-payment-requests.md): a
+ * Centrapay's merchant flow in canonical form (https://docs.centrapay.com/api/payment-requests): a
  * merchant's request with line items (a negative price is a discount) and payment options in
  * other assets at a quoted amount; paid by one or more transactions; refunded partly and
  * fully for a short period after being paid.

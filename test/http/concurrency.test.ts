@@ -1,5 +1,5 @@
 /**
- * The state machine never lets two actors win (DESIGN.md §3): 50 simultaneous approve,
+ * The state machine never lets two actors win (docs/api.md): 50 simultaneous approve,
  * cancel and decline calls on one request, each from its own API key, over real HTTP.
  * Exactly one wins, the payer is debited at most once, every other call gets 409.
  */

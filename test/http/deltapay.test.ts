@@ -1,5 +1,5 @@
 /**
- * DeltaPay's flows in canonical form (seeds/deltapay-payment-request-api.md): a request to a
+ * DeltaPay's flows in canonical form (https://github.com/DeltaCrypt/deltapay-api-docs): a request to a
  * user by username or phone; approve → succeeded (paid) or failed (insufficient funds);
  * reject (decline); sender cancels; view by metadata (most recent wins); incoming and
  * outgoing lists with status filters; permissions "generally or specifically for the account".

@@ -1,5 +1,5 @@
 /**
- * Expiry (DESIGN.md §3): a pending request past `expiresAt` reads as expired at once; the
+ * Expiry (docs/api.md): a pending request past `expiresAt` reads as expired at once; the
  * sweeper persists the transition and its event; nothing else can happen to it afterwards.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

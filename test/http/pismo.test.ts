@@ -1,5 +1,5 @@
 /**
- * Pismo's peer-to-peer flow in canonical form (seeds/pismo-payment-requests.md): a request
+ * Pismo's peer-to-peer flow in canonical form (https://developers.pismo.io/pismo-docs/reference/post-payments-v1-payment-requests): a request
  * to an account with an amount, an expiration and a message; the receiver pays it from
  * their balance; both sides list it by account (`to` / `from`).
  */

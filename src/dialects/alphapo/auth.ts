@@ -1,5 +1,5 @@
 /**
- * AlphaPo's request authentication (reference/providers.md C1): `X-Processing-Key` carries the
+ * AlphaPo's request authentication (docs/dialects/alphapo.md): `X-Processing-Key` carries the
  * API key (here a Payreq key, `prq_…`) and `X-Processing-Signature` the lowercase hex
  * HMAC-SHA512 of the exact request body bytes, keyed with that key's signing secret
  * (`POST /v1/api-keys {signingSecret: true}`). The body is kept raw until the signature is

@@ -1,5 +1,5 @@
 /**
- * AlphaPo's errors (reference/providers.md C2, seeds/alphapo-create-payment-request.md): every
+ * AlphaPo's errors (docs/dialects/alphapo.md, https://docs.alphapo.net): every
  * body is `{"error": <text>, "code": <code>}`. Authentication failures carry a string code
  * (`bad_header_signature`…); the create call's own errors an integer code equal to the HTTP
  * status (400, 404, 422), and "Merchant is disabled." the integer 403.
@@ -20,7 +20,7 @@ export class AlphaPoError extends Error {
   }
 }
 
-/** The documented authentication failures (reference/providers.md C2), by code. */
+/** The documented authentication failures (docs/dialects/alphapo.md), by code. */
 export const AUTH_ERRORS = {
   required_header_key: new AlphaPoError(403, 'No key header', 'required_header_key'),
   bad_header_key: new AlphaPoError(403, 'Bad key header', 'bad_header_key'),

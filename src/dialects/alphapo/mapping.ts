@@ -1,5 +1,5 @@
 /**
- * AlphaPo's words and shapes (reference/providers.md C4–C5, seeds/alphapo-create-payment-request.md):
+ * AlphaPo's words and shapes (docs/dialects/alphapo.md, https://docs.alphapo.net):
  * the status table, currencies as `{iso, network_name}`, the create response and the
  * payment-request callback body. Amounts are decimal strings without trailing zeros (`"100"`,
  * `"0.0015"`), as in AlphaPo's examples.
@@ -111,7 +111,7 @@ export function createdView(pr: PaymentRequestJson, currencies: CurrencyRegistry
 }
 
 /**
- * The payment-request callback body (reference/providers.md C5). `currency_sent` is in what the
+ * The payment-request callback body (docs/dialects/alphapo.md). `currency_sent` is in what the
  * payer sends: the payment currency when there is one (its quoted amount), else the invoice
  * currency; `received_amount` is what has been paid of it and `remaining_amount` what is still
  * owed, rounded up. `payment_request_address` is present for an on-chain option (its receiving

@@ -1,5 +1,5 @@
 /**
- * AlphaPo's create validation, with its texts exactly (seeds/alphapo-create-payment-request.md,
+ * AlphaPo's create validation, with its texts exactly (https://docs.alphapo.net,
  * responses 404 and 422): each rule answers the documented body for the input that breaks it.
  * Where AlphaPo documents no text, Payreq's own is marked in `docs/dialects/alphapo.md`.
  * `null` counts as absent (AlphaPo's schema marks the optional fields nullable).

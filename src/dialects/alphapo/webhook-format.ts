@@ -1,5 +1,5 @@
 /**
- * The `alphapo` webhook format (reference/providers.md C5): on each change of a request's
+ * The `alphapo` webhook format (docs/dialects/alphapo.md): on each change of a request's
  * AlphaPo status word, the payment-request callback body, signed as AlphaPo signs requests:
  * `X-Processing-Key` (here the endpoint's id, a public name) and `X-Processing-Signature`, the
  * lowercase hex HMAC-SHA512 of the exact body bytes with the endpoint's secret. Creation is not

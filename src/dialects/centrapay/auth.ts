@@ -1,5 +1,5 @@
 /**
- * Centrapay's authentication (reference/providers.md B1): `X-Api-Key: <key>`, here a Payreq API
+ * Centrapay's authentication (docs/dialects/centrapay.md): `X-Api-Key: <key>`, here a Payreq API
  * key. A missing header answers 401 "Missing authentication"; an unknown, malformed or revoked
  * key 401 "Invalid authentication" (Payreq's wording: Centrapay documents only the first).
  * Centrapay's other scheme, a user JWT in `Authorization`, has no Payreq counterpart.

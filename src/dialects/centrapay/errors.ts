@@ -1,5 +1,5 @@
 /**
- * Centrapay's errors (reference/providers.md B1): `{statusCode, error, message}` where `error`
+ * Centrapay's errors (docs/dialects/centrapay.md): `{statusCode, error, message}` where `error`
  * is the HTTP reason phrase and `message` a code such as `INSUFFICIENT_BALANCE`. "A 403 status
  * indicates resource missing, permission denied or business rule violation": a missing or
  * foreign resource is `403 Forbidden`, never 404 (404 is for an unknown route).

@@ -1,5 +1,5 @@
 /**
- * Centrapay's words and shapes (reference/providers.md B2–B4, seeds/centrapay-payment-requests.md):
+ * Centrapay's words and shapes (docs/dialects/centrapay.md, https://docs.centrapay.com/api/payment-requests):
  * the status table, the Payment Request model, Payment Activities derived from a request's
  * events, and short codes. Amounts are Monetary `{amount, currency}` with `amount` a string of
  * minor units ("cents").

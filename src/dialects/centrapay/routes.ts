@@ -1,6 +1,6 @@
 /**
- * The Centrapay dialect, mounted at `/compat/centrapay` (seeds/centrapay-payment-requests.md,
- * reference/providers.md B): `X-Api-Key` with a Payreq API key, Centrapay's paths, Monetary
+ * The Centrapay dialect, mounted at `/compat/centrapay` (https://docs.centrapay.com/api/payment-requests,
+ * docs/dialects/centrapay.md): `X-Api-Key` with a Payreq API key, Centrapay's paths, Monetary
  * amounts in minor units, `{statusCode, error, message}` errors. Thin routes over the same use
  * cases as `/v1`; a request's id is its Payreq id.
  *

@@ -1,5 +1,5 @@
 /**
- * The `centrapay` webhook format (reference/providers.md B5; Centrapay's webhooks guide):
+ * The `centrapay` webhook format (docs/dialects/centrapay.md; Centrapay's webhooks guide):
  * `payment-request:paid`, `payment-request:refund-initiated` and
  * `payment-request:refund-completed` notifications, body `{id, type, data, accountId, test,
  * createdAt}` with `data` a Payment Activity, signed with an ES256 JWT sent as the whole

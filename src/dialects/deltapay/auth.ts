@@ -1,5 +1,5 @@
 /**
- * DeltaPay's authentication (reference/providers.md D1): `x-api-key: <key>` or
+ * DeltaPay's authentication (docs/dialects/deltapay.md): `x-api-key: <key>` or
  * `Authorization: Bearer <token>`, here a Payreq API key either way. Both at once: 401 "Provide
  * either a token or an API key, not both"; neither: 401 "Either a token or an API key must be
  * provided"; an unknown key: 401 "Invalid API key" (or "Not authorized" for a bearer token).

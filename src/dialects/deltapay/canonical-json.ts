@@ -1,6 +1,6 @@
 /**
- * The bytes DeltaPay signs: Python's `json.dumps(body, sort_keys=True)` (reference/providers.md
- * D4, DeltaPay's `signature_verification.py`): keys sorted at every level, separators `", "`
+ * The bytes DeltaPay signs: Python's `json.dumps(body, sort_keys=True)` (docs/dialects/deltapay.md,
+ * DeltaPay's `signature_verification.py`): keys sorted at every level, separators `", "`
  * and `": "`, `ensure_ascii` on (every non-ASCII character written as `\uXXXX`, astral ones as
  * surrogate pairs), Python's escapes for control characters.
  *

@@ -1,5 +1,5 @@
 /**
- * DeltaPay's errors are FastAPI's (reference/providers.md D1): `{"detail": "<text>"}`, and for
+ * DeltaPay's errors are FastAPI's (docs/dialects/deltapay.md): `{"detail": "<text>"}`, and for
  * an invalid body FastAPI's own 422 `{"detail": [{"loc": [...], "msg": ..., "type": ...}]}`. A
  * missing permission is **401** with the documented text naming the permission and its target;
  * a missing resource is 404 "The requested resource does not exist".

@@ -1,5 +1,5 @@
 /**
- * DeltaPay's status words and payment request view (reference/providers.md D2–D4). The view is
+ * DeltaPay's status words and payment request view (docs/dialects/deltapay.md). The view is
  * the documented callback body (without `signature`); the GET routes answer the same shape,
  * which DeltaPay leaves undocumented (Payreq's choice: one shape everywhere).
  */

@@ -1,6 +1,6 @@
 /**
- * The DeltaPay dialect, mounted at `/compat/deltapay` (shared/seeds/deltapay-payment-request-api.md,
- * reference/providers.md D): `x-api-key` or `Authorization: Bearer` with a Payreq API key;
+ * The DeltaPay dialect, mounted at `/compat/deltapay` (https://github.com/DeltaCrypt/deltapay-api-docs,
+ * docs/dialects/deltapay.md): `x-api-key` or `Authorization: Bearer` with a Payreq API key;
  * amounts are JSON numbers, converted exactly; users, legal entities, accounts and payment
  * requests are named by their integer `number`. Thin routes over the same use cases as `/v1`.
  *

@@ -1,5 +1,5 @@
 /**
- * The `deltapay` webhook format (reference/providers.md D4): on every status change of a
+ * The `deltapay` webhook format (docs/dialects/deltapay.md): on every status change of a
  * request into the endpoint's account, `POST {callback_url}/payment-request/update` with the
  * documented body and `signature` = base64 RSA-PSS (SHA-256, MGF1-SHA-256, maximum salt length)
  * over Python's `json.dumps(body_without_signature, sort_keys=True)`. The endpoint's secret is

@@ -1,7 +1,7 @@
 /**
  * Pismo's error bodies. Pismo's OpenAPI names an `ErrorModel` ("API generic returned error")
  * whose first property starts with `error_`; the rest of its shape is not public
- * (reference/providers.md A1). Payreq's choice: `{"error_code": "<UPPER_SNAKE>",
+ * (docs/dialects/pismo.md). Payreq's choice: `{"error_code": "<UPPER_SNAKE>",
  * "error_message": "<text>"}`, plus `errors: [{field, message}]` for field problems. The one
  * documented case, an unknown or expired token on confirm, answers 400 (`INVALID_TOKEN`).
  */

@@ -1,5 +1,5 @@
 /**
- * Pismo's status words and list items (reference/providers.md A4). `PENDING`, `PAID` and
+ * Pismo's status words and list items (docs/dialects/pismo.md). `PENDING`, `PAID` and
  * `EXPIRED` are documented; the others are Payreq's choice (Pismo names declining and
  * cancelling but not their words).
  */

@@ -1,6 +1,6 @@
 /**
- * The Pismo dialect, mounted at `/compat/pismo` (shared/seeds/pismo-payment-requests.md,
- * reference/providers.md A): `Authorization: Bearer <Payreq API key>` (Pismo's org header,
+ * The Pismo dialect, mounted at `/compat/pismo` (https://developers.pismo.io/pismo-docs/reference/post-payments-v1-payment-requests,
+ * docs/dialects/pismo.md): `Authorization: Bearer <Payreq API key>` (Pismo's org header,
  * `x-tenant`, and the account and correlation headers are accepted and ignored); amounts are
  * JSON numbers, converted exactly; accounts are named by their integer `number`.
  *

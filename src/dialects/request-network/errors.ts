@@ -1,5 +1,5 @@
 /**
- * Errors in the Request Network API's shape (reference/request-network.md §1.1): NestJS bodies
+ * Errors in the Request Network API's shape (docs/dialects/request-network.md): NestJS bodies
  * `{statusCode, message, error}`; validation failures `{statusCode: 400, message: "Validation
  * failed", error: "Bad Request", errors: [{field, message}]}`, and on the pay routes the
  * documented `{message: "Validation failed", errors: [{field, message}]}` without `statusCode`.

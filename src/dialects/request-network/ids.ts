@@ -2,7 +2,7 @@
  * Request Network's identifiers on Payreq's requests.
  *
  * A Request Network `requestId` is 66 hex characters: the multiformat prefix `01`
- * (NORMALIZE_KECCAK256_HASH) and a keccak256 hash (reference/request-network.md §1.2). Payreq's
+ * (NORMALIZE_KECCAK256_HASH) and a keccak256 hash (docs/dialects/request-network.md). Payreq's
  * requests have UUIDv7 ids, so the dialect shows each as a requestId of that shape that maps
  * back without a lookup: `01` + the UUID's 32 hex digits + the first 32 hex digits of
  * keccak256 of the UUID text (a check, so that a mistyped id is not found rather than another

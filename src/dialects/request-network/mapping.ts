@@ -1,6 +1,6 @@
 /**
  * Mapping between Payreq's payment requests and the Request Network API's shapes
- * (reference/request-network.md §1.2–§1.5).
+ * (docs/dialects/request-network.md).
  */
 import { formatAmount } from '../../domain/money.js';
 import type { PaymentRequest } from '../../domain/payment-request.js';

@@ -1,5 +1,5 @@
 /**
- * The `request-network` webhook format (reference/request-network.md §1.6): Request Network's
+ * The `request-network` webhook format (docs/dialects/request-network.md): Request Network's
  * `payment.confirmed` / `payment.partial` bodies, signed with `x-request-network-signature` =
  * lower-case hex HMAC-SHA256 of the exact body bytes, keyed with the endpoint's secret string
  * (64 hex characters, used as UTF-8 text, not decoded).

@@ -1,7 +1,7 @@
 /**
  * The contract interfaces the EVM rail calls and reads, in viem's human-readable ABI form
  * (viem does every encoding and decoding). Signatures from Request Network's
- * `ERC20FeeProxy.sol` and `EthereumFeeProxy.sol` (reference/request-network.md §3) and ERC-20.
+ * `ERC20FeeProxy.sol` and `EthereumFeeProxy.sol` (docs/dialects/request-network.md) and ERC-20.
  */
 import { parseAbi } from 'viem';
 

@@ -2,7 +2,7 @@
  * Request Network's proxy deployments, by network name (the token list's `network`): the
  * default version (0.2.0) of ERC20FeeProxy and EthereumFeeProxy, as published in
  * `@requestnetwork/smart-contracts` (`dist/src/lib/artifacts/{ERC20FeeProxy,EthereumFeeProxy}/index.ts`,
- * reference/request-network.md §3). A test checks every row against that package's
+ * docs/dialects/request-network.md). A test checks every row against that package's
  * `erc20FeeProxyArtifact.getAddress(network)` / `ethereumFeeProxyArtifact.getAddress(network)`.
  *
  * Networks whose testnets are retired (rinkeby, goerli, mumbai…) are left out; a chain not in

@@ -1,6 +1,6 @@
 /**
  * The transactions a payer signs, built the way Request Network's payment-processor builds
- * them (reference/request-network.md §3, `erc20-fee-proxy.ts`, `erc20.ts`, `eth-fee-proxy.ts`):
+ * them (docs/dialects/request-network.md, `erc20-fee-proxy.ts`, `erc20.ts`, `eth-fee-proxy.ts`):
  *
  * - ERC-20: `approve(proxy, 2^256 − 1)` on the token first when the wallet's allowance is below
  *   amount + fee (the SDK compares against the amount alone; Payreq includes the fee, as the

@@ -1,5 +1,5 @@
 /**
- * The chain watcher (DESIGN.md §4): one per configured chain, running in every process but
+ * The chain watcher (docs/evm.md): one per configured chain, running in every process but
  * active in one at a time (a lease on the chain's cursor row, taken over when its holder stops
  * renewing it).
  *
