@@ -57,6 +57,11 @@ function responsePlace(owner: IdempotencyOwner, key: string): string {
   return `idempotency_keys.response_body:${owner.orgId}:${owner.mode}:${owner.apiKeyId}:${key}`;
 }
 
+/** The columns that name `owner`'s record of `key` (its primary key). */
+function recordOf(owner: IdempotencyOwner, key: string) {
+  return { org_id: owner.orgId, mode: owner.mode, api_key_id: owner.apiKeyId, key };
+}
+
 /**
  * Claims `key` for `owner`. A record older than the retention period, or an `in_progress` claim
  * whose lease has passed (or that has none), is removed first.
@@ -68,10 +73,7 @@ function responsePlace(owner: IdempotencyOwner, key: string): string {
 export async function claimIdempotencyKey(tx: Tx, owner: IdempotencyOwner, key: string, claim: IdempotencyClaim): Promise<IdempotencyRecord | undefined> {
   await tx.db
     .deleteFrom('idempotency_keys')
-    .where('org_id', '=', owner.orgId)
-    .where('mode', '=', owner.mode)
-    .where('api_key_id', '=', owner.apiKeyId)
-    .where('key', '=', key)
+    .where((eb) => eb.and(recordOf(owner, key)))
     .where((eb) =>
       eb.or([
         eb('created_at', '<', claim.expiredBefore),
@@ -82,10 +84,7 @@ export async function claimIdempotencyKey(tx: Tx, owner: IdempotencyOwner, key: 
   const inserted = await tx.db
     .insertInto('idempotency_keys')
     .values({
-      org_id: owner.orgId,
-      mode: owner.mode,
-      api_key_id: owner.apiKeyId,
-      key,
+      ...recordOf(owner, key),
       request_hash: claim.requestHash,
       state: 'in_progress',
       response_status: null,
@@ -100,10 +99,7 @@ export async function claimIdempotencyKey(tx: Tx, owner: IdempotencyOwner, key: 
   const row = await tx.db
     .selectFrom('idempotency_keys')
     .selectAll()
-    .where('org_id', '=', owner.orgId)
-    .where('mode', '=', owner.mode)
-    .where('api_key_id', '=', owner.apiKeyId)
-    .where('key', '=', key)
+    .where((eb) => eb.and(recordOf(owner, key)))
     .executeTakeFirst();
   if (!row) return undefined;
   return {
@@ -125,10 +121,7 @@ export async function completeIdempotencyKey(tx: Tx, owner: IdempotencyOwner, ke
   const result = await tx.db
     .updateTable('idempotency_keys')
     .set({ state: 'done', response_status: status, response_body: boxOf(tx).seal(body, responsePlace(owner, key)), claim_token: null, locked_until: null })
-    .where('org_id', '=', owner.orgId)
-    .where('mode', '=', owner.mode)
-    .where('api_key_id', '=', owner.apiKeyId)
-    .where('key', '=', key)
+    .where((eb) => eb.and(recordOf(owner, key)))
     .where('state', '=', 'in_progress')
     .where('claim_token', '=', token)
     .executeTakeFirst();
@@ -142,10 +135,7 @@ export async function completeIdempotencyKey(tx: Tx, owner: IdempotencyOwner, ke
 export async function releaseIdempotencyKey(tx: Tx, owner: IdempotencyOwner, key: string, token: string): Promise<void> {
   await tx.db
     .deleteFrom('idempotency_keys')
-    .where('org_id', '=', owner.orgId)
-    .where('mode', '=', owner.mode)
-    .where('api_key_id', '=', owner.apiKeyId)
-    .where('key', '=', key)
+    .where((eb) => eb.and(recordOf(owner, key)))
     .where('state', '=', 'in_progress')
     .where('claim_token', '=', token)
     .execute();
