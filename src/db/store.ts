@@ -383,6 +383,11 @@ function openPostgres(url: string, poolSize: number, secrets: SecretBox | undefi
   // An idle connection the server closed (a restart, a failover) is dropped from the pool; without
   // a listener the pool's 'error' event would end the process.
   pool.on('error', () => undefined);
+  // A connection checked out of the pool but between two queries (inside a transaction, while
+  // the use case awaits something else) has no pool listener: node-postgres emits the server's
+  // "terminating connection" on the client itself, and unheard it would end the process. The
+  // client is then not queryable, its next query fails (a 503), and the pool drops it on release.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   preparePerConnection(pool);
   const counter = { queries: 0 };
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: () => void counter.queries++ });

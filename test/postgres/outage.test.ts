@@ -104,6 +104,10 @@ describe('a PostgreSQL restart under load', () => {
       expect(healthAfter.status).toBe(200);
       expect(acknowledged.length).toBeGreaterThanOrEqual(countAtRestart + 20);
       expect(lost).toEqual([]);
+    } catch (err) {
+      // The server's own words say why a call failed (a crash shows its stack here).
+      console.error(`payreq output:\n${server.output().slice(-8000)}`);
+      throw err;
     } finally {
       server.child.kill('SIGKILL');
       await server.exited;
