@@ -18,7 +18,7 @@ export default tseslint.config(
     },
   },
   {
-    // The domain is pure: no database, HTTP, or Node I/O (STYLE.md §1).
+    // The domain is pure: no database, HTTP, or Node I/O (docs/design.md#layers).
     files: ['src/domain/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', {

@@ -11,7 +11,7 @@ export type Engine = 'sqlite' | 'postgres';
 
 /**
  * The amount column type, the one type that differs by engine: `NUMERIC(78,0)` on PostgreSQL
- * (every uint256 fits) and `TEXT` on SQLite (STYLE.md §3). Arithmetic happens in code.
+ * (every uint256 fits) and `TEXT` on SQLite (docs/design.md#money). Arithmetic happens in code.
  */
 export function amountColumnType(engine: Engine): RawBuilder<unknown> {
   return engine === 'postgres' ? sql`numeric(78, 0)` : sql`text`;

@@ -1,5 +1,5 @@
 /**
- * Row types for every table (STYLE.md §5): `*Table` interfaces with `Generated<>` where the
+ * Row types for every table (docs/design.md#storage): `*Table` interfaces with `Generated<>` where the
  * database fills a column, and `Selectable`/`Insertable` aliases. Amount columns hold decimal
  * strings of minor units (`TEXT` on SQLite, `NUMERIC(78,0)` on PostgreSQL); times are epoch
  * milliseconds; JSON columns hold serialized text.

@@ -4,7 +4,7 @@
  * Every failure a caller can act on has a stable snake_case `code` from {@link ErrorCode}.
  * The HTTP edge maps each code to a status through one table (`src/http/problem.ts`) and
  * renders an RFC 9457 problem document; `docs/errors.md` lists every code, and a test checks
- * that list against {@link ERROR_CODES}. (STYLE.md §2.)
+ * that list against {@link ERROR_CODES} (docs/design.md#errors).
  */
 
 /** Every error code Payreq answers with, in one place. */

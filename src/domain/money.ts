@@ -2,7 +2,7 @@
  * Exact money. In code an amount is a `bigint` count of minor units paired with a currency;
  * on the wire it is a decimal string such as `"100.50"`. Never a float anywhere.
  *
- * Rules (STYLE.md §3; AlphaPo's "cannot have more than N decimal places"):
+ * Rules (docs/design.md#money; AlphaPo's "cannot have more than N decimal places"):
  * - only plain decimal notation: digits, optionally one `.` followed by at least one digit;
  * - no exponent (`1e3`), no sign unless allowed (`-` only where negatives are allowed, never `+`),
  *   no leading zeros (`007`), no whitespace;

@@ -1,6 +1,6 @@
 /**
  * The zod schemas of every request and response body. The TypeScript types are inferred from
- * them and the OpenAPI document is generated from them (STYLE.md §6). Request objects are
+ * them and the OpenAPI document is generated from them (docs/design.md#validation-at-the-edge). Request objects are
  * strict: an unknown field is a 422. Amounts are decimal strings; their per-currency rules
  * (decimals, bounds) are checked by `domain/money.ts`.
  */

@@ -2,7 +2,8 @@
  * The EVM rail's pure parts against independent sources: Request Network's published payment
  * reference vectors and topics (docs/dialects/request-network.md), its calldata vector
  * (payment-processor's erc20-fee-proxy test), the proxy deployments published in
- * `@requestnetwork/smart-contracts`, and the HMAC vector of its webhooks (§5).
+ * `@requestnetwork/smart-contracts`, and an HMAC-SHA256 vector of its webhook signature computed
+ * with Node's `crypto` (docs/dialects/request-network.md#webhooks).
  */
 import { createRequire } from 'node:module';
 import { decodeFunctionData, encodeEventTopics, getAddress, keccak256, toBytes } from 'viem';

@@ -1,6 +1,6 @@
 /**
- * Request Network's server-side authentication: `x-api-key: <key>` (docs/dialects/request-network.md
- * §1.1), here a Payreq API key (`prq_test_…` / `prq_live_…`). A missing or unknown key answers
+ * Request Network's server-side authentication: `x-api-key: <key>` (docs/dialects/request-network.md,
+ * "Authentication"), here a Payreq API key (`prq_test_…` / `prq_live_…`). A missing or unknown key answers
  * 401 `{statusCode: 401, message: "Unauthorized", error: "Unauthorized"}`. The browser-side
  * `x-client-id` + `Origin` scheme is not offered: Payreq has no client ids.
  */

@@ -1,6 +1,6 @@
 /**
- * The Request Network API dialect, mounted at `/compat/request-network` (docs/dialects/request-network.md
- * §1): a client of the hosted API works against Payreq by changing its base URL. Thin routes:
+ * The Request Network API dialect, mounted at `/compat/request-network` (docs/dialects/request-network.md;
+ * its "Sources" list the tags such as [OAS-v1]): a client of the hosted API works against Payreq by changing its base URL. Thin routes:
  * they map the wire format onto the same use cases as `/v1` and never touch the database.
  *
  * | route | use case |
