@@ -14,7 +14,7 @@ import { describe, expect, it } from 'vitest';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** What is scanned: folders (recursively) and single files, relative to the repository root. */
-const SCANNED = ['src', 'test', 'scripts', 'bench', 'sdk/src', 'docs', 'README.md', 'CONTRIBUTING.md', 'sdk/README.md', 'eslint.config.js', 'vitest.config.ts'];
+const SCANNED = ['src', 'test', 'scripts', 'bench', 'sdk/src', 'docs', 'README.md', 'CONTRIBUTING.md', 'sdk/README.md', 'eslint.config.js', 'vitest.config.ts', '.dependency-cruiser.cjs', 'CHANGELOG.md'];
 const TEXT = /\.(ts|js|cjs|mjs|md)$/;
 
 /**
@@ -22,9 +22,15 @@ const TEXT = /\.(ts|js|cjs|mjs|md)$/;
  * anything else that looks like a path must exist.
  */
 const NOT_CITATIONS: ReadonlyArray<{ file: string; path: string; why: string }> = [
-  // This file's own examples of what is refused.
-  { file: 'test/meta/citations.test.ts', path: '*', why: 'the patterns and messages of this test' },
+  { file: 'test/meta/citations.test.ts', path: '*', why: "this test's own examples of what it refuses" },
 ];
+
+/**
+ * Pages cited before they exist, because the change that writes them lands beside this one.
+ * Each is tolerated only while it is missing: once the page exists, the last test fails until
+ * its entry is removed here.
+ */
+const PENDING: readonly string[] = ['docs/adding-a-dialect.md'];
 
 /**
  * Path-like citations: a top-level folder of the repository, then path characters, and an
@@ -36,7 +42,7 @@ const SRC_PATH = /(?<![\w./@:-])((?:domain|contract|db|rails|webhooks|app|http|d
 /** A Markdown link or image target: `](target)`. */
 const LINK = /\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g;
 /** Citations of pages a clone never has. */
-const OUTSIDE = /\b(?:DESIGN|STYLE)\.md\b|(?<![\w-])(?:seeds|reference)\/[\w.-]+\.md|\.\.\/shared\b|§\s?\d+(?:\.\d+)*(?![\w.])/g;
+const OUTSIDE = /\b(?:DESIGN|STYLE)\.md\b|(?<![\w/-])(?:seeds|reference)\/[\w.-]+\.md|\.\.\/shared\b|§\s?\d+(?:\.\d+)*(?![\w.])/g;
 
 function filesUnder(path: string): string[] {
   const full = join(root, path);
@@ -87,7 +93,8 @@ interface Finding {
 }
 
 function excepted(file: string, path: string): boolean {
-  return NOT_CITATIONS.some((e) => e.file === file && (e.path === '*' || e.path === path));
+  const fromRoot = file.startsWith('docs/') && !path.includes('/') ? posix.join(posix.dirname(file), path) : path;
+  return PENDING.includes(fromRoot) || NOT_CITATIONS.some((e) => e.file === file && (e.path === '*' || e.path === path));
 }
 
 function scan(): { dead: Finding[]; outside: Finding[] } {
@@ -159,5 +166,10 @@ describe('citations', () => {
     expect([...'see DESIGN.md §3, seeds/pismo.md and ../shared/x; RFC 9110 §10.2.3'.matchAll(OUTSIDE)].map((m) => m[0])).toEqual(['DESIGN.md', '§3', 'seeds/pismo.md', '../shared', '§10.2.3']);
     expect(slug('Money, and `bigint` minor units')).toBe('money-and-bigint-minor-units');
     expect(SCANNED.flatMap(filesUnder).length).toBeGreaterThan(100);
+  });
+
+  it('tolerate a pending page only while it is missing', () => {
+    const written = PENDING.filter((path) => existsSync(join(root, path)));
+    expect(written, `these pages exist now: remove them from PENDING in test/meta/citations.test.ts`).toEqual([]);
   });
 });
