@@ -1,9 +1,10 @@
 /**
- * The AlphaPo dialect at `/compat/alphapo`: the seed's Fiat and Cryptocurrency create examples
+ * The AlphaPo dialect at `/compat/alphapo`: the Fiat and Cryptocurrency create examples of
+ * AlphaPo's documentation (https://docs.alphapo.net)
  * replayed verbatim and answered field by field, every documented error for an input that
  * triggers it (a table), the documented 403s for missing headers, wrong secrets and altered
- * bodies, the reference's HMAC test vector, and callbacks verified over their exact bytes as an
- * AlphaPo merchant would (HMAC-SHA512 hex with the endpoint's secret), from a request whose
+ * bodies, the HMAC test vector of AlphaPo's authentication documentation, and callbacks
+ * verified over their exact bytes as an AlphaPo merchant would (HMAC-SHA512 hex with the endpoint's secret), from a request whose
  * crypto `payment_currency` became an on-chain option paid on a real local chain.
  */
 import { createHmac } from 'node:crypto';
@@ -26,7 +27,7 @@ let live: Client;
 const keys: Record<string, { key: string; secret: string }> = {};
 const ids: Record<string, string> = {};
 
-// The seed's request examples, byte for byte as a client would send them.
+// The documented request examples, byte for byte as a client would send them.
 const FIAT = JSON.stringify({ amount: '100', currency: { iso: 'EUR' }, life_time_duration: 360000, end_user_email: 'customer@example.com', description: 'Order 0512', foreign_id: 'payment_request_123', url_store: 'https://example.com/store', end_user_reference: 'user_12345' });
 const CRYPTO = JSON.stringify({ amount: '0.0015', currency: { iso: 'USDC', network_name: 'ethereum' }, life_time_duration: 360000, end_user_email: 'customer@example.com', description: 'Order 0511', foreign_id: 'payment_request_123', url_store: 'https://example.com/store', end_user_reference: 'user_12345' });
 
@@ -62,7 +63,7 @@ beforeAll(async () => {
   const user = await t.admin.post('/v1/parties', { type: 'user', username: 'not-a-merchant' });
   keys['user'] = await makeKey(t.admin, [{ permission: 'payment_requests:create', partyId: user.body.id }]);
   keys['general'] = await makeKey(t.admin, [{ permission: 'payment_requests:create' }]);
-  // A live-mode merchant in the same org: the seed's two examples share a foreign_id, which is unique per org and mode.
+  // A live-mode merchant in the same org: the two documented examples share a foreign_id, which is unique per org and mode.
   const liveSecret = generateSecret('live');
   await bootstrap(t.server.deps, liveSecret);
   live = t.client(liveSecret);

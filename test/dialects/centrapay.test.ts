@@ -1,6 +1,6 @@
 /**
- * The Centrapay dialect at `/compat/centrapay`: the seed's patron-code flow and its example
- * payload, a merchant's request with line items paid by a patron, refunded in part and in full
+ * The Centrapay dialect at `/compat/centrapay`: the patron-code flow and the example payload of
+ * Centrapay's documentation (https://docs.centrapay.com/api/payment-requests), a merchant's request with line items paid by a patron, refunded in part and in full
  * with repeat references, voided within and after the window, partial payments, Centrapay's
  * error bodies (403 for a foreign or missing id), and notifications verified as a Centrapay
  * client would: the `Authorization` JWT checked with `jose` against the endpoint's own JWKS, its
@@ -81,13 +81,13 @@ describe('the seed\'s patron-code flow', () => {
     expect((await p.get('/api/me/patron-code-payment-request')).body).toEqual({});
     const code = await patron.post(`/v1/parties/${ids['patron']}/patron-codes`);
     expect(code.status).toBe(201);
-    // The merchant scans the code and creates the request with it (the seed's merchantConfigId name).
+    // The merchant scans the code and creates the request with it (the merchantConfigId name of Centrapay's documentation).
     const made = await m.post('/api/payment-requests', { merchantConfigId: configId, value: { currency: 'NZD', amount: 100 }, patronCodeId: code.body.id });
     expect(made.status, JSON.stringify(made.body)).toBe(200);
     const found = await p.get('/api/me/patron-code-payment-request');
     expect(found.status).toBe(200);
     const body = found.body;
-    // The seed's example payload, field by field.
+    // The example payload of Centrapay's documentation, field by field.
     expect(body).toMatchObject({
       id: made.body.id,
       url: `${t.url}/pay/${made.body.shortCode.slice(3, 17)}`,

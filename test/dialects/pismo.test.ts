@@ -1,5 +1,5 @@
 /**
- * The Pismo dialect at `/compat/pismo`, replaying the seed's own samples verbatim (accounts
+ * The Pismo dialect at `/compat/pismo`, replaying the samples of Pismo's API reference verbatim (accounts
  * 8795 and 6789 are created with those numbers, as a migrating integration would keep them):
  * create, confirm with the token, list by `to` and by `from`; then the whole P2P story,
  * declines, cancels, an expired or unknown token, insufficient funds, a key scoped elsewhere,

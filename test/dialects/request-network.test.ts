@@ -1,9 +1,9 @@
 /**
  * The Request Network dialect at `/compat/request-network`, on a real chain: a client written
- * the way Request Network's reference client (easy-invoice) uses the hosted API — create, ask
+ * the way Request Network's reference client (easy-invoice, https://github.com/RequestNetwork/easy-invoice) uses the hosted API — create, ask
  * for the transactions, send every one but `paymentTransactionIndex`, then that one, poll the
  * status — pays requests created with v1 and with v2; `request-network` webhooks arrive signed
- * as the reference says, verifiable over the raw body and over re-serialized JSON.
+ * as docs/dialects/request-network.md#webhooks says, verifiable over the raw body and over re-serialized JSON.
  */
 import { createHmac } from 'node:crypto';
 import { decodeFunctionData, type Hex } from 'viem';

@@ -1,6 +1,6 @@
 /**
  * The AlphaPo dialect, mounted at `/compat/alphapo` (https://docs.alphapo.net,
- * docs/dialects/alphapo.md): `POST /api/payments/v1/requests` (the seed's operation server) and
+ * docs/dialects/alphapo.md): `POST /api/payments/v1/requests` (the operation's own server in AlphaPo's documentation) and
  * `POST /api/v2/requests` create a payment request, authenticated and signed as AlphaPo's API
  * is (`X-Processing-Key`, `X-Processing-Signature`). A create without `foreign_id` is refused
  * when its signature created a request within the last 24 hours (a verbatim replay:

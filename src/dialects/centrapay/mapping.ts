@@ -98,7 +98,7 @@ function definedOnly(view: Record<string, unknown>): Record<string, unknown> {
 
 /**
  * A payment request as Centrapay's Payment Request model. `configId` is also sent as
- * `merchantConfigId` (the seed's 2021 name, still used on activities). Optional fields are left
+ * `merchantConfigId` (the name in Centrapay's 2021 documentation, still used on activities). Optional fields are left
  * out when unset, as Centrapay does.
  */
 export function centrapayView(pr: PaymentRequestJson, currencies: CurrencyRegistry): Record<string, unknown> {
