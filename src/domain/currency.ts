@@ -2,7 +2,7 @@
  * Currencies: ISO 4217 fiat codes, with their exponent from the runtime's ICU data (`Intl`),
  * and tokens from a token list in the Request Network format
  * `{id, symbol, decimals, network, address, chainId}` whose `id` is `SYMBOL-network`
- * (seed: request-network-api.md, "the id of a token listed in the token list").
+ * (the token list of Request Network's API, docs/evm.md#configuration).
  */
 import { DomainError } from './errors.js';
 

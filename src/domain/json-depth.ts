@@ -14,7 +14,7 @@ export const MAX_JSON_DEPTH = 32;
  * level 1): room for the deepest free-form field ({@link MAX_JSON_DEPTH}) inside any envelope a
  * route defines. It is checked before the routes' own hooks (idempotency's request fingerprint,
  * a dialect's handler) walk a body that no schema bounded, such as the body of a route that takes
- * none. The rule is Payreq's own (docs/api.md, "Metadata").
+ * none. The rule is Payreq's own (docs/api.md, "Creating").
  */
 export const MAX_BODY_DEPTH = 64;
 

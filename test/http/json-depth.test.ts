@@ -1,5 +1,5 @@
 /**
- * Free-form JSON nests at most 32 levels deep (docs/api.md, "Metadata"): a request's metadata,
+ * Free-form JSON nests at most 32 levels deep (docs/api.md, "Creating"): a request's metadata,
  * a merchant's configuration, Pismo's metadata and Request Network's customerInfo. Deeper values,
  * up to thousands of levels (which once overflowed the stack while their size was measured), are
  * a 4xx in the route's own error format, never a 500; 32 levels are accepted.

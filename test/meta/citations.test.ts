@@ -1,8 +1,9 @@
 /**
  * Every citation names something a clone of the repository has: a path-like citation in code,
  * tests, scripts, benchmarks, the SDK's source and the docs (`docs/api.md`, `src/rails/ledger.ts`,
- * a relative Markdown link with its `#anchor`) must exist, and nothing cites a design page or
- * research notes kept outside the repository (CONTRIBUTING.md, "Citations").
+ * a relative Markdown link with its `#anchor`, a section cited by its title as
+ * `docs/api.md, "Refunds"`) must exist, and nothing cites a design page or research notes kept
+ * outside the repository (CONTRIBUTING.md, "Citations").
  *
  * A failure lists each dead citation as `file:line: path`.
  */
@@ -39,6 +40,10 @@ const PENDING: readonly string[] = ['docs/adding-a-dialect.md'];
 const PATH = /(?<![\w./@:-])((?:docs|src|test|scripts|bench|sdk|\.ci)\/[\w./-]*[\w/])(?:#([\w-]+))?/g;
 /** A source file named from `src/` (`app/present.ts`, `domain/money.ts`), as comments often do. */
 const SRC_PATH = /(?<![\w./@:-])((?:domain|contract|db|rails|webhooks|app|http|dialects|workers|cli)\/[\w./-]*\.(?:ts|js))\b/g;
+/** A Markdown page named without a folder (`CHANGELOG.md`; in `docs/`, a page beside the citing one). */
+const BARE_MD = /(?<![\w/.@:-])([\w-]+\.md)\b/g;
+/** A section cited by its title: `docs/api.md, "Refunds"`, `README, "Secrets at rest"`. */
+const SECTION = /((?:[\w.-]+\/)*[\w.-]+\.md|README|CONTRIBUTING),? ["“]([^"”]{2,80})["”]/g;
 /** A Markdown link or image target: `](target)`. */
 const LINK = /\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g;
 /** Citations of pages a clone never has. */
@@ -86,6 +91,26 @@ function anchorsOf(file: string): Set<string> {
   return anchors;
 }
 
+const sectionCache = new Map<string, Set<string>>();
+/** The titles a page's sections go by: its headings and its bold run-in labels (`**Amounts** are…`), in lower case. */
+function sectionsOf(file: string): Set<string> {
+  let titles = sectionCache.get(file);
+  if (titles) return titles;
+  const text = readFileSync(join(root, file), 'utf8');
+  const clean = (t: string): string => t.replace(/`/g, '').replace(/[.:]+$/, '').trim().toLowerCase();
+  titles = new Set([...text.matchAll(/^#{1,6}\s+(.*)$/gm)].map((m) => clean(m[1]!)));
+  for (const m of text.matchAll(/\*\*([^*]+)\*\*/g)) titles.add(clean(m[1]!));
+  sectionCache.set(file, titles);
+  return titles;
+}
+
+/** The repository file a page name means when cited from `file`: from the root, or beside a page in `docs/`. */
+function pageOf(name: string, file: string): string | undefined {
+  const path = name === 'README' || name === 'CONTRIBUTING' ? `${name}.md` : name;
+  const candidates = [path, ...(file.endsWith('.md') ? [posix.join(posix.dirname(file), path)] : [])];
+  return candidates.find((c) => existsSync(join(root, c)) && statSync(join(root, c)).isFile());
+}
+
 interface Finding {
   file: string;
   line: number;
@@ -128,6 +153,18 @@ function scan(): { dead: Finding[]; outside: Finding[] } {
           if (!exists(`src/${path}`, ['.']) && !excepted(file, path)) dead.push({ file, line, cited: `${path} (read from src/)` });
         }
       }
+      for (const m of text.matchAll(BARE_MD)) {
+        if (pageOf(m[1]!, file) === undefined && !excepted(file, m[1]!)) dead.push({ file, line, cited: m[1]! });
+      }
+      for (const m of text.matchAll(SECTION)) {
+        const page = pageOf(m[1]!, file);
+        const title = m[2]!.replace(/`/g, '').replace(/[.:]+$/, '').trim().toLowerCase();
+        if (page === undefined) {
+          if (!excepted(file, m[1]!)) dead.push({ file, line, cited: `${m[1]!} (no such page)` });
+        } else if (!sectionsOf(page).has(title) && !excepted(file, `${m[1]!}, "${m[2]!}"`)) {
+          dead.push({ file, line, cited: `${m[1]!}, "${m[2]!}" (no such section)` });
+        }
+      }
       if (!file.endsWith('.md')) return;
       for (const m of text.matchAll(LINK)) {
         const target = m[1]!;
@@ -165,6 +202,9 @@ describe('citations', () => {
     expect([..."import { x } from '../src/db/store.js'; https://example.com/docs/a.md".matchAll(PATH)]).toEqual([]);
     expect([...'see DESIGN.md §3, seeds/pismo.md and ../shared/x; RFC 9110 §10.2.3'.matchAll(OUTSIDE)].map((m) => m[0])).toEqual(['DESIGN.md', '§3', 'seeds/pismo.md', '../shared', '§10.2.3']);
     expect(slug('Money, and `bigint` minor units')).toBe('money-and-bigint-minor-units');
+    expect([...'(docs/api.md, "Refunds"; README, "Secrets at rest")'.matchAll(SECTION)].map((m) => [m[1], m[2]])).toEqual([['docs/api.md', 'Refunds'], ['README', 'Secrets at rest']]);
+    expect([...sectionsOf('docs/api.md')]).toEqual(expect.arrayContaining(['refunds', 'amounts']));
+    expect([...'(seed: pismo-payment-requests.md; CHANGELOG.md)'.matchAll(BARE_MD)].map((m) => m[1])).toEqual(['pismo-payment-requests.md', 'CHANGELOG.md']);
     expect(SCANNED.flatMap(filesUnder).length).toBeGreaterThan(100);
   });
 
