@@ -81,7 +81,7 @@ afterAll(async () => {
   await chain.close();
 });
 
-describe('the seed\'s examples', () => {
+describe('AlphaPo\'s documented examples', () => {
   it('creates the Fiat example and answers as documented, field by field; the same request in /v1', async () => {
     const before = Math.floor(Date.now() / 1000);
     const res = await create(FIAT);
@@ -184,7 +184,7 @@ describe('authentication', () => {
   const body = () => JSON.stringify({ ...(JSON.parse(FIAT) as object), foreign_id: `auth-${Math.random()}` });
   const shop = () => keys['shop'] as { key: string; secret: string };
 
-  it('matches the reference\'s HMAC-SHA512 test vector', () => {
+  it('matches the HMAC-SHA512 test vector of AlphaPo\'s documentation', () => {
     expect(processingSignature('AbCdEfG123456', '{"currency":"BTC","foreign_id":"123456"}')).toBe('03c25fcf7cd35e7d995e402cd5d51edd72d48e1471e865907967809a0c189ba55b90815f20e2bb10f82c7a9e9d865546fda58989c2ae9e8e2ff7bc29195fa1ec');
   });
 

@@ -76,7 +76,7 @@ async function create(body: Record<string, unknown>) {
   return res.body as Record<string, unknown> & { id: string; shortCode: string };
 }
 
-describe('the seed\'s patron-code flow', () => {
+describe('Centrapay\'s documented patron-code flow', () => {
   it('answers {} until a request is attached to one of the patron\'s codes, then that request, and {} once it is paid', async () => {
     expect((await p.get('/api/me/patron-code-payment-request')).body).toEqual({});
     const code = await patron.post(`/v1/parties/${ids['patron']}/patron-codes`);

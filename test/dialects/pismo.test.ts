@@ -36,7 +36,7 @@ function postRaw(path: string, json: string) {
   return pismo.request('POST', path, json, { 'x-tenant': 'TN-34778262-f4f0-464d-b4c6-a14e2dc6f4be' });
 }
 
-describe('the seed\'s samples', () => {
+describe('Pismo\'s documented samples', () => {
   it('creates David\'s birthday present, confirms it with the token, and lists it as PAID', async () => {
     const expiration = new Date(Date.now() + 86_400_000).toISOString();
     const created = await postRaw('/payments/v1/payment-requests', `{ "amount": 25.50, "from":{ "currency": "USD", "account":{ "id": 8795 } }, "to":{ "currency": "USD", "account":{ "id": 6789 } }, "expiration": "${expiration}", "metadata":{ "message": "David's birthday present" } }`);

@@ -104,7 +104,7 @@ describe('Request Network ids and webhooks', () => {
     expect(fromRequestId('01e273ec')).toBeUndefined();
   });
 
-  it('signs with the reference\'s HMAC-SHA256 vector', () => {
+  it('signs with the HMAC-SHA256 vector of Request Network\'s webhook documentation', () => {
     const secret = 'f3c189a4b5e6d7f8a9b0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f2';
     const body = '{"event":"payment.confirmed","requestId":"01aa","paymentReference":"0x86dfbccad783599a"}';
     expect(requestNetworkSignature(secret, body)).toBe('0f471f91961684ed1c989bb866d0743cce2a098c521a19028c947cd5e073df37');

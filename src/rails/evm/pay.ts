@@ -3,8 +3,8 @@
  * them (docs/dialects/request-network.md, `erc20-fee-proxy.ts`, `erc20.ts`, `eth-fee-proxy.ts`):
  *
  * - ERC-20: `approve(proxy, 2^256 − 1)` on the token first when the wallet's allowance is below
- *   amount + fee (the SDK compares against the amount alone; Payreq includes the fee, as the
- *   reference's caveat advises), then ERC20FeeProxy
+ *   amount + fee (the SDK compares against the amount alone; Payreq includes the fee, as
+ *   the SDK's own caveat advises), then ERC20FeeProxy
  *   `transferFromWithReferenceAndFee(token, to, amount, 0x<reference>, fee, feeAddress)`.
  * - Native currency: EthereumFeeProxy `transferWithReferenceAndFee(to, 0x<reference>, fee, feeAddress)`
  *   with `value = amount + fee`.
