@@ -5,10 +5,11 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { bootstrap } from './app/api-keys.js';
-import { RateTable, type Deps } from './app/deps.js';
+import type { Deps } from './app/deps.js';
 import { startExpirySweeper, type Worker } from './app/expiry-sweeper.js';
 import type { Config } from './config.js';
 import { CurrencyRegistry } from './domain/currency.js';
+import { RateTable } from './domain/rates.js';
 import { oldestDueExpiry } from './db/payment-request.repository.js';
 import { openStore, type Store } from './db/store.js';
 import { countPendingDeliveries } from './db/webhook.repository.js';

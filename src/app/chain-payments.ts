@@ -12,7 +12,8 @@
  */
 import { DomainError, fieldError } from '../domain/errors.js';
 import { newId, paymentReference, referenceTopic } from '../domain/ids.js';
-import { formatAmount, parseAmount, prorate } from '../domain/money.js';
+import { formatAmount, parseAmount } from '../domain/money.js';
+import { appliedShare } from '../domain/payment-options.js';
 import { isDue, owedInOption, type PaymentOption, type PaymentRequest, recordRevertedPayment, recordUnappliedPayment, transition, TRANSITIONS } from '../domain/payment-request.js';
 import { type Account, findWalletAccounts } from '../db/account.repository.js';
 import {
@@ -31,7 +32,9 @@ import type { OnChainCurrency } from '../rails/evm/chains.js';
 import { buildPayTransactions, NO_FEE_ADDRESS, type PayMetadata, type PaymentIntent, type PayTransaction } from '../rails/evm/pay.js';
 import { checkAddress } from './accounts.js';
 import type { Deps, Principal } from './deps.js';
-import { getPaymentRequest, retryStale, saveTransition } from './payment-requests.js';
+import { retryStale, saveTransition } from './payment-requests/commands.js';
+import { getPaymentRequest } from './payment-requests/read.js';
+import { newPayment } from './payments.js';
 import { presentPayment } from './present.js';
 
 /**
@@ -201,16 +204,11 @@ export interface ConfirmedLog {
 }
 
 function paymentOfLog(pr: PaymentRequest, ref: ChainReference, network: string, log: ChainLog, applied: bigint, status: Payment['status'], now: number): Payment {
-  return {
-    id: newId(),
-    orgId: pr.orgId,
-    mode: pr.mode,
-    paymentRequestId: pr.id,
+  return newPayment(pr, {
     rail: 'evm',
     currency: ref.currency,
     amount: log.amount,
     appliedAmount: applied,
-    amountRefunded: 0n,
     // Unique per fork: the same log re-mined in another block after a reorg is a new payment.
     reference: `${log.chainId}:${log.txHash}:${log.logIndex}:${log.blockHash}`,
     payerAccountId: null,
@@ -228,8 +226,7 @@ function paymentOfLog(pr: PaymentRequest, ref: ChainReference, network: string, 
       feeAmount: log.feeAmount,
       feeAddress: log.feeAddress,
     },
-    createdAt: now,
-  };
+  }, now);
 }
 
 /**
@@ -250,7 +247,7 @@ export function recordChainPayment(deps: Deps, confirmed: ConfirmedLog): Promise
       const option = pr?.paymentOptions.find((o) => o.currency === ref.currency);
       if (!pr || !option) throw new Error(`chain reference ${ref.id} names a missing request or option`);
       const now = deps.clock();
-      const applied = option.currency === pr.currency ? log.amount : prorate(log.amount, option.amount, pr.amount, 'down');
+      const applied = appliedShare(pr, option, log.amount);
       const payable = pr.status === 'pending' && !isDue(pr, now) && applied > 0n;
       const payment = paymentOfLog(pr, ref, network, log, payable ? applied : 0n, payable ? 'applied' : 'requires_refund', now);
       if (!(await claimLog(tx, log.id, 'seen', 'recorded', payment.id, now))) return undefined;

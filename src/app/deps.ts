@@ -2,11 +2,10 @@
  * What every use case needs, passed in (never imported as globals): the store, the currency
  * registry, the rate table, the clock and the settings.
  */
-import { DomainError } from '../domain/errors.js';
 import type { CurrencyRegistry } from '../domain/currency.js';
 import type { Grant } from '../domain/grants.js';
-import { parseRate, type Rate } from '../domain/money.js';
 import type { Mode } from '../domain/payment-request.js';
+import type { RateTable } from '../domain/rates.js';
 import type { Store } from '../db/store.js';
 import type { ChainRegistry } from '../rails/evm/chains.js';
 import type { Metrics } from '../metrics.js';
@@ -63,30 +62,6 @@ export interface WebhookSettings {
   allowLocalInTest: boolean;
   /** The ports a live-mode endpoint may use (`PAYREQ_WEBHOOK_ALLOWED_PORTS`, default 443 and 8443). */
   allowedPorts: number[];
-}
-
-/** Exchange rates: `get(from, to)` is how many units of `to` one unit of `from` buys, exactly. */
-export class RateTable {
-  private readonly rates = new Map<string, { text: string; rate: Rate }>();
-
-  /**
-   * @param rates - `{"USD/EUR": "0.92"}`: one USD buys 0.92 EUR. Pairs are one-way; the
-   *   reverse must be configured on its own (no inexact inversion).
-   * @throws DomainError `validation_failed` for a malformed pair or rate.
-   */
-  constructor(rates: Record<string, string>) {
-    for (const [pair, text] of Object.entries(rates)) {
-      const [from, to, extra] = pair.split('/');
-      if (!from || !to || extra !== undefined) throw new DomainError('validation_failed', `rate pair "${pair}" must be FROM/TO`);
-      this.rates.set(`${from}/${to}`, { text, rate: parseRate(text) });
-    }
-  }
-
-  /** The rate from `from` to `to` with its decimal text, identity for the same currency, or undefined. */
-  get(from: string, to: string): { text: string; rate: Rate } | undefined {
-    if (from === to) return { text: '1', rate: { numerator: 1n, denominator: 1n } };
-    return this.rates.get(`${from}/${to}`);
-  }
 }
 
 /** The use cases' dependencies. `clock()` returns epoch milliseconds. */

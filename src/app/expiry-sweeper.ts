@@ -7,7 +7,7 @@
  */
 import { deleteExpiredIdempotencyKeys, IDEMPOTENCY_RETENTION_MS } from '../db/idempotency.repository.js';
 import type { Deps } from './deps.js';
-import { expireDuePaymentRequests } from './payment-requests.js';
+import { expireDuePaymentRequests } from './payment-requests/expiry.js';
 
 /** A running background worker. `stop()` resolves once the current pass has finished. */
 export interface Worker {

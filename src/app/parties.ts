@@ -2,10 +2,10 @@
  * Parties: users (unique username and E.164 phone per org and mode) and legal entities
  * (businesses, with a merchant name and configuration). docs/api.md.
  */
-import { parsePhoneNumberWithError } from 'libphonenumber-js';
 import { DomainError, fieldError } from '../domain/errors.js';
 import { allows } from '../domain/grants.js';
 import { newId } from '../domain/ids.js';
+import { normalizePhone } from '../domain/phone.js';
 import { findParty, insertParty, type Party } from '../db/party.repository.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { nextNumber } from '../db/number.repository.js';
@@ -21,21 +21,6 @@ export interface CreatePartyInput {
   merchant?: Record<string, unknown> | undefined;
   /** An explicit integer id (one kept from a provider such as DeltaPay); default: the next free one. */
   number?: number | undefined;
-}
-
-/**
- * Normalizes a phone number to E.164 (`+6421555123`).
- * @param path - the JSON path reported in the error.
- * @throws DomainError `invalid_phone` when it is not a valid international number.
- */
-export function normalizePhone(phone: string, path = 'phone'): string {
-  try {
-    const parsed = parsePhoneNumberWithError(phone);
-    if (!parsed.isValid()) throw new Error('invalid');
-    return parsed.number;
-  } catch {
-    throw fieldError(path, `${path} must be a valid international phone number such as +14155550100`, 'invalid_phone');
-  }
 }
 
 /**

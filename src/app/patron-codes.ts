@@ -12,7 +12,7 @@ import { findAccount } from '../db/account.repository.js';
 import { findParty } from '../db/party.repository.js';
 import { insertPatronCode, listPatronCodes, type PatronCode } from '../db/patron-code.repository.js';
 import type { Deps, Principal } from './deps.js';
-import { listPaymentRequests } from './payment-requests.js';
+import { listPaymentRequests } from './payment-requests/read.js';
 
 /** True when the key may hold patron codes for the party: `accounts:manage` or `payment_requests:pay` over it. */
 function mayActFor(principal: Principal, partyId: string): boolean {

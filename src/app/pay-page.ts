@@ -10,7 +10,7 @@ import { effectiveStatus, owedInOption, type PaymentRequest, type PaymentRequest
 import { findPaymentRequestByCode } from '../db/payment-request.repository.js';
 import { preparePayment, type PreparedPayment } from './chain-payments.js';
 import type { Deps, Principal } from './deps.js';
-import { recordPayment } from './payment-requests.js';
+import { recordPayment } from './payment-requests/record.js';
 import { money } from './present.js';
 
 const CODE = /^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$/;

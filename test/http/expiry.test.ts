@@ -62,7 +62,7 @@ describe('expiry', () => {
     for (let i = 0; i < 5; i++) due.push((await createRequest(t.admin, payee.accountId, { expiresIn: 60 })).id);
     const notDue = (await createRequest(t.admin, payee.accountId, { expiresIn: 3600 })).id;
     t.clock.advance(120_000);
-    const { expireDuePaymentRequests } = await import('../../src/app/payment-requests.js');
+    const { expireDuePaymentRequests } = await import('../../src/app/payment-requests/expiry.js');
     expect(await expireDuePaymentRequests(t.server.deps, 500)).toBeGreaterThanOrEqual(5);
     expect(await expireDuePaymentRequests(t.server.deps, 500)).toBe(0);
     for (const id of due) expect(await storedStatus(id)).toBe('expired');

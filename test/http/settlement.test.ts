@@ -97,7 +97,7 @@ describe('a request that ends partly paid', () => {
     const payer = await createUserWithAccount(t.admin, 'USD', '10');
     const pr = await createRequest(t.admin, payee.accountId, { amount: '10.00', payer: { accountId: payer.accountId } });
     // A partial payment from the payer's ledger account, through the internal rail of the dialects (Centrapay's pay).
-    const { payFromAccount } = await import('../../src/app/payment-requests.js');
+    const { payFromAccount } = await import('../../src/app/payment-requests/settle.js');
     const principal = { keyId: 'test', orgId: (await t.server.deps.store.db.selectFrom('accounts').select('org_id').where('id', '=', payer.accountId).executeTakeFirstOrThrow()).org_id, mode: 'test' as const, grants: [{ permission: 'admin' as const }] };
     await payFromAccount(t.server.deps, principal, pr.id as string, { accountId: payer.accountId, amount: '3.00' });
     expect(await balanceOf(t.admin, payer.accountId)).toBe('7.00');

@@ -12,7 +12,7 @@
 import type { FastifyInstance, FastifyPluginCallback } from 'fastify';
 import type { Deps, Principal } from '../../app/deps.js';
 import { getParty } from '../../app/parties.js';
-import { createPaymentRequest } from '../../app/payment-requests.js';
+import { createPaymentRequest } from '../../app/payment-requests/create.js';
 import { presentPaymentRequest } from '../../app/present.js';
 import { recordSignature, signatureDigest } from '../../db/alphapo-signature.repository.js';
 import type { CommitHold } from '../../db/store.js';

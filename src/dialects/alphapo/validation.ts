@@ -7,7 +7,7 @@
 import { isLosslessNumber } from 'lossless-json';
 import { partyAccountsIn, partyWalletAccounts } from '../../app/accounts.js';
 import type { Deps, Principal } from '../../app/deps.js';
-import type { CreatePaymentRequestInput } from '../../app/payment-requests.js';
+import type { CreatePaymentRequestInput } from '../../app/payment-requests/create.js';
 import type { Currency } from '../../domain/currency.js';
 import { formatAmount, parseAmount } from '../../domain/money.js';
 import { AlphaPoError, invalid } from './errors.js';

@@ -23,16 +23,11 @@ import { partyAccountsIn } from '../../app/accounts.js';
 import type { Deps, Principal } from '../../app/deps.js';
 import { currencyOfAssetType, getMerchantConfig } from '../../app/merchant-configs.js';
 import { latestPatronCodeRequest, partiesOfKey } from '../../app/patron-codes.js';
-import {
-  cancelPaymentRequest,
-  createPaymentRequest,
-  getPaymentRequest,
-  getPaymentRequestToPay,
-  listPaymentRequestEvents,
-  listPaymentRequests,
-  payFromAccount,
-  refundPaymentRequest,
-} from '../../app/payment-requests.js';
+import { cancelPaymentRequest } from '../../app/payment-requests/cancel.js';
+import { createPaymentRequest } from '../../app/payment-requests/create.js';
+import { getPaymentRequest, getPaymentRequestToPay, listPaymentRequestEvents, listPaymentRequests } from '../../app/payment-requests/read.js';
+import { refundPaymentRequest } from '../../app/payment-requests/refunds.js';
+import { payFromAccount } from '../../app/payment-requests/settle.js';
 import { presentPaymentRequest } from '../../app/present.js';
 import { type ErrorCode, isDomainError } from '../../domain/errors.js';
 import { formatAmount } from '../../domain/money.js';

@@ -5,7 +5,7 @@ import { closeAccount, createAccount, fundAccount, getAccount } from '../../app/
 import { createApiKey, listApiKeysOf, revokeApiKeyOf } from '../../app/api-keys.js';
 import type { Deps } from '../../app/deps.js';
 import { createParty, getParty } from '../../app/parties.js';
-import { listPartyPaymentRequests } from '../../app/payment-requests.js';
+import { listPartyPaymentRequests } from '../../app/payment-requests/read.js';
 import { presentAccount, presentApiKey, presentParty, presentPaymentRequest } from '../../app/present.js';
 import { principalOf } from '../auth.js';
 import {

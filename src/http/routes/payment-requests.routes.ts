@@ -5,18 +5,12 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Deps } from '../../app/deps.js';
-import {
-  approvePaymentRequest,
-  cancelPaymentRequest,
-  confirmRecordedPayment,
-  createPaymentRequest,
-  declinePaymentRequest,
-  getPaymentRequest,
-  listPaymentRequestEvents,
-  listPaymentRequests,
-  recordPayment,
-  refundPaymentRequest,
-} from '../../app/payment-requests.js';
+import { cancelPaymentRequest, declinePaymentRequest } from '../../app/payment-requests/cancel.js';
+import { createPaymentRequest } from '../../app/payment-requests/create.js';
+import { getPaymentRequest, listPaymentRequestEvents, listPaymentRequests } from '../../app/payment-requests/read.js';
+import { confirmRecordedPayment, recordPayment } from '../../app/payment-requests/record.js';
+import { refundPaymentRequest } from '../../app/payment-requests/refunds.js';
+import { approvePaymentRequest } from '../../app/payment-requests/settle.js';
 import { preparePayment } from '../../app/chain-payments.js';
 import { formatAmount } from '../../domain/money.js';
 import { presentEvent, presentPayment, presentPaymentRequest, presentRefund } from '../../app/present.js';
