@@ -144,7 +144,7 @@ describe('RateTable', () => {
     expect(rates.get('EUR', 'USD')).toBeUndefined();
   });
 
-  it.each([{ USD: '1' }, { 'USD/EUR/GBP': '1' }, { '/EUR': '1' }, { 'USD/EUR': '0' }, { 'USD/EUR': '1e2' }])('refuses %j', (config) => {
+  it.each<Record<string, string>>([{ USD: '1' }, { 'USD/EUR/GBP': '1' }, { '/EUR': '1' }, { 'USD/EUR': '0' }, { 'USD/EUR': '1e2' }])('refuses %j', (config) => {
     expect(refusal(() => new RateTable(config)).code).toBe('validation_failed');
   });
 });
