@@ -209,8 +209,13 @@ export function presentApiKey(k: ApiKey) {
   };
 }
 
-/** An event as the API returns it. `data` holds the payment request as it was after the change. */
+/**
+ * An event as the API returns it. `data` holds the payment request as it was after the change;
+ * the dialects' own data that the stored event carries for their webhook formats is left out
+ * (docs/api.md "Metadata").
+ */
 export function presentEvent(e: StoredEvent) {
+  const { dialectData: _dialectData, ...data } = e.data;
   return {
     id: e.id,
     object: 'event' as const,
@@ -218,6 +223,6 @@ export function presentEvent(e: StoredEvent) {
     sequence: e.sequence,
     paymentRequestId: e.paymentRequestId,
     createdAt: iso(e.createdAt),
-    data: e.data,
+    data,
   };
 }

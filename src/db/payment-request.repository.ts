@@ -3,7 +3,7 @@
  * and the list queries. Amounts cross as decimal strings of minor units; JSON columns as text.
  */
 import { type ExpressionBuilder, type SqlBool, sql } from 'kysely';
-import type { CommandType, FailureReason, LineItem, Mode, PaymentOption, PaymentRequest, PaymentRequestStatus } from '../domain/payment-request.js';
+import type { CommandType, DialectData, FailureReason, LineItem, Mode, PaymentOption, PaymentRequest, PaymentRequestStatus } from '../domain/payment-request.js';
 import { preparedQuery } from './prepared.js';
 import type { Database, NewPaymentRequestRow, PaymentRequestRow } from './schema.js';
 import type { Tx } from './store.js';
@@ -46,6 +46,7 @@ export function rowToPaymentRequest(row: PaymentRequestRow): PaymentRequest {
     expiresAt: Number(row.expires_at),
     description: row.description,
     metadata: parseJson(row.metadata),
+    dialectData: parseJson<DialectData>(row.dialect_data),
     externalId: row.external_id,
     lineItems: parseJson<StoredLineItem[]>(row.line_items)?.map((li) => ({ ...li, price: BigInt(li.price) })) ?? null,
     customer: parseJson(row.customer),
@@ -88,6 +89,7 @@ export function paymentRequestToRow(pr: PaymentRequest): NewPaymentRequestRow {
     expires_at: pr.expiresAt,
     description: pr.description,
     metadata: jsonOrNull(pr.metadata),
+    dialect_data: pr.dialectData === null || Object.keys(pr.dialectData).length === 0 ? null : JSON.stringify(pr.dialectData),
     external_id: pr.externalId,
     line_items: pr.lineItems === null ? null : JSON.stringify(pr.lineItems.map((li: LineItem) => ({ ...li, price: li.price.toString() }))),
     customer: jsonOrNull(pr.customer),
@@ -161,6 +163,11 @@ export interface PaymentRequestFilter {
   /** For a party's list: `incoming` (the party is the payer) or `outgoing` (the payee). */
   party?: { id: string; direction: 'incoming' | 'outgoing' } | undefined;
   metadata?: Record<string, string> | undefined;
+  /**
+   * String fields of one dialect's data (`{dialect: 'deltapay', fields: {metadata: 'x'}}`): the
+   * dialects' own look-ups (DeltaPay's `from-metadata`, Centrapay's `externalRef`); /v1 never sets it.
+   */
+  dialectData?: { dialect: string; fields: Record<string, string> } | undefined;
   /** Requests attached to any of these patron codes (an empty list matches none). */
   patronCodeIds?: readonly string[] | undefined;
 }
@@ -211,6 +218,14 @@ export async function listPaymentRequests(
       tx.engine === 'postgres'
         ? query.where(sql<string>`(metadata::jsonb ->> ${key})`, '=', value)
         : query.where(sql<string>`json_extract(metadata, ${path})`, '=', value);
+  }
+  for (const [key, value] of Object.entries(filter.dialectData?.fields ?? {})) {
+    const dialect = filter.dialectData?.dialect ?? '';
+    const path = `$."${dialect}"."${key}"`;
+    query =
+      tx.engine === 'postgres'
+        ? query.where(sql<string>`(dialect_data::jsonb -> ${dialect} ->> ${key})`, '=', value)
+        : query.where(sql<string>`json_extract(dialect_data, ${path})`, '=', value);
   }
   if (visibility !== 'all') {
     query = query.where((eb: ExpressionBuilder<Database, 'payment_requests'>) => {

@@ -89,7 +89,7 @@ export interface LedgerEntryTable {
   created_at: number;
 }
 
-/** The payment request row. JSON columns: payment_options, metadata, line_items, customer, redirect_urls, merchant. */
+/** The payment request row. JSON columns: payment_options, metadata, dialect_data, line_items, customer, redirect_urls, merchant. */
 export interface PaymentRequestTable {
   id: string;
   org_id: string;
@@ -105,6 +105,8 @@ export interface PaymentRequestTable {
   expires_at: number;
   description: string | null;
   metadata: string | null;
+  /** JSON DialectData (src/domain/payment-request.ts): the dialects' own fields, keyed by dialect name; never shown on /v1. */
+  dialect_data: string | null;
   external_id: string | null;
   line_items: string | null;
   customer: string | null;

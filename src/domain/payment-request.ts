@@ -68,6 +68,14 @@ export interface PartiesOfRequest {
   payer: PartyRef | null;
 }
 
+/**
+ * What the dialects keep on a request for their own answers, keyed by dialect name
+ * (`{"pismo": {"location": …}, "deltapay": {"metadata": "…"}}`). Apart from the caller's
+ * `metadata`: /v1 never shows it and cannot write it; each dialect validates and reads only its
+ * own slice (src/dialects/<name>/data.ts, docs/api.md "Metadata").
+ */
+export type DialectData = Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+
 /** The payment request as the domain sees it. Amounts are minor units of `currency`; times are epoch milliseconds. */
 export interface PaymentRequest {
   id: string;
@@ -84,6 +92,8 @@ export interface PaymentRequest {
   expiresAt: number;
   description: string | null;
   metadata: Record<string, unknown> | null;
+  /** The dialects' own data ({@link DialectData}), null when no dialect wrote any. */
+  dialectData: DialectData | null;
   externalId: string | null;
   lineItems: LineItem[] | null;
   customer: { email?: string | undefined; reference?: string | undefined } | null;

@@ -27,7 +27,7 @@ function request(status: PaymentRequestStatus, fields: Partial<PaymentRequest> =
     id: 'pr_1', orgId: 'org', mode: 'test', status, amount: 1000n, currency: 'USD',
     payeeAccountId: 'acc_payee', payeePartyId: 'party_payee', payerAccountId: null, payerPartyId: null,
     paymentOptions: [{ currency: 'USD', amount: 1000n, rate: '1' }], expiresAt: NOW + HOUR,
-    description: null, metadata: null, externalId: null, lineItems: null, customer: null, redirectUrls: null, merchant: null,
+    description: null, metadata: null, dialectData: null, externalId: null, lineItems: null, customer: null, redirectUrls: null, merchant: null,
     patronCodeId: null, transactionType: null, tillId: null,
     amountPaid: paid ? 1000n : 0n, amountRefunded: status === 'refunded' ? 1000n : 0n, paidAt: paid ? NOW - HOUR : null,
     failureReason: null, code: 'CODE', number: 1, parties: null, paymentReference: 'ref', salt: 'salt', sequence: 3, statusCause: null, statusActor: null,

@@ -53,6 +53,9 @@ export function eventsToStore(deps: Deps, pr: PaymentRequest, events: DomainEven
   const snapshot = presentPaymentRequest(pr, deps, now);
   return events.map((e) => {
     const data: Record<string, unknown> = { paymentRequest: snapshot };
+    // The dialects' webhook formats read their own data here; the /v1 event and the standard
+    // payload leave it out (src/app/present.ts, src/webhooks/standard-payload.ts).
+    if (pr.dialectData !== null) data['dialectData'] = pr.dialectData;
     // The payment that paid a request rides on its `paid` event too (Centrapay's paid notification carries it).
     if ((e.type === 'payment.received' || e.type === 'payment.reverted' || e.type === 'payment_request.paid') && extras['payment'] !== undefined) data['payment'] = extras['payment'];
     if (e.data?.['requiresRefund'] === true) data['requiresRefund'] = true;

@@ -11,7 +11,7 @@ import { expiryOf } from '../../domain/lifetime.js';
 import { type LineItemInput, parseLineItems } from '../../domain/line-items.js';
 import { parseAmount } from '../../domain/money.js';
 import { quotePaymentOptions } from '../../domain/payment-options.js';
-import type { PaymentRequest } from '../../domain/payment-request.js';
+import type { DialectData, PaymentRequest } from '../../domain/payment-request.js';
 import { normalizePhone } from '../../domain/phone.js';
 import { type Account, findAccount, findAccounts } from '../../db/account.repository.js';
 import { insertChainReferences } from '../../db/chain.repository.js';
@@ -39,7 +39,14 @@ export interface CreatePaymentRequestInput {
   expiresIn?: number | undefined;
   expiresAt?: string | undefined;
   description?: string | undefined;
+  /** The caller's own data, shown back as given; never read by a dialect. */
   metadata?: Record<string, unknown> | undefined;
+  /**
+   * A dialect's own fields, keyed by dialect name, stored apart from `metadata` and never shown on
+   * /v1 (docs/api.md "Metadata"); only a dialect's routes pass it, each with its slice validated by
+   * its own schema (src/dialects/<name>/data.ts).
+   */
+  dialectData?: DialectData | undefined;
   externalId?: string | undefined;
   lineItems?: LineItemInput[] | undefined;
   customer?: { email?: string | undefined; reference?: string | undefined } | undefined;
@@ -137,6 +144,7 @@ export async function createPaymentRequest(deps: Deps, principal: Principal, inp
       expiresAt,
       description: input.description ?? null,
       metadata: input.metadata ?? null,
+      dialectData: input.dialectData === undefined || Object.keys(input.dialectData).length === 0 ? null : input.dialectData,
       externalId: input.externalId ?? null,
       lineItems,
       customer: input.customer ?? null,

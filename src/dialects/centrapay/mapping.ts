@@ -11,6 +11,7 @@ import { codeCheckCharacter } from '../../domain/ids.js';
 import { parseAmount } from '../../domain/money.js';
 import type { PaymentRequestStatus } from '../../domain/payment-request.js';
 import type { StoredEvent } from '../../db/event.repository.js';
+import { type CentrapayData, readCentrapayData } from './data.js';
 
 /**
  * Payreq status → Centrapay's word (`new | paid | cancelled | expired`). `processing` (a ledger
@@ -36,35 +37,10 @@ export const CANCELLATION_REASON: Readonly<Partial<Record<PaymentRequestStatus, 
   failed: 'PAYMENT_FAILED',
 };
 
-/** Metadata key under which the dialect keeps Centrapay's fields that have no canonical home. */
-export const FIELDS_KEY = '_centrapay';
-/** Metadata key of `externalRef`, top level so that requests can be looked up by it. */
-export const EXTERNAL_REF_KEY = '_centrapayExternalRef';
 /** The payment reference prefix of a Centrapay `idempotencyKey` (a pay call's). */
 export const PAY_REFERENCE_PREFIX = 'centrapay:';
 /** The refund reference of a void (one per request). */
 export const VOID_REFERENCE = 'centrapay:void';
-
-/** Centrapay fields kept in metadata. */
-export interface StoredFields {
-  configId?: string;
-  expirySeconds?: number;
-  invoiceRef?: string;
-  purchaseOrderRef?: string;
-  partialAllowed?: boolean;
-  terminalId?: string;
-  deviceId?: string;
-  operatorId?: string;
-  barcode?: string;
-  barcodeType?: string;
-  taxNumber?: string;
-}
-
-/** The Centrapay fields a request keeps in its metadata (empty for a request made elsewhere). */
-export function storedFields(metadata: Record<string, unknown> | null): StoredFields {
-  const fields = metadata?.[FIELDS_KEY];
-  return typeof fields === 'object' && fields !== null ? (fields) : {};
-}
 
 /**
  * The Centrapay short code of a request: `CP-` + its code + `-` + a check character
@@ -99,13 +75,13 @@ function definedOnly(view: Record<string, unknown>): Record<string, unknown> {
 /**
  * A payment request as Centrapay's Payment Request model. `configId` is also sent as
  * `merchantConfigId` (the name in Centrapay's 2021 documentation, still used on activities). Optional fields are left
- * out when unset, as Centrapay does.
+ * out when unset, as Centrapay does. The fields without a canonical home (`configId`,
+ * `externalRef`, `invoiceRef`, …) come from `stored`, Centrapay's own data on the request
+ * (src/dialects/centrapay/data.ts).
  */
-export function centrapayView(pr: PaymentRequestJson, currencies: CurrencyRegistry): Record<string, unknown> {
-  const stored = storedFields(pr.metadata);
+export function centrapayView(pr: PaymentRequestJson, stored: CentrapayData, currencies: CurrencyRegistry): Record<string, unknown> {
   const exponent = currencies.get(pr.currency).exponent;
   const remaining = parseAmount(pr.amount, exponent) - parseAmount(pr.amountPaid, exponent, { allowZero: true });
-  const externalRef = pr.metadata?.[EXTERNAL_REF_KEY];
   return definedOnly({
     id: pr.id,
     shortCode: shortCodeOf(pr.code),
@@ -125,7 +101,7 @@ export function centrapayView(pr: PaymentRequestJson, currencies: CurrencyRegist
     remainingAmount: (remaining < 0n ? 0n : remaining).toString(),
     patronCodeId: pr.patronCodeId,
     lineItems: pr.lineItems?.map((li) => definedOnly({ name: li.name, sku: li.sku === '' ? undefined : li.sku, qty: li.qty, price: cents(currencies, pr.currency, li.price) })),
-    externalRef: typeof externalRef === 'string' ? externalRef : undefined,
+    externalRef: stored.externalRef,
     invoiceRef: stored.invoiceRef,
     purchaseOrderRef: stored.purchaseOrderRef,
     redirectPaidUrl: pr.redirectUrls?.success,
@@ -161,7 +137,7 @@ interface RefundJson { id: string; amount: string; reference: string | null }
 export function activityOf(event: StoredEvent, currencies: CurrencyRegistry, as?: 'payment'): Record<string, unknown> | undefined {
   const pr = event.data['paymentRequest'] as PaymentRequestJson | undefined;
   if (!pr) return undefined;
-  const stored = storedFields(pr.metadata);
+  const stored = readCentrapayData(event.data);
   const value = (decimal: string) => ({ currency: pr.currency, amount: cents(currencies, pr.currency, decimal) });
   const base = (id: string, type: string, sequence: number) => ({
     id,

@@ -35,7 +35,8 @@ import { effectiveStatus, type PaymentRequest, type PaymentRequestStatus } from 
 import { principalOf } from '../../http/auth.js';
 import { centrapayAuthHook } from './auth.js';
 import { CentrapayError, forbidden, sendCentrapayError } from './errors.js';
-import { activitiesOf, centrapayView, codeOfShortCode, crnOfKey, EXTERNAL_REF_KEY, FIELDS_KEY, PAY_REFERENCE_PREFIX, type StoredFields, storedFields, VOID_REFERENCE } from './mapping.js';
+import { CENTRAPAY_DATA_KEY, type CentrapayData, readCentrapayData, writeCentrapayData } from './data.js';
+import { activitiesOf, centrapayView, codeOfShortCode, crnOfKey, PAY_REFERENCE_PREFIX, VOID_REFERENCE } from './mapping.js';
 import { CentrapayKeySets } from './key-sets.js';
 import { centrapayJwksPath } from './webhook-format.js';
 
@@ -143,7 +144,7 @@ export const centrapayRoutes: FastifyPluginCallback<{ deps: Deps }> = (scope: Fa
   scope.register((api, _opts, registered) => {
     api.addHook('onRequest', centrapayAuthHook(deps));
     const r = api.withTypeProvider<ZodTypeProvider>();
-    const view = (pr: PaymentRequest) => centrapayView(presentPaymentRequest(pr, deps, deps.clock()), deps.currencies);
+    const view = (pr: PaymentRequest) => centrapayView(presentPaymentRequest(pr, deps, deps.clock()), readCentrapayData(pr), deps.currencies);
     const load = (principal: Principal, id: string) => getPaymentRequest(deps, principal, id);
     async function activity(principal: Principal, pr: PaymentRequest, find: (a: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
       const all = activitiesOf(await listPaymentRequestEvents(deps, principal, pr.id), deps.currencies);
@@ -167,12 +168,10 @@ export const centrapayRoutes: FastifyPluginCallback<{ deps: Deps }> = (scope: Fa
       const expirySeconds = b.expirySeconds ?? DEFAULT_EXPIRY_SECONDS;
       if (expirySeconds > MAX_EXPIRY_SECONDS) throw new CentrapayError(400, `expirySeconds must be at most ${MAX_EXPIRY_SECONDS}`);
       const assetCurrencies = config.assetTypes.map((t) => currencyOfAssetType(deps.currencies, t, principal.mode)).filter((c): c is string => c !== undefined);
-      const stored: StoredFields = { configId: config.id, expirySeconds };
-      for (const key of ['invoiceRef', 'purchaseOrderRef', 'partialAllowed', 'terminalId', 'deviceId', 'operatorId', 'barcode', 'barcodeType', 'taxNumber'] as const) {
+      const stored: CentrapayData = { configId: config.id, expirySeconds };
+      for (const key of ['invoiceRef', 'purchaseOrderRef', 'partialAllowed', 'terminalId', 'deviceId', 'operatorId', 'barcode', 'barcodeType', 'taxNumber', 'externalRef'] as const) {
         if (b[key] !== undefined) Object.assign(stored, { [key]: b[key] });
       }
-      const metadata: Record<string, unknown> = { [FIELDS_KEY]: stored };
-      if (b.externalRef !== undefined) metadata[EXTERNAL_REF_KEY] = b.externalRef;
       const decimal = (minor: string) => formatAmount(BigInt(minor), currency.exponent);
       const pr = await mapped(
         () =>
@@ -181,7 +180,7 @@ export const centrapayRoutes: FastifyPluginCallback<{ deps: Deps }> = (scope: Fa
             currency: currency.code,
             payee: { accountId: config.payeeAccountId },
             expiresIn: expirySeconds,
-            metadata,
+            dialectData: writeCentrapayData(stored),
             lineItems: b.lineItems?.map((li) => ({ name: li.name, sku: li.sku ?? '', qty: li.qty, price: decimal(li.price) })),
             patronCodeId: b.patronCodeId,
             redirectUrls: b.redirectPaidUrl === undefined && b.redirectCancelUrl === undefined ? undefined : { success: b.redirectPaidUrl, store: b.redirectCancelUrl },
@@ -209,7 +208,7 @@ export const centrapayRoutes: FastifyPluginCallback<{ deps: Deps }> = (scope: Fa
       const page = await listPaymentRequests(
         deps,
         principalOf(request),
-        { metadata: { [EXTERNAL_REF_KEY]: request.params.externalRef }, ...(merchantAccountId === undefined ? {} : { payeeAccountId: merchantAccountId }) },
+        { dialectData: { dialect: CENTRAPAY_DATA_KEY, fields: { externalRef: request.params.externalRef } }, ...(merchantAccountId === undefined ? {} : { payeeAccountId: merchantAccountId }) },
         { limit: paginationLimit ?? 20, cursor: pageKey },
       );
       return { items: page.data.map(view), ...(page.nextCursor === null ? {} : { nextPageKey: page.nextCursor }) };
@@ -233,7 +232,7 @@ export const centrapayRoutes: FastifyPluginCallback<{ deps: Deps }> = (scope: Fa
       const currency = currencyOfAssetType(deps.currencies, b.assetType, principal.mode);
       if (currency === undefined || !pr.paymentOptions.some((o) => o.currency === currency)) throw new CentrapayError(403, 'INVALID_ASSET_TYPE');
       if (b.mode === 'partial-payment') {
-        if (storedFields(pr.metadata).partialAllowed !== true) throw new CentrapayError(403, 'PARTIAL_PAYMENT_NOT_ALLOWED');
+        if (readCentrapayData(pr).partialAllowed !== true) throw new CentrapayError(403, 'PARTIAL_PAYMENT_NOT_ALLOWED');
         if (b.amount === undefined) throw new CentrapayError(400, 'amount is required');
       }
       let accountId = b.assetId ?? '';

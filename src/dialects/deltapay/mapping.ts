@@ -7,6 +7,7 @@ import type { PaymentRequestJson } from '../../app/present.js';
 import type { PaymentRequestStatus } from '../../domain/payment-request.js';
 import { shortestDecimal } from '../../domain/money.js';
 import { jsonAmount } from '../json-numbers.js';
+import type { DeltaPayData } from './data.js';
 
 /**
  * Payreq status → DeltaPay's word. `pending`, `approved`, `succeeded`, `failed`, `rejected`,
@@ -39,18 +40,14 @@ const TRANSACTION_STATUS: Readonly<Partial<Record<PaymentRequestStatus, string>>
   refunded: 'reversed',
 };
 
-/** Metadata keys under which the dialect keeps DeltaPay's free-form `metadata` string and `timeout`. */
-export const METADATA_KEY = '_deltapay_metadata';
-export const TIMEOUT_KEY = '_deltapay_timeout';
-
 /**
  * A payment request as DeltaPay shows it: `payment_request_id` and `account_id` are Payreq's
  * numbers; the sender (who asks) is the payee side, shown as a user or a legal entity by its
  * kind; the recipient (who pays) is the payer user. `request_time` is naive ISO (no `Z`), as in
- * DeltaPay's example; `amount` is a JSON number.
+ * DeltaPay's example; `amount` is a JSON number. `metadata` and `timeout` come from DeltaPay's
+ * own data on the request (src/dialects/deltapay/data.ts), never from the caller's /v1 metadata.
  */
-export function deltapayView(pr: PaymentRequestJson) {
-  const metadata = pr.metadata ?? {};
+export function deltapayView(pr: PaymentRequestJson, data: DeltaPayData) {
   const transactionStatus = TRANSACTION_STATUS[pr.status] ?? null;
   return {
     payment_request_id: pr.number,
@@ -63,9 +60,9 @@ export function deltapayView(pr: PaymentRequestJson) {
     till_name: null,
     till_id: pr.tillId === null ? null : Number(pr.tillId),
     note: pr.description,
-    metadata: typeof metadata[METADATA_KEY] === 'string' ? metadata[METADATA_KEY] : null,
+    metadata: data.metadata ?? null,
     request_time: pr.createdAt.replace(/Z$/, ''),
-    timeout: typeof metadata[TIMEOUT_KEY] === 'number' ? metadata[TIMEOUT_KEY] : null,
+    timeout: data.timeout ?? null,
     sender_user_id: pr.payee.partyType === 'user' ? pr.payee.partyNumber : null,
     sender_legal_entity_id: pr.payee.partyType === 'legal_entity' ? pr.payee.partyNumber : null,
     recipient_user_id: pr.payer?.partyNumber ?? null,

@@ -36,7 +36,8 @@ import { STATUS_OF } from '../../http/problem.js';
 import { amountFromJson, jsonId, jsonNumber, sendLossless, useLosslessJson } from '../json-numbers.js';
 import { deltapayAuthHook } from './auth.js';
 import { DeltaPayError, fieldProblem, permissionError, sendDeltaPayError } from './errors.js';
-import { deltapayView, METADATA_KEY, statusesOf, TIMEOUT_KEY } from './mapping.js';
+import { DELTAPAY_DATA_KEY, readDeltaPayData, writeDeltaPayData } from './data.js';
+import { deltapayView, statusesOf } from './mapping.js';
 import { signingKeyOf } from './webhook-format.js';
 
 /** DeltaPay's permission names → Payreq's grants. */
@@ -97,7 +98,7 @@ export const deltapayRoutes: FastifyPluginCallback<{ deps: Deps }> = (scope: Fas
   const r = scope.withTypeProvider<ZodTypeProvider>();
   const tags = ['deltapay dialect'];
   const security = [{ apiKey: [] }];
-  const view = (pr: PaymentRequest) => deltapayView(presentPaymentRequest(pr, deps, deps.clock()));
+  const view = (pr: PaymentRequest) => deltapayView(presentPaymentRequest(pr, deps, deps.clock()), readDeltaPayData(pr));
 
   /** The first request the key sees matching `filter`, through {@link guarded}: none is a 404, or the 401 when the key lacks the permission generally. */
   function findOne(principal: Principal, filter: PaymentRequestFilter, permission: DeltaPayPermission, target?: { kind: string; id: number }): Promise<PaymentRequest> {
@@ -124,9 +125,6 @@ export const deltapayRoutes: FastifyPluginCallback<{ deps: Deps }> = (scope: Fas
     const pr = await guarded(principal, 'create_payment_request', { kind: 'account', id: b.account_id }, async () => {
       const account = await getAccountByNumber(deps, principal, b.account_id);
       const exponent = deps.currencies.get(account.currency).exponent;
-      const stored: Record<string, unknown> = {};
-      if (b.metadata !== undefined) stored[METADATA_KEY] = b.metadata;
-      if (b.timeout !== undefined) stored[TIMEOUT_KEY] = b.timeout;
       return createPaymentRequest(deps, principal, {
         amount: formatAmount(amountFromJson(b.amount, exponent), exponent),
         currency: account.currency,
@@ -135,7 +133,7 @@ export const deltapayRoutes: FastifyPluginCallback<{ deps: Deps }> = (scope: Fas
         // DeltaPay's requests wait until answered; `timeout` (seconds), when given, bounds that.
         expiresIn: b.timeout ?? deps.settings.maxExpirySeconds,
         description: b.note,
-        metadata: Object.keys(stored).length === 0 ? undefined : stored,
+        dialectData: writeDeltaPayData({ ...(b.metadata === undefined ? {} : { metadata: b.metadata }), ...(b.timeout === undefined ? {} : { timeout: b.timeout }) }),
         transactionType: b.transaction_type,
         tillId: b.till_id === undefined ? undefined : String(b.till_id),
       });
@@ -148,7 +146,7 @@ export const deltapayRoutes: FastifyPluginCallback<{ deps: Deps }> = (scope: Fas
       return sendLossless(reply, 200, view(await byNumber(principalOf(request), request.query.payment_request_id, 'view_payment_requests')));
     });
     r.get(`${base}/from-metadata`, { schema: { tags, security, summary: 'The most recent payment request with this metadata (DeltaPay)', querystring: metadataQuery } }, async (request, reply) => {
-      const pr = await findOne(principalOf(request), { metadata: { [METADATA_KEY]: request.query.metadata } }, 'view_payment_requests');
+      const pr = await findOne(principalOf(request), { dialectData: { dialect: DELTAPAY_DATA_KEY, fields: { metadata: request.query.metadata } } }, 'view_payment_requests');
       return sendLossless(reply, 200, view(pr));
     });
   }

@@ -12,6 +12,7 @@ import type { PaymentRequestJson } from '../../app/present.js';
 import type { StoredEvent } from '../../db/event.repository.js';
 import type { RenderContext, RenderedWebhook, WebhookFormatModule } from '../../webhooks/formats.js';
 import { pythonJsonDumps } from './canonical-json.js';
+import { readDeltaPayData } from './data.js';
 import { deltapayView } from './mapping.js';
 
 const STATUS_CHANGES = new Set(['payment_request.processing', 'payment_request.paid', 'payment_request.failed', 'payment_request.cancelled', 'payment_request.declined', 'payment_request.expired', 'payment_request.refunded']);
@@ -34,7 +35,7 @@ export function signingKeyOf(privateKeyPem: string): string {
 export const deltapayFormat: WebhookFormatModule = {
   carries: (event) => STATUS_CHANGES.has(event.type) && typeof event.data['paymentRequest'] === 'object',
   render(event: StoredEvent, context: RenderContext): RenderedWebhook {
-    const body: Record<string, unknown> = deltapayView(event.data['paymentRequest'] as PaymentRequestJson);
+    const body: Record<string, unknown> = deltapayView(event.data['paymentRequest'] as PaymentRequestJson, readDeltaPayData(event.data));
     body['signature'] = deltapaySignature(context.secrets[0] ?? '', body);
     return { body: stringify(body) ?? '{}', headers: {} };
   },

@@ -19,7 +19,11 @@ export const PISMO_STATUS: Readonly<Record<PaymentRequestStatus, string>> = {
   refunded: 'REFUNDED',
 };
 
-/** The metadata key that keeps Pismo's fields Payreq has no column for (`location`), hidden from Pismo's own `metadata`. */
+/**
+ * A metadata key Pismo's list leaves out of `metadata`: Pismo once kept `location` under it, and
+ * a caller's own key of that name (plain metadata now, docs/dialects/pismo.md "Stored fields")
+ * is never shown by Pismo, as a location or otherwise.
+ */
 export const PISMO_KEY = '_pismo';
 
 /** What a list item is made from: the request as the API presents it, and its payee account's number. */
@@ -30,13 +34,15 @@ export interface ListSource {
   expiresAt: string;
   createdAt: string;
   metadata: Record<string, unknown> | null;
+  /** The create's `location`, from Pismo's own data (src/dialects/pismo/data.ts); null when none. */
+  location: unknown;
   toAccountNumber: number | null;
 }
 
 /** A list item as Pismo's guide shows it: `{amount, to, expiration, location, status, id, creation_date, metadata}`. */
 export function listItem(source: ListSource) {
-  const { [PISMO_KEY]: pismo, ...metadata } = source.metadata ?? {};
-  const location = (pismo as { location?: unknown } | undefined)?.location ?? null;
+  const { [PISMO_KEY]: _hidden, ...metadata } = source.metadata ?? {};
+  const location = source.location ?? null;
   return {
     amount: jsonAmount(shortestDecimal(source.amount)),
     to: source.toAccountNumber,

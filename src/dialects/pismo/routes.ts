@@ -28,7 +28,8 @@ import { authHook, principalOf } from '../../http/auth.js';
 import { boundedDepth } from '../../http/schemas.js';
 import { amountFromJson, jsonId, jsonNumber, plainJson, sendLossless, useLosslessJson } from '../json-numbers.js';
 import { PismoError, sendPismoError } from './errors.js';
-import { listItem, PISMO_KEY } from './mapping.js';
+import { readPismoData, writePismoData } from './data.js';
+import { listItem } from './mapping.js';
 
 const account = z.object({ id: jsonId });
 const method = z.object({ currency: z.string().min(1).max(64), account });
@@ -80,6 +81,7 @@ async function renderList(deps: Deps, principal: Principal, requests: PaymentReq
       expiresAt: new Date(pr.expiresAt).toISOString(),
       createdAt: new Date(pr.createdAt).toISOString(),
       metadata: pr.metadata,
+      location: readPismoData(pr).location,
       toAccountNumber: await payeeAccountNumber(deps, principal, pr),
     }));
   }
@@ -107,8 +109,7 @@ export const pismoRoutes: FastifyPluginCallback<{ deps: Deps }> = (scope: Fastif
     // Pismo's reference: amount ≥ 0.01.
     if (exponent > 2 && minor < 10n ** BigInt(exponent - 2)) throw new PismoError(400, 'INVALID_AMOUNT', 'amount must be at least 0.01');
     const amount = formatAmount(minor, exponent);
-    const stored: Record<string, unknown> = { ...((plainJson(body.metadata) as Record<string, unknown> | undefined) ?? {}) };
-    if (body.location !== undefined) stored[PISMO_KEY] = { location: plainJson(body.location) };
+    const metadata = plainJson(body.metadata) as Record<string, unknown> | undefined;
     const pr = await createPaymentRequest(deps, principal, {
       amount,
       currency: payee.currency,
@@ -116,7 +117,8 @@ export const pismoRoutes: FastifyPluginCallback<{ deps: Deps }> = (scope: Fastif
       payer: payer === undefined ? undefined : { accountId: payer.id },
       // Pismo's expiration is optional; without one the request lives as long as Payreq allows.
       ...(body.expiration === undefined ? { expiresIn: deps.settings.maxExpirySeconds } : { expiresAt: body.expiration }),
-      metadata: Object.keys(stored).length === 0 ? undefined : stored,
+      metadata: metadata === undefined || Object.keys(metadata).length === 0 ? undefined : metadata,
+      dialectData: body.location === undefined ? undefined : writePismoData({ location: plainJson(body.location) }),
     });
     return reply.code(201).send({ type: 'TOKEN', code: pr.code });
   });

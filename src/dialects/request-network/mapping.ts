@@ -7,6 +7,7 @@ import type { PaymentRequest } from '../../domain/payment-request.js';
 import { effectiveStatus } from '../../domain/payment-request.js';
 import type { ChainLog, ChainReference } from '../../db/chain.repository.js';
 import type { PayMetadata, PayTransaction } from '../../rails/evm/pay.js';
+import { type RequestNetworkData, readRequestNetworkData } from './data.js';
 import { toRequestId, wireReference } from './ids.js';
 
 /**
@@ -32,15 +33,12 @@ export function statusWord(pr: PaymentRequest, now: number): string {
   return STATUS_WORDS[status];
 }
 
-/** The metadata key under which the dialect keeps Request Network fields Payreq has no column for. */
-export const METADATA_KEY = 'requestNetwork';
-
 /**
  * The reference a Request Network client knows the request by: the one of the payment
  * currency it was created with, else the first on-chain one.
  */
 export function primaryReference(pr: PaymentRequest, references: ChainReference[]): ChainReference | undefined {
-  const stored = (pr.metadata?.[METADATA_KEY] as { paymentCurrency?: string } | undefined)?.paymentCurrency;
+  const stored = readRequestNetworkData(pr)?.paymentCurrency;
   return references.find((r) => r.currency === stored) ?? references[0];
 }
 
@@ -63,7 +61,7 @@ export function statusBody(pr: PaymentRequest, reference: ChainReference | undef
 
 /** The v2 extras: `status`, the recorded `payments` (amounts as decimal strings of the token) and what the create call stored. */
 export function v2Extras(pr: PaymentRequest, logs: (ChainLog & { currency: string })[], decimalsOf: (currency: string) => number, now: number) {
-  const stored = (pr.metadata?.[METADATA_KEY] ?? {}) as Record<string, unknown>;
+  const stored: Partial<RequestNetworkData> = readRequestNetworkData(pr) ?? {};
   return {
     status: statusWord(pr, now),
     payments: logs
@@ -77,9 +75,9 @@ export function v2Extras(pr: PaymentRequest, logs: (ChainLog & { currency: strin
         feeAmount: formatAmount(l.feeAmount, decimalsOf(l.currency)),
         feeAddress: l.feeAddress,
       })),
-    ...(stored['reference'] !== undefined ? { reference: stored['reference'] } : {}),
-    ...(stored['customerInfo'] !== undefined ? { customerInfo: stored['customerInfo'] } : {}),
-    ...(stored['recurrence'] !== undefined ? { recurrence: stored['recurrence'], isRecurrenceStopped: false } : {}),
+    ...(stored.reference !== undefined ? { reference: stored.reference } : {}),
+    ...(stored.customerInfo !== undefined ? { customerInfo: stored.customerInfo } : {}),
+    ...(stored.recurrence !== undefined ? { recurrence: stored.recurrence, isRecurrenceStopped: false } : {}),
   };
 }
 

@@ -30,7 +30,8 @@ import { boundedDepth } from '../../http/schemas.js';
 import { apiKeyHook } from './auth.js';
 import { sendDialectError, validationFailed } from './errors.js';
 import { fromRequestId, toRequestId, wireReference } from './ids.js';
-import { METADATA_KEY, payBody, primaryReference, statusBody, v2Extras } from './mapping.js';
+import { type RequestNetworkData, writeRequestNetworkData } from './data.js';
+import { payBody, primaryReference, statusBody, v2Extras } from './mapping.js';
 
 const recurrence = z.object({ startDate: z.string().nullable(), frequency: z.enum(['DAILY', 'WEEKLY', 'MONTHLY', 'YEARLY']) });
 
@@ -77,9 +78,9 @@ async function create(deps: Deps, principal: Principal, body: CreateInput): Prom
   }
   if (body.payer !== undefined && !isAddress(body.payer)) throw validationFailed('payer', 'Invalid Ethereum address');
   const wallet = await findOrCreateWalletAccount(deps, principal, { address: body.payee, currency: body.paymentCurrency, path: 'payee' });
-  const stored: Record<string, unknown> = { paymentCurrency: body.paymentCurrency };
+  const stored: RequestNetworkData = { paymentCurrency: body.paymentCurrency };
   for (const key of ['payer', 'recurrence', 'customerInfo', 'reference', 'originalRequestId', 'originalRequestPaymentReference'] as const) {
-    if (body[key] !== undefined) stored[key] = body[key];
+    if (body[key] !== undefined) Object.assign(stored, { [key]: body[key] });
   }
   const pr = await createPaymentRequest(deps, principal, {
     amount: body.amount,
@@ -88,7 +89,7 @@ async function create(deps: Deps, principal: Principal, body: CreateInput): Prom
     paymentOptions: body.invoiceCurrency === body.paymentCurrency ? undefined : [{ currency: body.paymentCurrency, address: wallet.address ?? undefined }],
     // Request Network's requests do not expire; Payreq's longest lifetime stands in.
     expiresIn: deps.settings.maxExpirySeconds,
-    metadata: { [METADATA_KEY]: stored },
+    dialectData: writeRequestNetworkData(stored),
   });
   // The option's own reference (Request Network's formula over its receiving address), as the watcher indexes it.
   const address = pr.paymentOptions.find((o) => o.currency === body.paymentCurrency)?.address;
