@@ -55,7 +55,10 @@ function presentOption(pr: PaymentRequest, option: PaymentOption, deps: Pick<Dep
   };
 }
 
-/** The payment request as the API returns it, with its status as of `now` (epoch ms). */
+/**
+ * The payment request as the API returns it, with its status as of `now` (epoch ms). The
+ * dialects' own data (`pr.dialectData`) is never part of it (docs/api.md "Metadata").
+ */
 export function presentPaymentRequest(pr: PaymentRequest, deps: Pick<Deps, 'currencies' | 'chains' | 'settings'>, now: number) {
   const { currencies } = deps;
   const publicUrl = deps.settings.publicUrl;
