@@ -144,6 +144,9 @@ describe('dialect data on a running server', () => {
     expect(list.body).toHaveLength(1);
     expect(list.body[0].location).toBeNull();
     expect(JSON.stringify(list.body)).not.toContain('66.6');
+    // Nor can a /v1 create name dialect data outright.
+    const direct = await t.admin.post('/v1/payment-requests', { amount: '3.00', currency: 'USD', payee: { accountId: account.body.id }, expiresIn: 3600, dialectData: { pismo: { location: 'forged' } } });
+    expect(direct.status).toBe(422);
     // Nor do the other dialects read the caller's keys as theirs.
     const deltapay = await new Client(`${t.url}/compat/deltapay`, t.adminKey).get('/payment-request/from-metadata?metadata=forged');
     expect(deltapay.status).toBe(404);
