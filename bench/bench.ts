@@ -28,7 +28,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { generateSecret } from '../src/app/api-keys.js';
-import type { Engine } from '../src/db/migrations.js';
+import type { Engine } from '../src/db/engine.js';
 import { openStore, type Store } from '../src/db/store.js';
 import { freePort, ROOT, spawnPayreq, waitForHealthy } from '../scripts/lib/process.js';
 import { testDatabase } from '../test/support/database.js';

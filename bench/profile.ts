@@ -11,7 +11,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateSecret } from '../src/app/api-keys.js';
-import type { Engine } from '../src/db/migrations.js';
+import type { Engine } from '../src/db/engine.js';
 import { freePort, ROOT, startFlags, TEST_SECRET_KEY, waitForHealthy } from '../scripts/lib/process.js';
 import { testDatabase } from '../test/support/database.js';
 import type { LoadResult, LoadSpec } from './load.js';

@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateSecret } from '../src/app/api-keys.js';
-import type { Engine } from '../src/db/migrations.js';
+import type { Engine } from '../src/db/engine.js';
 import { freePort, ROOT, spawnPayreq, waitForHealthy } from '../scripts/lib/process.js';
 import { testDatabase } from '../test/support/database.js';
 

@@ -15,7 +15,7 @@
  * Latency is receipt time minus the event's `timestamp` (set in the committing transaction).
  */
 import { generateSecret } from '../src/app/api-keys.js';
-import type { Engine } from '../src/db/migrations.js';
+import type { Engine } from '../src/db/engine.js';
 import { freePort, spawnPayreq, waitForHealthy } from '../scripts/lib/process.js';
 import { testDatabase } from '../test/support/database.js';
 import { startReceiver } from '../test/support/receiver.js';

@@ -16,7 +16,8 @@ import { dirname, resolve } from 'node:path';
 import type { Config } from './config.js';
 import { hasLiveKeys } from './db/api-key.repository.js';
 import { parseSecretKey, type SecretBox, secretBox } from './db/secrets.js';
-import { makePrivate, type Store } from './db/store.js';
+import { makePrivate } from './db/sqlite.js';
+import type { Store } from './db/store.js';
 
 /** The box to seal with, and a warning to log when the key was generated. */
 export interface MasterKey {

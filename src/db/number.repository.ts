@@ -71,7 +71,7 @@ export function paymentRequestSequence(orgId: string, mode: Mode): string {
  * Creates an org's payment request number sequences on PostgreSQL, one per mode, each
  * continuing above the largest number the org's counter row or its requests already hold (an
  * org numbered before the sequences existed). Idempotent. Nothing on SQLite. Runs in the
- * transaction that inserts the org, and in the migration that brought the sequences.
+ * transaction that inserts the org (migration 0007 holds its own copy, for the orgs there were).
  */
 export async function createNumberSequences(tx: Tx, orgId: string): Promise<void> {
   if (tx.engine !== 'postgres') return;

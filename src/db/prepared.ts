@@ -6,9 +6,17 @@
  * its hot query with {@link preparedQuery} and calls the result instead of building the query.
  */
 import { CompiledQuery, type Compilable, type Kysely, type QueryResult, type RawBuilder } from 'kysely';
-import type { Engine } from './migrations.js';
+import type { Engine } from './engine.js';
 import type { Database } from './schema.js';
-import type { Tx } from './store.js';
+
+/**
+ * Where a prepared query runs: a database or a transaction on it (src/db/store.ts's `Tx` and
+ * `Store` are both), with its engine, since each engine compiles its own SQL.
+ */
+export interface QueryTarget {
+  db: Kysely<Database>;
+  engine: Engine;
+}
 
 /**
  * The values a prepared query takes: scalars, arrays of scalars (an `in` list), or arrays of
@@ -61,7 +69,7 @@ function valueAt(params: unknown, path: readonly (string | number)[]): unknown {
 
 /**
  * The SQL texts of every prepared query compiled in this process. PostgreSQL connections keep
- * these, and only these, as named prepared statements (store.ts): they are the hot, simple
+ * these, and only these, as named prepared statements (src/db/postgres.ts): they are the hot, simple
  * queries whose plan does not depend on the values. Other queries (a claim with a subquery, a
  * list with filters) stay unnamed, so PostgreSQL plans them for their values each time: a cached
  * generic plan made the webhook claim query many times slower.
@@ -86,9 +94,9 @@ const MAX_SHAPES = 64;
  *   (`rows`, and `numAffectedRows` for writes).
  * @throws Error (a bug) when a marker reaches the compiled SQL other than as a parameter.
  */
-export function preparedQuery<P extends PreparedParams, R>(build: (db: Kysely<Database>, params: P) => Compilable<R> | RawBuilder<R>): (tx: Tx, params: P) => Promise<QueryResult<R>> {
+export function preparedQuery<P extends PreparedParams, R>(build: (db: Kysely<Database>, params: P) => Compilable<R> | RawBuilder<R>): (tx: QueryTarget, params: P) => Promise<QueryResult<R>> {
   const compiled = new Map<Engine, Map<string, Compiled>>();
-  const compile = (tx: Tx, params: P): Compiled => {
+  const compile = (tx: QueryTarget, params: P): Compiled => {
     // A query builder compiles itself; a `sql` template needs the database it compiles for.
     const query = build(tx.db, markersOf(params, []) as P).compile(tx.db);
     const sources = query.parameters.map((p): Source => (p instanceof Marker ? { path: p.path } : { constant: p }));

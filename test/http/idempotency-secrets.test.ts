@@ -11,7 +11,7 @@ import { type Kysely, Migrator, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_SECRET_KEY } from '../../scripts/lib/process.js';
 import { generateSecret } from '../../src/app/api-keys.js';
-import { migrations } from '../../src/db/migrations.js';
+import { migrations } from '../../src/db/migrations/index.js';
 import { secretBox } from '../../src/db/secrets.js';
 import { openStore } from '../../src/db/store.js';
 import { type TestDatabase, testDatabase } from '../support/database.js';

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSecret } from '../../src/app/api-keys.js';
-import { CONNECT_TIMEOUT_MS } from '../../src/db/store.js';
+import { CONNECT_TIMEOUT_MS } from '../../src/db/postgres.js';
 import { freePort, type PayreqProcess, spawnPayreq, waitForHealthy } from '../../scripts/lib/process.js';
 import { recordFigure } from '../hardening/figures.js';
 import { Client } from '../support/client.js';

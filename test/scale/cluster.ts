@@ -1,6 +1,6 @@
 /** Several `payreq serve` processes on one database (PostgreSQL for the scale tests), for the multi-process tests. */
 import { generateSecret } from '../../src/app/api-keys.js';
-import type { Engine } from '../../src/db/migrations.js';
+import type { Engine } from '../../src/db/engine.js';
 import { openStore, type Store } from '../../src/db/store.js';
 import { freePort, type PayreqProcess, spawnPayreq, waitForHealthy } from '../../scripts/lib/process.js';
 import { Client } from '../support/client.js';

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import type { Engine } from '../../src/db/migrations.js';
+import type { Engine } from '../../src/db/engine.js';
 
 /** The engine this test run targets. */
 export function testEngine(): Engine {
