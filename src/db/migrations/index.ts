@@ -10,10 +10,15 @@
  * https://kysely.dev/docs/migrations). What a migration needs from elsewhere is copied into its
  * file, as it was then. test/meta/migrations-frozen.test.ts checks the imports and the names.
  *
- * To add a migration: write `NNNN_what_it_does.ts` in this folder (the next number; one
- * exported function returning a Kysely `Migration`, taking the engine if it differs by
- * engine), import it below and add one line at the end of {@link migrations}, and add its name
- * to the list in test/meta/migrations-frozen.test.ts. Update src/db/schema.ts to match.
+ * To add a migration:
+ * 1. write `NNNN_what_it_does.ts` in this folder (the next number): one exported function
+ *    returning a Kysely `Migration`, taking the engine when the SQL differs by engine, with
+ *    everything it needs inside the file;
+ * 2. import it below and add one line at the end of {@link migrations} (the key is the name
+ *    recorded in `kysely_migration`: the file's name without `.ts`);
+ * 3. update src/db/schema.ts to match;
+ * 4. append `[name, hash]` to `RELEASED` in test/meta/migrations-frozen.test.ts (with a wrong
+ *    hash the test names the right one), after which the file never changes again.
  */
 import type { Migration } from 'kysely';
 import { initial } from './0001_initial.js';
