@@ -31,6 +31,7 @@ const RELEASED: readonly (readonly [name: string, codeSha256: string])[] = [
   ['0008_idempotency_claims', '3e666d9c5fbcfa184c2c6402545cfb3551f5d45ff03f23547fec3d8c75f210fc'],
   ['0009_api_key_lifecycle', '3e87caea195fca7f0149cb053e53ce3a91ef00e243d14e1eea831cf33fcf6cc9'],
   ['0010_idempotency_per_key', 'c7709434eb59fcc529e42071ab4bed1096c166328a912fc07fe759c418361e83'],
+  ['0011_dialect_data', '5cf95de4257f80652c31791fdc4eac7a528b2c9541804c1a6bfef0cc6d31a13c'],
 ];
 
 const files = readdirSync(FOLDER).filter((f) => f.endsWith('.ts')).sort();
