@@ -21,8 +21,10 @@ export async function migrateToLatest(db: Kysely<unknown>, engine: Engine, schem
     if (!error) return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
     // Kysely's migrator looks for its tables by reading every schema's columns, with
     // has_schema_privilege(name) on each: a schema another client drops during that read answers
-    // 3F000 (invalid_schema_name) though it is not ours. Nothing ran; read again.
-    if (!(engine === 'postgres' && attempt < 5 && (error as { code?: unknown }).code === '3F000')) throw new Error('migration failed', { cause: error });
+    // 3F000 (invalid_schema_name), or 42P01 (undefined_table) for a table of it, though it is not
+    // ours. Nothing ran; read again.
+    const code = (error as { code?: unknown }).code;
+    if (!(engine === 'postgres' && attempt < 5 && (code === '3F000' || code === '42P01'))) throw new Error('migration failed', { cause: error });
     await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
   }
 }
