@@ -235,8 +235,7 @@ function closeOnce(deps: Deps, principal: Principal, account: Account, input: Cl
     }
     // After the transfer's balance writes (registered first, run first): the emptied account closes last.
     const close = () => setAccountStatus(tx, id, 'closed', now);
-    if (tx.beforeCommit) tx.beforeCommit(close);
-    else await close();
+    tx.beforeCommit(close);
     return { ...locked, balance: 0n, status: 'closed', updatedAt: now };
   });
 }

@@ -11,7 +11,7 @@ import type { Mode } from '../domain/payment-request.js';
 import { type ApiKey, findApiKey, findApiKeyByHash, findFirstOrgId, insertApiKey, insertOrg, listApiKeys, listOrgs, lockBootstrap, lockUnrevokedApiKeys, orgExists, revokeApiKey, secretHashStored, touchApiKey } from '../db/api-key.repository.js';
 import { findAccount } from '../db/account.repository.js';
 import { findParty } from '../db/party.repository.js';
-import { boxOf, type Tx } from '../db/store.js';
+import { boxOf, type Db } from '../db/store.js';
 import type { Deps, Principal } from './deps.js';
 import { type Page, toPage } from './pagination.js';
 
@@ -55,13 +55,13 @@ export function modeOfSecret(secret: string): Mode | undefined {
  * to start without the variable.
  * @throws DomainError `live_mode_unavailable` for a live mode in such a process.
  */
-function requireLiveSealing(tx: Tx, mode: Mode): void {
+function requireLiveSealing(tx: Db, mode: Mode): void {
   if (mode === 'live' && boxOf(tx).generated) {
     throw new DomainError('live_mode_unavailable', 'this server has no PAYREQ_SECRET_KEY, so it refuses live-mode keys and secrets: set PAYREQ_SECRET_KEY on every server of this database and restart them (README: secrets at rest)');
   }
 }
 
-async function storeKey(tx: Tx, key: ApiKey, secret: string, signingSecret: string | null = null): Promise<void> {
+async function storeKey(tx: Db, key: ApiKey, secret: string, signingSecret: string | null = null): Promise<void> {
   requireLiveSealing(tx, key.mode);
   await insertApiKey(tx, key, hashSecret(secret), signingSecret);
 }
@@ -265,7 +265,7 @@ export async function createApiKey(
  * named account or party exists in that org and mode.
  * @throws DomainError `invalid_grant`, with the offending grant's path.
  */
-async function checkGrants(tx: Tx, orgId: string, mode: Mode, grants: readonly Grant[], held: readonly Grant[] | undefined): Promise<void> {
+async function checkGrants(tx: Db, orgId: string, mode: Mode, grants: readonly Grant[], held: readonly Grant[] | undefined): Promise<void> {
   for (const [i, grant] of grants.entries()) {
     if (grant.accountId !== undefined && grant.partyId !== undefined) {
       throw new DomainError('invalid_grant', 'a grant names an account or a party, not both', { errors: [{ path: `grants.${i}`, message: 'name accountId or partyId, not both' }] });

@@ -27,7 +27,7 @@ import {
 } from '../db/chain.repository.js';
 import { findPaymentById, insertPayment, type Payment, setPaymentStatus } from '../db/payment.repository.js';
 import { findPaymentRequest } from '../db/payment-request.repository.js';
-import type { Tx } from '../db/store.js';
+import type { Db } from '../db/store.js';
 import type { OnChainCurrency } from '../rails/evm/chains.js';
 import { buildPayTransactions, NO_FEE_ADDRESS, type PayMetadata, type PaymentIntent, type PayTransaction } from '../rails/evm/pay.js';
 import { checkAddress } from './accounts.js';
@@ -46,7 +46,7 @@ import { presentPayment } from './present.js';
  * @param requested - the `paymentOptions` of the create call, for the `address` each may name (errors point at `paymentOptions.<i>.address`).
  * @throws DomainError `invalid_address`, `chain_not_configured`, `validation_failed` (an address on a fiat option).
  */
-export async function assignReceivingAddresses(tx: Tx, deps: Deps, payee: Account, options: PaymentOption[], requested: readonly { currency: string; address?: string | undefined }[]): Promise<PaymentOption[]> {
+export async function assignReceivingAddresses(tx: Db, deps: Deps, payee: Account, options: PaymentOption[], requested: readonly { currency: string; address?: string | undefined }[]): Promise<PaymentOption[]> {
   // The payee party's wallets matter only for an option payable on chain that names no address.
   const needsWallets = payee.partyId !== null && options.some((o) => deps.chains.onChain(o.currency) && requested.find((r) => r.currency === o.currency)?.address === undefined);
   const wallets = needsWallets && payee.partyId !== null ? await findWalletAccounts(tx, payee.orgId, payee.mode, { partyId: payee.partyId }) : [];
@@ -262,7 +262,7 @@ export function recordChainPayment(deps: Deps, confirmed: ConfirmedLog): Promise
   );
 }
 
-async function claimLog(tx: Tx, id: string, from: ChainLog['status'], to: ChainLog['status'], paymentId: string | null, now: number): Promise<boolean> {
+async function claimLog(tx: Db, id: string, from: ChainLog['status'], to: ChainLog['status'], paymentId: string | null, now: number): Promise<boolean> {
   const result = await tx.db.updateTable('chain_logs').set({ status: to, payment_id: paymentId, updated_at: now }).where('id', '=', id).where('status', '=', from).executeTakeFirst();
   return result.numUpdatedRows === 1n;
 }

@@ -234,7 +234,7 @@ export async function redeliverEvent(deps: Deps, principal: Principal, eventId: 
   await deps.store.transaction(async (tx) => {
     await insertDeliveries(tx, deliveries);
     // The dispatchers of this process wake on committed events; a redelivery is news too.
-    if (tx.written) tx.written.events = true;
+    tx.written.events = true;
   });
   return deliveries;
 }

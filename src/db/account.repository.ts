@@ -8,7 +8,7 @@ import { newId } from '../domain/ids.js';
 import type { Mode } from '../domain/payment-request.js';
 import { preparedQuery } from './prepared.js';
 import type { AccountRow, NewLedgerEntryRow, NewLedgerTransferRow } from './schema.js';
-import type { Tx } from './store.js';
+import type { Db, Tx } from './tx.js';
 
 /** Why a system account exists: minting test money, currency exchange, or money that moved outside the ledger. */
 export type SystemPurpose = 'funding' | 'fx' | 'external';
@@ -54,7 +54,7 @@ export function rowToAccount(row: AccountRow): Account {
 }
 
 /** Inserts an account. */
-export async function insertAccount(tx: Tx, account: Account): Promise<void> {
+export async function insertAccount(tx: Db, account: Account): Promise<void> {
   await tx.db
     .insertInto('accounts')
     .values({
@@ -75,7 +75,7 @@ export async function insertAccount(tx: Tx, account: Account): Promise<void> {
 }
 
 /** The accounts with these ids in this org and mode, in id order (those that exist; no lock). */
-export async function findAccounts(tx: Tx, orgId: string, mode: Mode, ids: readonly string[]): Promise<Account[]> {
+export async function findAccounts(tx: Db, orgId: string, mode: Mode, ids: readonly string[]): Promise<Account[]> {
   if (ids.length === 0) return [];
   const { rows } = await findByIds(tx, { ids: [...new Set(ids)], orgId, mode });
   return rows.map(rowToAccount);
@@ -89,13 +89,13 @@ const findById = preparedQuery((db, p: { id: string; orgId: string; mode: string
 );
 
 /** The account with this id in this org and mode (no lock: the ledger locks with {@link applyBalanceChanges}). */
-export async function findAccount(tx: Tx, orgId: string, mode: Mode, id: string): Promise<Account | undefined> {
+export async function findAccount(tx: Db, orgId: string, mode: Mode, id: string): Promise<Account | undefined> {
   const row = (await findById(tx, { id, orgId, mode })).rows[0];
   return row && rowToAccount(row);
 }
 
 /** The system account for a purpose and currency, created on first use (idempotent under races). */
-export async function systemAccount(tx: Tx, orgId: string, mode: Mode, currency: string, purpose: SystemPurpose, now: number): Promise<Account> {
+export async function systemAccount(tx: Db, orgId: string, mode: Mode, currency: string, purpose: SystemPurpose, now: number): Promise<Account> {
   const find = () =>
     tx.db
       .selectFrom('accounts')
@@ -121,7 +121,7 @@ export async function systemAccount(tx: Tx, orgId: string, mode: Mode, currency:
  * Wallet accounts of an org and mode, oldest first, filtered by party, address (EIP-55
  * checksummed, as stored) and currency.
  */
-export async function findWalletAccounts(tx: Tx, orgId: string, mode: Mode, filter: { partyId?: string; address?: string; currency?: string }): Promise<Account[]> {
+export async function findWalletAccounts(tx: Db, orgId: string, mode: Mode, filter: { partyId?: string; address?: string; currency?: string }): Promise<Account[]> {
   let query = tx.db.selectFrom('accounts').selectAll().where('org_id', '=', orgId).where('mode', '=', mode).where('address', 'is not', null);
   if (filter.partyId !== undefined) query = query.where('party_id', '=', filter.partyId);
   if (filter.address !== undefined) query = query.where('address', '=', filter.address);
@@ -131,7 +131,7 @@ export async function findWalletAccounts(tx: Tx, orgId: string, mode: Mode, filt
 }
 
 /** A party's open accounts (ledger and wallet) in `currency`, oldest first. */
-export async function findPartyAccounts(tx: Tx, orgId: string, mode: Mode, partyId: string, currency: string): Promise<Account[]> {
+export async function findPartyAccounts(tx: Db, orgId: string, mode: Mode, partyId: string, currency: string): Promise<Account[]> {
   const rows = await tx.db
     .selectFrom('accounts')
     .selectAll()
@@ -146,13 +146,13 @@ export async function findPartyAccounts(tx: Tx, orgId: string, mode: Mode, party
 }
 
 /** The party account with this number in an org and mode, or undefined. */
-export async function findAccountByNumber(tx: Tx, orgId: string, mode: Mode, number: number): Promise<Account | undefined> {
+export async function findAccountByNumber(tx: Db, orgId: string, mode: Mode, number: number): Promise<Account | undefined> {
   const row = await tx.db.selectFrom('accounts').selectAll().where('org_id', '=', orgId).where('mode', '=', mode).where('number', '=', number).executeTakeFirst();
   return row && rowToAccount(row);
 }
 
 /** Sets an account's balance (minor units; SQLite's path of {@link applyBalanceChanges}, which computes it in code). */
-export async function setAccountBalance(tx: Tx, id: string, balance: bigint, now: number): Promise<void> {
+export async function setAccountBalance(tx: Db, id: string, balance: bigint, now: number): Promise<void> {
   await setBalance(tx, { balance: balance.toString(), now, id });
 }
 
@@ -252,12 +252,12 @@ export async function lockAccount(tx: Tx, orgId: string, mode: Mode, id: string,
 }
 
 /** Sets an account's status. */
-export async function setAccountStatus(tx: Tx, id: string, status: Account['status'], now: number): Promise<void> {
+export async function setAccountStatus(tx: Db, id: string, status: Account['status'], now: number): Promise<void> {
   await tx.db.updateTable('accounts').set({ status, updated_at: now }).where('id', '=', id).execute();
 }
 
 /** Sums of all balances per currency in an org and mode (the ledger invariant says each is zero). */
-export async function balanceSumsByCurrency(tx: Tx, orgId: string, mode: Mode): Promise<Map<string, bigint>> {
+export async function balanceSumsByCurrency(tx: Db, orgId: string, mode: Mode): Promise<Map<string, bigint>> {
   const rows = await tx.db.selectFrom('accounts').select(['currency', 'balance']).where('org_id', '=', orgId).where('mode', '=', mode).execute();
   const sums = new Map<string, bigint>();
   for (const r of rows) sums.set(r.currency, (sums.get(r.currency) ?? 0n) + BigInt(r.balance));

@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Mode } from '../domain/payment-request.js';
-import type { Tx } from './store.js';
+import type { Db } from './tx.js';
 
 /** How long a signature is remembered, in milliseconds (24 hours, as idempotency keys are kept). */
 export const SIGNATURE_RETENTION_MS = 24 * 60 * 60 * 1000;
@@ -26,7 +26,7 @@ export function signatureDigest(apiKeyId: string, signature: string): string {
  * @returns false when the digest was recorded within the retention period already (a replay):
  *   the caller must roll its transaction back.
  */
-export async function recordSignature(tx: Tx, orgId: string, mode: Mode, digest: string, now: number): Promise<boolean> {
+export async function recordSignature(tx: Db, orgId: string, mode: Mode, digest: string, now: number): Promise<boolean> {
   await tx.db.deleteFrom('alphapo_signatures').where('org_id', '=', orgId).where('mode', '=', mode).where('created_at', '<', now - SIGNATURE_RETENTION_MS).execute();
   const inserted = await tx.db
     .insertInto('alphapo_signatures')

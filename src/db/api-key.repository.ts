@@ -4,7 +4,7 @@ import type { Grant } from '../domain/grants.js';
 import type { Mode } from '../domain/payment-request.js';
 import type { ApiKeyRow } from './schema.js';
 import { createNumberSequences } from './number.repository.js';
-import { boxOf, type Tx } from './store.js';
+import { boxOf, type Db, type Tx } from './tx.js';
 
 /** An API key without its secret. `prefix` is the first characters of the secret, for display. */
 export interface ApiKey {
@@ -49,7 +49,7 @@ function signingPlace(id: string): string {
 }
 
 /** Inserts a key with the hash of its secret, and its signing secret (sealed) when it has one. */
-export async function insertApiKey(tx: Tx, key: ApiKey, secretHash: string, signingSecret: string | null = null): Promise<void> {
+export async function insertApiKey(tx: Db, key: ApiKey, secretHash: string, signingSecret: string | null = null): Promise<void> {
   await tx.db
     .insertInto('api_keys')
     .values({
@@ -74,7 +74,7 @@ export async function insertApiKey(tx: Tx, key: ApiKey, secretHash: string, sign
  * The key whose secret hashes to `secretHash`, unrevoked and unexpired at `now` (epoch ms), with
  * its signing secret (null when none), or undefined.
  */
-export async function findApiKeyByHash(tx: Tx, secretHash: string, now: number): Promise<(ApiKey & { signingSecret: string | null }) | undefined> {
+export async function findApiKeyByHash(tx: Db, secretHash: string, now: number): Promise<(ApiKey & { signingSecret: string | null }) | undefined> {
   const row = await tx.db
     .selectFrom('api_keys')
     .selectAll()
@@ -86,18 +86,18 @@ export async function findApiKeyByHash(tx: Tx, secretHash: string, now: number):
 }
 
 /** True when a key whose secret hashes to `secretHash` is stored, in any org and mode, revoked and expired ones included (secret hashes are unique). */
-export async function secretHashStored(tx: Tx, secretHash: string): Promise<boolean> {
+export async function secretHashStored(tx: Db, secretHash: string): Promise<boolean> {
   return (await tx.db.selectFrom('api_keys').select('id').where('secret_hash', '=', secretHash).executeTakeFirst()) !== undefined;
 }
 
 /** The key `id` of this org and mode (revoked and expired keys included), or undefined. */
-export async function findApiKey(tx: Tx, orgId: string, mode: Mode, id: string): Promise<ApiKey | undefined> {
+export async function findApiKey(tx: Db, orgId: string, mode: Mode, id: string): Promise<ApiKey | undefined> {
   const row = await tx.db.selectFrom('api_keys').selectAll().where('id', '=', id).where('org_id', '=', orgId).where('mode', '=', mode).executeTakeFirst();
   return row && rowToApiKey(row);
 }
 
 /** This org's and mode's keys, newest first, after the `cursor` id when given: at most `limit` + 1 rows (the extra tells `hasMore`). */
-export async function listApiKeys(tx: Tx, orgId: string, mode: Mode, page: { limit: number; cursor?: string | undefined }): Promise<ApiKey[]> {
+export async function listApiKeys(tx: Db, orgId: string, mode: Mode, page: { limit: number; cursor?: string | undefined }): Promise<ApiKey[]> {
   let query = tx.db.selectFrom('api_keys').selectAll().where('org_id', '=', orgId).where('mode', '=', mode);
   if (page.cursor !== undefined) query = query.where('id', '<', page.cursor);
   return (await query.orderBy('id', 'desc').limit(page.limit + 1).execute()).map(rowToApiKey);
@@ -124,18 +124,18 @@ export async function lockUnrevokedApiKeys(tx: Tx, orgId: string, mode: Mode): P
 }
 
 /** Revokes key `id` at `now` (epoch ms) unless it already is; answers the key as it is after. */
-export async function revokeApiKey(tx: Tx, orgId: string, mode: Mode, id: string, now: number): Promise<ApiKey | undefined> {
+export async function revokeApiKey(tx: Db, orgId: string, mode: Mode, id: string, now: number): Promise<ApiKey | undefined> {
   await tx.db.updateTable('api_keys').set({ revoked_at: now }).where('id', '=', id).where('org_id', '=', orgId).where('mode', '=', mode).where('revoked_at', 'is', null).execute();
   return findApiKey(tx, orgId, mode, id);
 }
 
 /** Records that key `id` authenticated at `now` (epoch ms). */
-export async function touchApiKey(tx: Tx, id: string, now: number): Promise<void> {
+export async function touchApiKey(tx: Db, id: string, now: number): Promise<void> {
   await tx.db.updateTable('api_keys').set({ last_used_at: now }).where('id', '=', id).execute();
 }
 
 /** Every org, oldest first, with how many unrevoked keys it holds per mode. */
-export async function listOrgs(tx: Tx): Promise<{ id: string; name: string; createdAt: number; testKeys: number; liveKeys: number }[]> {
+export async function listOrgs(tx: Db): Promise<{ id: string; name: string; createdAt: number; testKeys: number; liveKeys: number }[]> {
   const orgs = await tx.db.selectFrom('orgs').select(['id', 'name', 'created_at']).orderBy('created_at').orderBy('id').execute();
   const counts = await tx.db.selectFrom('api_keys').select(['org_id', 'mode', (eb) => eb.fn.countAll<string | number>().as('n')]).where('revoked_at', 'is', null).groupBy(['org_id', 'mode']).execute();
   const count = (org: string, mode: Mode) => Number(counts.find((c) => c.org_id === org && c.mode === mode)?.n ?? 0);
@@ -143,18 +143,18 @@ export async function listOrgs(tx: Tx): Promise<{ id: string; name: string; crea
 }
 
 /** True when org `id` exists. */
-export async function orgExists(tx: Tx, id: string): Promise<boolean> {
+export async function orgExists(tx: Db, id: string): Promise<boolean> {
   return (await tx.db.selectFrom('orgs').select('id').where('id', '=', id).executeTakeFirst()) !== undefined;
 }
 
 /** The first org's id, or undefined on an empty database. */
-export async function findFirstOrgId(tx: Tx): Promise<string | undefined> {
+export async function findFirstOrgId(tx: Db): Promise<string | undefined> {
   const row = await tx.db.selectFrom('orgs').select('id').orderBy('created_at').limit(1).executeTakeFirst();
   return row?.id;
 }
 
 /** Inserts an org, with its payment request number sequences on PostgreSQL ({@link createNumberSequences}). */
-export async function insertOrg(tx: Tx, org: { id: string; name: string; createdAt: number }): Promise<void> {
+export async function insertOrg(tx: Db, org: { id: string; name: string; createdAt: number }): Promise<void> {
   await tx.db.insertInto('orgs').values({ id: org.id, name: org.name, created_at: org.createdAt }).execute();
   await createNumberSequences(tx, org.id);
 }
@@ -188,6 +188,6 @@ export async function resealSigningSecrets(tx: Tx): Promise<number> {
 }
 
 /** True when an unrevoked live-mode key exists: a server of this database needs a master key. */
-export async function hasLiveKeys(tx: Tx): Promise<boolean> {
+export async function hasLiveKeys(tx: Db): Promise<boolean> {
   return (await tx.db.selectFrom('api_keys').select('id').where('mode', '=', 'live').where('revoked_at', 'is', null).limit(1).executeTakeFirst()) !== undefined;
 }

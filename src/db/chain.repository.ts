@@ -5,7 +5,7 @@
  */
 import type { Mode } from '../domain/payment-request.js';
 import type { ChainLogRow, ChainReferenceRow } from './schema.js';
-import type { Tx } from './store.js';
+import type { Db, Tx } from './tx.js';
 
 /** One on-chain payment option of a request, as the watcher matches it. Addresses are lower case. */
 export interface ChainReference {
@@ -104,7 +104,7 @@ function rowToLog(row: ChainLogRow): ChainLog {
 }
 
 /** Inserts a request's on-chain references. */
-export async function insertChainReferences(tx: Tx, refs: ChainReference[]): Promise<void> {
+export async function insertChainReferences(tx: Db, refs: ChainReference[]): Promise<void> {
   if (refs.length === 0) return;
   await tx.db
     .insertInto('chain_references')
@@ -130,37 +130,37 @@ export async function insertChainReferences(tx: Tx, refs: ChainReference[]): Pro
 }
 
 /** The references on `chainId` whose topic is one of `topics` (through the `(chain_id, topic)` index). */
-export async function findChainReferencesByTopics(tx: Tx, chainId: number, topics: readonly string[]): Promise<ChainReference[]> {
+export async function findChainReferencesByTopics(tx: Db, chainId: number, topics: readonly string[]): Promise<ChainReference[]> {
   if (topics.length === 0) return [];
   const rows = await tx.db.selectFrom('chain_references').selectAll().where('chain_id', '=', chainId).where('topic', 'in', [...new Set(topics)]).execute();
   return rows.map(rowToReference);
 }
 
 /** The references of an org and mode with this payment reference (16 hex characters). */
-export async function findChainReferencesByReference(tx: Tx, orgId: string, mode: Mode, reference: string): Promise<ChainReference[]> {
+export async function findChainReferencesByReference(tx: Db, orgId: string, mode: Mode, reference: string): Promise<ChainReference[]> {
   const rows = await tx.db.selectFrom('chain_references').selectAll().where('org_id', '=', orgId).where('mode', '=', mode).where('reference', '=', reference).orderBy('id').execute();
   return rows.map(rowToReference);
 }
 
 /** A request's on-chain references, in option order. */
-export async function listChainReferences(tx: Tx, paymentRequestId: string): Promise<ChainReference[]> {
+export async function listChainReferences(tx: Db, paymentRequestId: string): Promise<ChainReference[]> {
   const rows = await tx.db.selectFrom('chain_references').selectAll().where('payment_request_id', '=', paymentRequestId).orderBy('id').execute();
   return rows.map(rowToReference);
 }
 
 /** The reference with this id. */
-export async function findChainReference(tx: Tx, id: string): Promise<ChainReference | undefined> {
+export async function findChainReference(tx: Db, id: string): Promise<ChainReference | undefined> {
   const row = await tx.db.selectFrom('chain_references').selectAll().where('id', '=', id).executeTakeFirst();
   return row && rowToReference(row);
 }
 
 /** Sets `listening_since` the first time a pay call asks for a reference's transactions. */
-export async function markListening(tx: Tx, id: string, now: number): Promise<void> {
+export async function markListening(tx: Db, id: string, now: number): Promise<void> {
   await tx.db.updateTable('chain_references').set({ listening_since: now }).where('id', '=', id).where('listening_since', 'is', null).execute();
 }
 
 /** Creates the cursor row of a chain if it does not exist yet (idempotent under races). */
-export async function ensureCursor(tx: Tx, chainId: number, network: string, now: number): Promise<void> {
+export async function ensureCursor(tx: Db, chainId: number, network: string, now: number): Promise<void> {
   await tx.db
     .insertInto('chain_cursors')
     .values({ chain_id: chainId, network, last_scanned: null, lease_holder: null, lease_until: null, updated_at: now })
@@ -173,7 +173,7 @@ export async function ensureCursor(tx: Tx, chainId: number, network: string, now
  * expired, or already the holder's.
  * @returns the cursor when the lease is the holder's now, else undefined.
  */
-export async function takeLease(tx: Tx, chainId: number, holder: string, until: number, now: number): Promise<ChainCursor | undefined> {
+export async function takeLease(tx: Db, chainId: number, holder: string, until: number, now: number): Promise<ChainCursor | undefined> {
   const result = await tx.db
     .updateTable('chain_cursors')
     .set({ lease_holder: holder, lease_until: until, updated_at: now })
@@ -192,7 +192,7 @@ export async function takeLease(tx: Tx, chainId: number, holder: string, until: 
 }
 
 /** Gives the lease up (on shutdown), so another process takes over at once. */
-export async function releaseLease(tx: Tx, chainId: number, holder: string): Promise<void> {
+export async function releaseLease(tx: Db, chainId: number, holder: string): Promise<void> {
   await tx.db.updateTable('chain_cursors').set({ lease_holder: null, lease_until: null }).where('chain_id', '=', chainId).where('lease_holder', '=', holder).execute();
 }
 
@@ -201,7 +201,7 @@ export async function releaseLease(tx: Tx, chainId: number, holder: string): Pro
  * cursor row stays locked until the transaction ends, so the holder's writes in it are its own.
  * @returns false when the lease was lost (the caller's transaction must roll back).
  */
-export async function setLastScanned(tx: Tx, chainId: number, holder: string, block: number, now: number): Promise<boolean> {
+export async function setLastScanned(tx: Db, chainId: number, holder: string, block: number, now: number): Promise<boolean> {
   const result = await tx.db
     .updateTable('chain_cursors')
     .set({ last_scanned: block, updated_at: now })
@@ -212,7 +212,7 @@ export async function setLastScanned(tx: Tx, chainId: number, holder: string, bl
 }
 
 /** The stored block hashes of a chain, highest block first. */
-export async function listBlockHashes(tx: Tx, chainId: number): Promise<{ number: number; hash: string }[]> {
+export async function listBlockHashes(tx: Db, chainId: number): Promise<{ number: number; hash: string }[]> {
   const rows = await tx.db.selectFrom('chain_blocks').select(['number', 'hash']).where('chain_id', '=', chainId).orderBy('number', 'desc').execute();
   return rows.map((r) => ({ number: Number(r.number), hash: r.hash }));
 }
@@ -227,12 +227,12 @@ export async function saveBlockHashes(tx: Tx, chainId: number, blocks: { number:
 }
 
 /** Drops the stored hashes above `block` (they belong to a fork that was abandoned). */
-export async function deleteBlockHashesAbove(tx: Tx, chainId: number, block: number): Promise<void> {
+export async function deleteBlockHashesAbove(tx: Db, chainId: number, block: number): Promise<void> {
   await tx.db.deleteFrom('chain_blocks').where('chain_id', '=', chainId).where('number', '>', block).execute();
 }
 
 /** Inserts a log once: a repeat of `(chainId, txHash, logIndex)` is ignored. */
-export async function insertChainLog(tx: Tx, log: ChainLog): Promise<void> {
+export async function insertChainLog(tx: Db, log: ChainLog): Promise<void> {
   await tx.db
     .insertInto('chain_logs')
     .values({
@@ -259,7 +259,7 @@ export async function insertChainLog(tx: Tx, log: ChainLog): Promise<void> {
 }
 
 /** The log with this identity, or undefined. */
-export async function findChainLog(tx: Tx, chainId: number, txHash: string, logIndex: number): Promise<ChainLog | undefined> {
+export async function findChainLog(tx: Db, chainId: number, txHash: string, logIndex: number): Promise<ChainLog | undefined> {
   const row = await tx.db
     .selectFrom('chain_logs')
     .selectAll()
@@ -271,7 +271,7 @@ export async function findChainLog(tx: Tx, chainId: number, txHash: string, logI
 }
 
 /** The `seen` logs of a chain at or below `maxBlock` (deep enough to record), oldest first. */
-export async function listLogsToConfirm(tx: Tx, chainId: number, maxBlock: number): Promise<ChainLog[]> {
+export async function listLogsToConfirm(tx: Db, chainId: number, maxBlock: number): Promise<ChainLog[]> {
   const rows = await tx.db
     .selectFrom('chain_logs')
     .selectAll()
@@ -285,7 +285,7 @@ export async function listLogsToConfirm(tx: Tx, chainId: number, maxBlock: numbe
 }
 
 /** The logs of a chain above `block` that a reorg to `block` removes (any status but `reverted`). */
-export async function listLogsAbove(tx: Tx, chainId: number, block: number): Promise<ChainLog[]> {
+export async function listLogsAbove(tx: Db, chainId: number, block: number): Promise<ChainLog[]> {
   const rows = await tx.db
     .selectFrom('chain_logs')
     .selectAll()
@@ -298,7 +298,7 @@ export async function listLogsAbove(tx: Tx, chainId: number, block: number): Pro
 }
 
 /** A request's logs (any status), oldest first. */
-export async function listLogsOfRequest(tx: Tx, paymentRequestId: string): Promise<(ChainLog & { currency: string })[]> {
+export async function listLogsOfRequest(tx: Db, paymentRequestId: string): Promise<(ChainLog & { currency: string })[]> {
   const rows = await tx.db
     .selectFrom('chain_logs')
     .innerJoin('chain_references', 'chain_references.id', 'chain_logs.reference_id')
@@ -312,12 +312,12 @@ export async function listLogsOfRequest(tx: Tx, paymentRequestId: string): Promi
 }
 
 /** Deletes a log that a reorg removed before it was recorded (it never counted). */
-export async function deleteChainLog(tx: Tx, id: string): Promise<void> {
+export async function deleteChainLog(tx: Db, id: string): Promise<void> {
   await tx.db.deleteFrom('chain_logs').where('id', '=', id).execute();
 }
 
 /** Re-arms a reverted log whose transaction came back in the new fork: same identity, new block. */
-export async function reviveChainLog(tx: Tx, id: string, blockNumber: number, blockHash: string, now: number): Promise<void> {
+export async function reviveChainLog(tx: Db, id: string, blockNumber: number, blockHash: string, now: number): Promise<void> {
   await tx.db
     .updateTable('chain_logs')
     .set({ status: 'seen', payment_id: null, block_number: blockNumber, block_hash: blockHash.toLowerCase(), updated_at: now })

@@ -3,7 +3,7 @@ import type { EventType, Mode } from '../domain/payment-request.js';
 import { preparedQuery } from './prepared.js';
 import { enabledEndpointsQuery, listEndpoints, rowToEndpoint, type WebhookEndpoint } from './webhook.repository.js';
 import type { EventRow, NewEventRow } from './schema.js';
-import { boxOf, type Tx } from './store.js';
+import { boxOf, type Db, type Tx } from './tx.js';
 
 /** A stored event. `data` is the JSON payload: the payment request as the API shows it, plus extras. `createdAt` is epoch ms. */
 export interface StoredEvent {
@@ -32,11 +32,10 @@ export function rowToEvent(row: EventRow): StoredEvent {
   };
 }
 
+/** The rows of `events`, noted in `tx.written` so the store announces them after the commit. */
 function toRows(tx: Tx, events: readonly StoredEvent[]): NewEventRow[] {
-  if (tx.written) {
-    tx.written.events = true;
-    tx.written.types.push(...events.map((e) => e.type));
-  }
+  tx.written.events = true;
+  tx.written.types.push(...events.map((e) => e.type));
   return events.map((e) => ({
     id: e.id,
     org_id: e.orgId,
@@ -49,7 +48,11 @@ function toRows(tx: Tx, events: readonly StoredEvent[]): NewEventRow[] {
   }));
 }
 
-/** Inserts events; `(payment_request_id, sequence)` is unique, so an event can never be written twice. */
+/**
+ * Inserts events; `(payment_request_id, sequence)` is unique, so an event can never be written
+ * twice. In a transaction only: the store announces events once the transaction that wrote them
+ * has committed ({@link Tx.written}).
+ */
 export async function insertEvents(tx: Tx, events: StoredEvent[]): Promise<void> {
   if (events.length === 0) return;
   await insertRows(tx, { rows: toRows(tx, events) });
@@ -77,19 +80,19 @@ export async function insertEventsReadingEndpoints(tx: Tx, events: StoredEvent[]
 }
 
 /** A payment request's events in sequence order. */
-export async function listEventsOfPaymentRequest(tx: Tx, paymentRequestId: string): Promise<StoredEvent[]> {
+export async function listEventsOfPaymentRequest(tx: Db, paymentRequestId: string): Promise<StoredEvent[]> {
   const rows = await tx.db.selectFrom('events').selectAll().where('payment_request_id', '=', paymentRequestId).orderBy('sequence').execute();
   return rows.map(rowToEvent);
 }
 
 /** An event by id, or undefined. */
-export async function findEventById(tx: Tx, id: string): Promise<StoredEvent | undefined> {
+export async function findEventById(tx: Db, id: string): Promise<StoredEvent | undefined> {
   const row = await tx.db.selectFrom('events').selectAll().where('id', '=', id).executeTakeFirst();
   return row && rowToEvent(row);
 }
 
 /** The events with these ids that exist, by id, in one statement (the webhook dispatcher's claimed batch). */
-export async function findEventsByIds(tx: Tx, ids: readonly string[]): Promise<Map<string, StoredEvent>> {
+export async function findEventsByIds(tx: Db, ids: readonly string[]): Promise<Map<string, StoredEvent>> {
   if (ids.length === 0) return new Map();
   const rows = await tx.db.selectFrom('events').selectAll().where('id', 'in', [...new Set(ids)]).execute();
   return new Map(rows.map((row) => [row.id, rowToEvent(row)]));
@@ -101,7 +104,7 @@ export async function findEventsByIds(tx: Tx, ids: readonly string[]): Promise<M
  * (`GET /v1/events`) and the live stream both read through here.
  */
 export async function listEventsInOrder(
-  tx: Tx,
+  tx: Db,
   orgId: string,
   mode: Mode,
   options: { after?: Pick<StoredEvent, 'createdAt' | 'id'> | undefined; since?: number | undefined; types?: readonly string[] | undefined; limit: number },

@@ -15,7 +15,7 @@
  */
 import type { Mode } from '../domain/payment-request.js';
 import type { IdempotencyKeyTable } from './schema.js';
-import { boxOf, type Tx } from './store.js';
+import { boxOf, type Db, type Tx } from './tx.js';
 
 /**
  * How long a key and its stored answer are kept, in milliseconds (24 hours, as Stripe does):
@@ -70,7 +70,7 @@ function recordOf(owner: IdempotencyOwner, key: string) {
  * @throws Error when the stored response does not open (sealed under a master key the server
  *   does not hold, or altered).
  */
-export async function claimIdempotencyKey(tx: Tx, owner: IdempotencyOwner, key: string, claim: IdempotencyClaim): Promise<IdempotencyRecord | undefined> {
+export async function claimIdempotencyKey(tx: Db, owner: IdempotencyOwner, key: string, claim: IdempotencyClaim): Promise<IdempotencyRecord | undefined> {
   await tx.db
     .deleteFrom('idempotency_keys')
     .where((eb) => eb.and(recordOf(owner, key)))
@@ -117,7 +117,7 @@ export async function claimIdempotencyKey(tx: Tx, owner: IdempotencyOwner, key: 
  *   the key over): the caller must not commit its effect.
  * @throws Error when the store has no master key to seal with.
  */
-export async function completeIdempotencyKey(tx: Tx, owner: IdempotencyOwner, key: string, token: string, status: number, body: string): Promise<boolean> {
+export async function completeIdempotencyKey(tx: Db, owner: IdempotencyOwner, key: string, token: string, status: number, body: string): Promise<boolean> {
   const result = await tx.db
     .updateTable('idempotency_keys')
     .set({ state: 'done', response_status: status, response_body: boxOf(tx).seal(body, responsePlace(owner, key)), claim_token: null, locked_until: null })
@@ -132,7 +132,7 @@ export async function completeIdempotencyKey(tx: Tx, owner: IdempotencyOwner, ke
  * Releases the claim of the attempt holding `token`, so that a retry runs again: its request
  * failed on the server (a 5xx), or was refused before it had any effect (a 4xx with nothing written).
  */
-export async function releaseIdempotencyKey(tx: Tx, owner: IdempotencyOwner, key: string, token: string): Promise<void> {
+export async function releaseIdempotencyKey(tx: Db, owner: IdempotencyOwner, key: string, token: string): Promise<void> {
   await tx.db
     .deleteFrom('idempotency_keys')
     .where((eb) => eb.and(recordOf(owner, key)))
@@ -148,7 +148,7 @@ export async function releaseIdempotencyKey(tx: Tx, owner: IdempotencyOwner, key
  * every secret ever shown once. Uses the `created_at` index.
  * @returns how many were deleted.
  */
-export async function deleteExpiredIdempotencyKeys(tx: Tx, before: number): Promise<number> {
+export async function deleteExpiredIdempotencyKeys(tx: Db, before: number): Promise<number> {
   const result = await tx.db.deleteFrom('idempotency_keys').where('created_at', '<', before).executeTakeFirst();
   return Number(result.numDeletedRows);
 }

@@ -13,7 +13,7 @@
 import { sql } from 'kysely';
 import type { Mode } from '../domain/payment-request.js';
 import { preparedQuery } from './prepared.js';
-import type { Tx } from './store.js';
+import type { Db, Tx } from './tx.js';
 
 /** What a number counts. */
 export type NumberKind = 'party' | 'account' | 'payment_request';
@@ -73,7 +73,7 @@ export function paymentRequestSequence(orgId: string, mode: Mode): string {
  * org numbered before the sequences existed). Idempotent. Nothing on SQLite. Runs in the
  * transaction that inserts the org (migration 0007 holds its own copy, for the orgs there were).
  */
-export async function createNumberSequences(tx: Tx, orgId: string): Promise<void> {
+export async function createNumberSequences(tx: Db, orgId: string): Promise<void> {
   if (tx.engine !== 'postgres') return;
   for (const mode of MODES) {
     const name = paymentRequestSequence(orgId, mode);

@@ -1,7 +1,7 @@
 /** Parties (users and legal entities): rows, mappers and look-ups. */
 import type { Mode } from '../domain/payment-request.js';
 import type { PartyRow } from './schema.js';
-import type { Tx } from './store.js';
+import type { Db } from './tx.js';
 
 /** A party as the use cases see it. `phone` is E.164; `merchant` is free-form merchant configuration. */
 export interface Party {
@@ -37,7 +37,7 @@ export function rowToParty(row: PartyRow): Party {
 }
 
 /** Inserts a party; a duplicate username or phone in the org and mode violates a unique index. */
-export async function insertParty(tx: Tx, party: Party): Promise<void> {
+export async function insertParty(tx: Db, party: Party): Promise<void> {
   await tx.db
     .insertInto('parties')
     .values({
@@ -58,7 +58,7 @@ export async function insertParty(tx: Tx, party: Party): Promise<void> {
 
 /** Finds a party in an org and mode by one unique key. */
 export async function findParty(
-  tx: Tx,
+  tx: Db,
   orgId: string,
   mode: Mode,
   by: { id: string } | { number: number } | { username: string } | { phone: string },

@@ -6,7 +6,7 @@ import { type ExpressionBuilder, type SqlBool, sql } from 'kysely';
 import type { CommandType, DialectData, FailureReason, LineItem, Mode, PaymentOption, PaymentRequest, PaymentRequestStatus } from '../domain/payment-request.js';
 import { preparedQuery } from './prepared.js';
 import type { Database, NewPaymentRequestRow, PaymentRequestRow } from './schema.js';
-import type { Tx } from './store.js';
+import type { Db, Tx } from './tx.js';
 
 function parseJson<T>(text: string | null): T | null {
   return text === null ? null : (JSON.parse(text) as T);
@@ -118,7 +118,7 @@ export function paymentRequestToRow(pr: PaymentRequest): NewPaymentRequestRow {
 const insertRow = preparedQuery((db, p: { row: NewPaymentRequestRow }) => db.insertInto('payment_requests').values(p.row));
 
 /** Inserts a new payment request. Throws the driver's unique-violation error on a duplicate `external_id` or `code`. */
-export async function insertPaymentRequest(tx: Tx, pr: PaymentRequest): Promise<void> {
+export async function insertPaymentRequest(tx: Db, pr: PaymentRequest): Promise<void> {
   await insertRow(tx, { row: paymentRequestToRow(pr) });
 }
 
@@ -127,7 +127,7 @@ const findById = preparedQuery((db, p: { id: string; orgId: string; mode: string
 );
 
 /** The payment request with this id in this org and mode, or undefined. */
-export async function findPaymentRequest(tx: Tx, orgId: string, mode: Mode, id: string): Promise<PaymentRequest | undefined> {
+export async function findPaymentRequest(tx: Db, orgId: string, mode: Mode, id: string): Promise<PaymentRequest | undefined> {
   const row = (await findById(tx, { id, orgId, mode })).rows[0];
   return row && rowToPaymentRequest(row);
 }
@@ -142,7 +142,7 @@ const compareAndSet = preparedQuery((db, p: { changes: ChangedColumns; id: strin
  * (compare-and-set, docs/api.md).
  * @returns false when another writer got there first (nothing was written).
  */
-export async function compareAndSetPaymentRequest(tx: Tx, prev: PaymentRequest, next: PaymentRequest): Promise<boolean> {
+export async function compareAndSetPaymentRequest(tx: Db, prev: PaymentRequest, next: PaymentRequest): Promise<boolean> {
   // Columns fixed at creation are never rewritten: a row created without a number (by SQL, or by
   // an older Payreq during a rolling deploy) must not be given a made-up one here.
   const { id: _id, org_id: _org, mode: _mode, created_at: _created, number: _number, parties: _parties, ...changes } = paymentRequestToRow(next);
@@ -183,7 +183,7 @@ export type Visibility = 'all' | { accountIds: string[]; partyIds: string[] };
  * `expired` includes them (docs/api.md: a due request reads as expired at once).
  */
 export async function listPaymentRequests(
-  tx: Tx,
+  tx: Db,
   orgId: string,
   mode: Mode,
   filter: PaymentRequestFilter,
@@ -264,13 +264,13 @@ export async function claimDuePaymentRequests(tx: Tx, now: number, limit: number
 }
 
 /** The payment request with this shareable code, in any org (codes are globally unique), or undefined. */
-export async function findPaymentRequestByCode(tx: Tx, code: string): Promise<PaymentRequest | undefined> {
+export async function findPaymentRequestByCode(tx: Db, code: string): Promise<PaymentRequest | undefined> {
   const row = await tx.db.selectFrom('payment_requests').selectAll().where('code', '=', code).executeTakeFirst();
   return row && rowToPaymentRequest(row);
 }
 
 /** The earliest `expiresAt` (epoch ms) among pending requests due at `now`, in every org, or undefined when none is due. */
-export async function oldestDueExpiry(tx: Tx, now: number): Promise<number | undefined> {
+export async function oldestDueExpiry(tx: Db, now: number): Promise<number | undefined> {
   const row = await tx.db.selectFrom('payment_requests').select((eb) => eb.fn.min<string | number | null>('expires_at').as('oldest')).where('status', '=', 'pending').where('expires_at', '<=', now).executeTakeFirst();
   return row?.oldest === null || row?.oldest === undefined ? undefined : Number(row.oldest);
 }

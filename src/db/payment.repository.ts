@@ -2,7 +2,7 @@
 import type { Mode } from '../domain/payment-request.js';
 import { preparedQuery } from './prepared.js';
 import type { NewPaymentRow, PaymentRow, RefundRow } from './schema.js';
-import type { Tx } from './store.js';
+import type { Db } from './tx.js';
 
 /** How money arrived: the internal ledger, an EVM chain, or recorded from outside. */
 export type Rail = 'ledger' | 'evm' | 'external';
@@ -92,7 +92,7 @@ function chainFromJson(text: string): ChainPaymentDetails {
 }
 
 /** Inserts a payment; `(org, mode, rail, reference)` is unique. */
-export async function insertPayment(tx: Tx, p: Payment): Promise<void> {
+export async function insertPayment(tx: Db, p: Payment): Promise<void> {
   await insertPaymentRow(tx, {
     row: {
       id: p.id,
@@ -116,23 +116,23 @@ export async function insertPayment(tx: Tx, p: Payment): Promise<void> {
 const insertPaymentRow = preparedQuery((db, p: { row: NewPaymentRow }) => db.insertInto('payments').values(p.row));
 
 /** The payment with this id, or undefined. */
-export async function findPaymentById(tx: Tx, id: string): Promise<Payment | undefined> {
+export async function findPaymentById(tx: Db, id: string): Promise<Payment | undefined> {
   const row = await tx.db.selectFrom('payments').selectAll().where('id', '=', id).executeTakeFirst();
   return row && rowToPayment(row);
 }
 
 /** Sets a payment's status (`reverted` after a reorg). */
-export async function setPaymentStatus(tx: Tx, id: string, status: Payment['status']): Promise<void> {
+export async function setPaymentStatus(tx: Db, id: string, status: Payment['status']): Promise<void> {
   await tx.db.updateTable('payments').set({ status }).where('id', '=', id).execute();
 }
 
 /** Sets a held payment's outcome once confirmed: its status and what it counts for (minor units of the request's currency). */
-export async function setPaymentApplied(tx: Tx, id: string, status: Payment['status'], appliedAmount: bigint): Promise<void> {
+export async function setPaymentApplied(tx: Db, id: string, status: Payment['status'], appliedAmount: bigint): Promise<void> {
   await tx.db.updateTable('payments').set({ status, applied_amount: appliedAmount.toString() }).where('id', '=', id).execute();
 }
 
 /** The payment on a rail with this reference, or undefined. */
-export async function findPaymentByReference(tx: Tx, orgId: string, mode: Mode, rail: Rail, reference: string): Promise<Payment | undefined> {
+export async function findPaymentByReference(tx: Db, orgId: string, mode: Mode, rail: Rail, reference: string): Promise<Payment | undefined> {
   const row = await tx.db
     .selectFrom('payments')
     .selectAll()
@@ -145,18 +145,18 @@ export async function findPaymentByReference(tx: Tx, orgId: string, mode: Mode, 
 }
 
 /** A request's payments, oldest first. */
-export async function listPayments(tx: Tx, paymentRequestId: string): Promise<Payment[]> {
+export async function listPayments(tx: Db, paymentRequestId: string): Promise<Payment[]> {
   const rows = await tx.db.selectFrom('payments').selectAll().where('payment_request_id', '=', paymentRequestId).orderBy('id').execute();
   return rows.map(rowToPayment);
 }
 
 /** Sets how much of a payment has been refunded. */
-export async function setPaymentRefunded(tx: Tx, id: string, amountRefunded: bigint): Promise<void> {
+export async function setPaymentRefunded(tx: Db, id: string, amountRefunded: bigint): Promise<void> {
   await tx.db.updateTable('payments').set({ amount_refunded: amountRefunded.toString() }).where('id', '=', id).execute();
 }
 
 /** Inserts a refund. */
-export async function insertRefund(tx: Tx, r: Refund): Promise<void> {
+export async function insertRefund(tx: Db, r: Refund): Promise<void> {
   await tx.db
     .insertInto('refunds')
     .values({
@@ -189,7 +189,7 @@ export function rowToRefund(row: RefundRow): Refund {
 }
 
 /** The refund of a request with the caller's `reference`, or undefined. */
-export async function findRefundByReference(tx: Tx, paymentRequestId: string, reference: string): Promise<Refund | undefined> {
+export async function findRefundByReference(tx: Db, paymentRequestId: string, reference: string): Promise<Refund | undefined> {
   const row = await tx.db.selectFrom('refunds').selectAll().where('payment_request_id', '=', paymentRequestId).where('reference', '=', reference).executeTakeFirst();
   return row && rowToRefund(row);
 }

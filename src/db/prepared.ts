@@ -10,8 +10,8 @@ import type { Engine } from './engine.js';
 import type { Database } from './schema.js';
 
 /**
- * Where a prepared query runs: a database or a transaction on it (src/db/store.ts's `Tx` and
- * `Store` are both), with its engine, since each engine compiles its own SQL.
+ * Where a prepared query runs: a database or a transaction on it (src/db/tx.ts's `Db` and `Tx`,
+ * and src/db/store.ts's `Store`, are all one), with its engine, since each engine compiles its own SQL.
  */
 export interface QueryTarget {
   db: Kysely<Database>;

@@ -4,36 +4,17 @@
  * (row locks, JSON access); and the transaction machinery common to both engines (retries, the
  * commit hold, events announced after commit).
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { type Kysely, sql, type Transaction } from 'kysely';
-import type { Engine, EngineConnection } from './engine.js';
+import { type CommitHold, CommitHolds } from './commit-hold.js';
+import type { EngineConnection } from './engine.js';
 import { openPostgres } from './postgres.js';
 import type { Database } from './schema.js';
-import { type SecretBox, secretBox } from './secrets.js';
+import type { SecretBox } from './secrets.js';
 import { openSqlite } from './sqlite.js';
+import { type Db, NO_KEY, type Tx, type Written } from './tx.js';
 
-/** A handle on the database inside or outside a transaction, with its engine. */
-export interface Tx {
-  db: Kysely<Database> | Transaction<Database>;
-  engine: Engine;
-  /** Inside a transaction: set by writers of events, so the store can announce them after commit. */
-  written?: { events: boolean; types: string[]; deliveries?: boolean };
-  /**
-   * Inside a transaction: runs `work` as the transaction's last statements, right before its
-   * commit, in the order registered (the ledger's balance writes, so a hot account's row is
-   * locked for as short a time as possible). Outside one, absent: the caller runs `work` at once.
-   */
-  beforeCommit?: (work: () => Promise<void>) => void;
-  /** Seals and opens secrets at rest (src/db/secrets.ts); absent: {@link boxOf} gives one that opens plain text only. */
-  secrets?: SecretBox;
-}
-
-const NO_KEY = secretBox(undefined);
-
-/** `tx`'s secret box, or one without a key (it opens plain text and refuses to seal). */
-export function boxOf(tx: Tx): SecretBox {
-  return tx.secrets ?? NO_KEY;
-}
+export type { Db, Tx, Written } from './tx.js';
+export { boxOf } from './tx.js';
 
 /**
  * The open database. `transaction(fn)` runs `fn` in one database transaction and commits when
@@ -41,8 +22,17 @@ export function boxOf(tx: Tx): SecretBox {
  * prepared statement that a migration made stale (0A000), is run again, so `fn` must keep its
  * effects inside the transaction.
  */
-export interface Store extends Tx {
-  db: Kysely<Database>;
+export interface Store extends Db {
+  /**
+   * The database; inside a commit hold's scope whose transaction is held, that transaction
+   * (src/db/commit-hold.ts).
+   */
+  readonly db: Kysely<Database>;
+  /**
+   * Runs `fn` in one transaction, handing it the {@link Tx}, and commits when it resolves (then
+   * announces the events it wrote). Inside a commit hold's scope it may be held or join the held
+   * one instead (src/db/commit-hold.ts).
+   */
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   /** Runs pending migrations (on PostgreSQL under an advisory lock); returns the names of those applied. */
   migrate(): Promise<string[]>;
@@ -59,9 +49,9 @@ export interface Store extends Tx {
   /**
    * Runs `fn` (and everything it starts) in `hold`'s scope: while `hold.active` is true, the
    * first transaction that resolves in the scope is held open instead of committed, and the
-   * scope's later transactions and queries run inside it, until {@link HeldTransaction.commit}
-   * or {@link HeldTransaction.rollback} (idempotency keys store their answer in the effect's
-   * transaction this way: src/http/idempotency.ts).
+   * scope's later transactions and queries run inside it, until the `HeldTransaction` set in
+   * `hold.held` commits or rolls back. src/db/commit-hold.ts says which entry points use it and
+   * what joining means.
    */
   runHolding<T>(hold: CommitHold, fn: () => T): T;
   /** Seals and opens secrets at rest from now on (the server sets it once it has its master key). */
@@ -78,41 +68,6 @@ export interface Store extends Tx {
   readonly syncs: number;
   close(): Promise<void>;
 }
-
-/**
- * A unit of work whose first transaction may be held open ({@link Store.runHolding}). The caller
- * sets `active` once it wants the hold (an `Idempotency-Key` was claimed); the store sets `held`
- * when a transaction is held.
- */
-export interface CommitHold {
-  active: boolean;
-  held?: HeldTransaction | undefined;
-}
-
-/**
- * A transaction whose callback has resolved and which waits for its commit. A transaction held
- * longer than {@link HOLD_TIMEOUT_MS} is rolled back (a reply that never came).
- */
-export interface HeldTransaction {
-  /** The transaction, to write more in it before the commit. */
-  readonly tx: Tx;
-  /** `open` until decided; `rolled_back` also after the timeout or a failed commit. */
-  readonly state: 'open' | 'committed' | 'rolled_back';
-  /**
-   * Commits (then announces the events it wrote, as any commit does).
-   * @throws the database's error when the commit fails (the transaction is then rolled back) or
-   *   Error when it was already rolled back (timeout).
-   */
-  commit(): Promise<void>;
-  /** Rolls back; never throws. */
-  rollback(): Promise<void>;
-}
-
-/** Longest time a transaction is held for its commit, in ms ({@link HeldTransaction}). */
-export const HOLD_TIMEOUT_MS = 10_000;
-
-/** Thrown inside a held transaction to roll it back. */
-class HeldRollback extends Error {}
 
 /** Options for {@link openStore}. */
 export interface StoreOptions {
@@ -165,67 +120,19 @@ const RETRY_ATTEMPTS = 5;
 function makeStore(connection: EngineConnection, secrets: SecretBox | undefined): Store {
   const { db, engine } = connection;
   const listeners = new Set<(types: readonly string[], written: { deliveries: boolean }) => void>();
-  const holds = new AsyncLocalStorage<CommitHold>();
+  const holds = new CommitHolds();
   let box = secrets;
-  type Written = NonNullable<Tx['written']>;
   const afterCommit = (written: Written) => {
     connection.committed();
     if (written.events) for (const listener of listeners) listener(written.types, { deliveries: written.deliveries === true });
   };
   const run = async <T>(trx: Transaction<Database>, written: Written, fn: (tx: Tx) => Promise<T>): Promise<T> => {
     const last: (() => Promise<void>)[] = [];
-    const value = await fn({ db: trx, engine, written, beforeCommit: (work) => void last.push(work), ...(box ? { secrets: box } : {}) });
+    const value = await fn({ db: trx, engine, written, beforeCommit: (work) => void last.push(work), secrets: box ?? NO_KEY });
     for (const work of last) await work();
     return value;
   };
-  // The first transaction of an active hold: resolves with fn's value once fn has run, and keeps
-  // the transaction open until the hold's commit or rollback (or HOLD_TIMEOUT_MS).
-  const runHeld = <T>(hold: CommitHold, written: Written, fn: (tx: Tx) => Promise<T>): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      let decide: (commit: boolean) => void = () => undefined;
-      const decision = new Promise<boolean>((r) => (decide = r));
-      let state: HeldTransaction['state'] = 'open';
-      let handedOver = false;
-      const done = db.transaction().execute(async (trx) => {
-        const value = await run(trx, written, fn);
-        const timer = setTimeout(() => decide(false), HOLD_TIMEOUT_MS);
-        const finished = done.then(
-          () => {
-            state = 'committed';
-            afterCommit(written);
-          },
-          (err: unknown) => {
-            state = 'rolled_back';
-            if (!(err instanceof HeldRollback)) throw err;
-          },
-        );
-        hold.held = {
-          tx: { db: trx, engine, written, ...(box ? { secrets: box } : {}) },
-          get state() {
-            return state;
-          },
-          async commit() {
-            if (state === 'rolled_back') throw new Error('the held transaction was rolled back (held too long)');
-            decide(true);
-            await finished;
-          },
-          async rollback() {
-            decide(false);
-            await finished.catch(() => undefined);
-          },
-        };
-        handedOver = true;
-        resolve(value);
-        const commit = await decision;
-        clearTimeout(timer);
-        if (!commit) throw new HeldRollback();
-        return value;
-      });
-      // Before fn resolved, a failure is the caller's (a deadlock victim runs again); after, the hold's.
-      done.catch((err: Error) => {
-        if (!handedOver) reject(err);
-      });
-    });
+  const handle = (trx: Transaction<Database>): Db => ({ db: trx, engine, ...(box ? { secrets: box } : {}) });
   return {
     get queries() {
       return connection.queries;
@@ -236,8 +143,7 @@ function makeStore(connection: EngineConnection, secrets: SecretBox | undefined)
     },
     // Inside a hold whose transaction is held, every query runs in that transaction.
     get db() {
-      const held = holds.getStore()?.held;
-      return held?.state === 'open' ? (held.tx.db as Kysely<Database>) : db;
+      return holds.open()?.trx ?? db;
     },
     engine,
     get secrets() {
@@ -248,13 +154,13 @@ function makeStore(connection: EngineConnection, secrets: SecretBox | undefined)
     },
     runHolding: (hold, fn) => holds.run(hold, fn),
     async transaction(fn) {
-      const hold = holds.getStore();
-      const held = hold?.held;
-      if (held?.state === 'open') return run(held.tx.db as Transaction<Database>, held.tx.written as Written, fn);
+      const joined = holds.open();
+      if (joined) return run(joined.trx, joined.written, fn);
+      const hold = holds.toHold();
       for (let attempt = 1; ; attempt++) {
         const written: Written = { events: false, types: [] };
         try {
-          if (hold?.active === true && held === undefined) return await runHeld(hold, written, fn);
+          if (hold) return await holds.hold(db, hold, written, (trx) => run(trx, written, fn), handle, () => afterCommit(written));
           const result = await db.transaction().execute((trx) => run(trx, written, fn));
           afterCommit(written);
           return result;

@@ -10,7 +10,8 @@ import type { WebhookFormat } from '../webhooks/formats.js';
 import { preparedQuery } from './prepared.js';
 import type { Database, NewWebhookAttemptRow, NewWebhookDeliveryRow, WebhookAttemptRow, WebhookDeliveryRow, WebhookDeliveryTable, WebhookEndpointRow } from './schema.js';
 import type { SecretBox } from './secrets.js';
-import { boxOf, type Store, type Tx } from './store.js';
+import type { Store } from './store.js';
+import { boxOf, type Db, type Tx } from './tx.js';
 
 /** A webhook endpoint. `enabledEvents` holds event types or `*`. Times are epoch ms. */
 export interface WebhookEndpoint {
@@ -152,22 +153,22 @@ function endpointColumns(e: WebhookEndpoint, box: SecretBox) {
 }
 
 /** Inserts an endpoint. */
-export async function insertEndpoint(tx: Tx, e: WebhookEndpoint): Promise<void> {
+export async function insertEndpoint(tx: Db, e: WebhookEndpoint): Promise<void> {
   await tx.db.insertInto('webhook_endpoints').values({ id: e.id, org_id: e.orgId, mode: e.mode, format: e.format, account_id: e.accountId, ...endpointColumns(e, boxOf(tx)), deleted_at: null, created_at: e.createdAt }).execute();
 }
 
 /** Writes every mutable column of an endpoint. */
-export async function updateEndpoint(tx: Tx, e: WebhookEndpoint): Promise<void> {
+export async function updateEndpoint(tx: Db, e: WebhookEndpoint): Promise<void> {
   await tx.db.updateTable('webhook_endpoints').set(endpointColumns(e, boxOf(tx))).where('id', '=', e.id).execute();
 }
 
 /** Marks an endpoint deleted (its delivery log stays readable to the database, not the API). */
-export async function deleteEndpoint(tx: Tx, id: string, now: number): Promise<void> {
+export async function deleteEndpoint(tx: Db, id: string, now: number): Promise<void> {
   await tx.db.updateTable('webhook_endpoints').set({ deleted_at: now, disabled: 1, disabled_reason: 'deleted', updated_at: now }).where('id', '=', id).execute();
 }
 
 /** An undeleted endpoint of an org and mode. */
-export async function findEndpoint(tx: Tx, orgId: string, mode: Mode, id: string): Promise<WebhookEndpoint | undefined> {
+export async function findEndpoint(tx: Db, orgId: string, mode: Mode, id: string): Promise<WebhookEndpoint | undefined> {
   const row = await tx.db
     .selectFrom('webhook_endpoints')
     .selectAll()
@@ -180,7 +181,7 @@ export async function findEndpoint(tx: Tx, orgId: string, mode: Mode, id: string
 }
 
 /** Undeleted endpoints of an org and mode, newest first; with `enabledOnly`, only those not disabled. */
-export async function listEndpoints(tx: Tx, orgId: string, mode: Mode, enabledOnly = false): Promise<WebhookEndpoint[]> {
+export async function listEndpoints(tx: Db, orgId: string, mode: Mode, enabledOnly = false): Promise<WebhookEndpoint[]> {
   const { rows } = await (enabledOnly ? enabledEndpoints : allEndpoints)(tx, { orgId, mode });
   return rows.map((row) => rowToEndpoint(row, boxOf(tx)));
 }
@@ -199,11 +200,13 @@ const allEndpoints = preparedQuery((db, p: { orgId: string; mode: string }) => u
 const enabledEndpoints = preparedQuery((db, p: { orgId: string; mode: string }) => enabledEndpointsQuery(db, p.orgId, p.mode));
 const insertDeliveryRows = preparedQuery((db, p: { rows: NewWebhookDeliveryRow[] }) => db.insertInto('webhook_deliveries').values(p.rows));
 
-/** Inserts deliveries. */
+/**
+ * Inserts deliveries. In a transaction only: the dispatchers of this process wake at its commit
+ * ({@link Tx.written}), when it brought them work.
+ */
 export async function insertDeliveries(tx: Tx, deliveries: WebhookDelivery[]): Promise<void> {
   if (deliveries.length === 0) return;
-  // The dispatchers of this process wake at the commit only when it brought them work.
-  if (tx.written) tx.written.deliveries = true;
+  tx.written.deliveries = true;
   await insertDeliveryRows(tx, {
     rows: deliveries.map((d) => ({
       id: d.id,
@@ -290,7 +293,7 @@ export interface DeliveryOutcome {
  * Records an attempt's outcome and releases the claim, if `worker` still holds it.
  * @returns false when the claim was lost (the lease ran out and another worker took it).
  */
-export async function completeDelivery(tx: Tx, id: string, worker: string, outcome: DeliveryOutcome): Promise<boolean> {
+export async function completeDelivery(tx: Db, id: string, worker: string, outcome: DeliveryOutcome): Promise<boolean> {
   const result = await tx.db.updateTable('webhook_deliveries').set(outcomeChanges(outcome)).where('id', '=', id).where('claimed_by', '=', worker).executeTakeFirst();
   return result.numUpdatedRows === 1n;
 }
@@ -351,12 +354,12 @@ function outcomeChanges(outcome: DeliveryOutcome): Updateable<WebhookDeliveryTab
 }
 
 /** Inserts an attempt. */
-export async function insertAttempt(tx: Tx, a: WebhookAttempt): Promise<void> {
+export async function insertAttempt(tx: Db, a: WebhookAttempt): Promise<void> {
   await tx.db.insertInto('webhook_attempts').values(attemptRow(a)).execute();
 }
 
 /** An endpoint's deliveries, newest first, after the cursor id. */
-export async function listDeliveries(tx: Tx, endpointId: string, page: { limit: number; cursor?: string | undefined }): Promise<WebhookDelivery[]> {
+export async function listDeliveries(tx: Db, endpointId: string, page: { limit: number; cursor?: string | undefined }): Promise<WebhookDelivery[]> {
   const rows = await tx.db
     .selectFrom('webhook_deliveries')
     .selectAll()
@@ -369,27 +372,27 @@ export async function listDeliveries(tx: Tx, endpointId: string, page: { limit: 
 }
 
 /** The attempts of these deliveries, in attempt order. */
-export async function listAttempts(tx: Tx, deliveryIds: readonly string[]): Promise<WebhookAttempt[]> {
+export async function listAttempts(tx: Db, deliveryIds: readonly string[]): Promise<WebhookAttempt[]> {
   if (deliveryIds.length === 0) return [];
   const rows = await tx.db.selectFrom('webhook_attempts').selectAll().where('delivery_id', 'in', deliveryIds).orderBy('delivery_id').orderBy('attempt').execute();
   return rows.map(rowToAttempt);
 }
 
 /** The endpoints with these ids that exist (deleted ones too, marked), by id, in one statement (the dispatcher's claimed batch). */
-export async function findEndpointsByIds(tx: Tx, ids: readonly string[]): Promise<Map<string, WebhookEndpoint & { deleted: boolean }>> {
+export async function findEndpointsByIds(tx: Db, ids: readonly string[]): Promise<Map<string, WebhookEndpoint & { deleted: boolean }>> {
   if (ids.length === 0) return new Map();
   const rows = await tx.db.selectFrom('webhook_endpoints').selectAll().where('id', 'in', [...new Set(ids)]).execute();
   return new Map(rows.map((row) => [row.id, { ...rowToEndpoint(row, boxOf(tx)), deleted: row.deleted_at !== null }]));
 }
 
 /** Releases claims without recording an attempt (the work goes back to the queue as it was). */
-export async function releaseClaims(tx: Tx, ids: readonly string[], worker: string): Promise<void> {
+export async function releaseClaims(tx: Db, ids: readonly string[], worker: string): Promise<void> {
   if (ids.length === 0) return;
   await tx.db.updateTable('webhook_deliveries').set({ claimed_by: null, claimed_until: null }).where('id', 'in', ids).where('claimed_by', '=', worker).execute();
 }
 
 /** Clears an endpoint's failing streak after a success (writes only when there was one). */
-export async function markEndpointHealthy(tx: Tx, id: string, now: number): Promise<void> {
+export async function markEndpointHealthy(tx: Db, id: string, now: number): Promise<void> {
   await tx.db.updateTable('webhook_endpoints').set({ failing_since: null, updated_at: now }).where('id', '=', id).where('failing_since', 'is not', null).execute();
 }
 
@@ -397,7 +400,7 @@ export async function markEndpointHealthy(tx: Tx, id: string, now: number): Prom
  * Starts an endpoint's failing streak at `now` unless one is running.
  * @returns when the current streak began (epoch ms).
  */
-export async function markEndpointFailing(tx: Tx, id: string, now: number): Promise<number> {
+export async function markEndpointFailing(tx: Db, id: string, now: number): Promise<number> {
   await tx.db.updateTable('webhook_endpoints').set({ failing_since: now }).where('id', '=', id).where('failing_since', 'is', null).execute();
   const row = await tx.db.selectFrom('webhook_endpoints').select('failing_since').where('id', '=', id).executeTakeFirst();
   return row?.failing_since === null || row === undefined ? now : Number(row.failing_since);
@@ -407,7 +410,7 @@ export async function markEndpointFailing(tx: Tx, id: string, now: number): Prom
  * Disables an enabled endpoint.
  * @returns true when this call disabled it (so the caller writes the event once).
  */
-export async function disableEndpoint(tx: Tx, id: string, reason: string, now: number): Promise<boolean> {
+export async function disableEndpoint(tx: Db, id: string, reason: string, now: number): Promise<boolean> {
   const result = await tx.db.updateTable('webhook_endpoints').set({ disabled: 1, disabled_reason: reason, updated_at: now }).where('id', '=', id).where('disabled', '=', 0).executeTakeFirst();
   return result.numUpdatedRows === 1n;
 }
@@ -416,7 +419,7 @@ export async function disableEndpoint(tx: Tx, id: string, reason: string, now: n
  * True when the delivery is still pending and claimed by `worker`: checked right before an
  * attempt, so that a delivery another attempt has just finished is not sent again.
  */
-export async function isStillClaimed(tx: Tx, id: string, worker: string): Promise<boolean> {
+export async function isStillClaimed(tx: Db, id: string, worker: string): Promise<boolean> {
   const row = await tx.db.selectFrom('webhook_deliveries').select('id').where('id', '=', id).where('status', '=', 'pending').where('claimed_by', '=', worker).executeTakeFirst();
   return row !== undefined;
 }
@@ -444,7 +447,7 @@ const sealedSigningSecrets = preparedQuery((db, p: { id: string }) =>
 );
 
 /** An endpoint's sealed signing secrets by id, in any org and mode (deleted ones too, marked), by its primary key; undefined when there is none. */
-export async function findSealedSigningSecrets(tx: Tx, id: string): Promise<SealedSigningSecrets | undefined> {
+export async function findSealedSigningSecrets(tx: Db, id: string): Promise<SealedSigningSecrets | undefined> {
   const [row] = (await sealedSigningSecrets(tx, { id })).rows;
   if (row === undefined) return undefined;
   return {
@@ -465,7 +468,7 @@ export async function findSealedSigningSecrets(tx: Tx, id: string): Promise<Seal
  * with the end of its overlap (epoch ms) whether or not that has passed.
  * @throws Error when a secret is sealed under a key `tx`'s box does not hold.
  */
-export function openSigningSecrets(tx: Tx, sealed: SealedSigningSecrets): { current: string; previous: { secret: string; until: number } | null } {
+export function openSigningSecrets(tx: Db, sealed: SealedSigningSecrets): { current: string; previous: { secret: string; until: number } | null } {
   const box = boxOf(tx);
   return {
     current: box.open(sealed.secret, secretPlace('secret', sealed.id)),
@@ -474,7 +477,7 @@ export function openSigningSecrets(tx: Tx, sealed: SealedSigningSecrets): { curr
 }
 
 /** The number of pending deliveries, in every org (the outbox backlog of `/metrics`). */
-export async function countPendingDeliveries(tx: Tx): Promise<number> {
+export async function countPendingDeliveries(tx: Db): Promise<number> {
   const row = await tx.db.selectFrom('webhook_deliveries').select((eb) => eb.fn.countAll<string | number>().as('n')).where('status', '=', 'pending').executeTakeFirst();
   return Number(row?.n ?? 0);
 }

@@ -16,7 +16,7 @@
  * (src/db/idempotency.repository.ts). The rules are docs/api.md, "Idempotency keys".
  *
  * Crash safety: the stored answer commits in the same transaction as the request's effect. The
- * request's first transaction is held open ({@link Store.runHolding}) until the answer is known,
+ * request's first transaction is held open (src/db/commit-hold.ts) until the answer is known,
  * the answer is written into it, and both commit together; a 5xx rolls the effect back and
  * releases the key. A process killed before that commit leaves neither, and its claim lapses
  * after the lease (`PAYREQ_IDEMPOTENCY_LEASE_SECONDS`), so the retry runs the request afresh;
@@ -29,7 +29,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Deps } from '../app/deps.js';
 import { DomainError, type ErrorCode } from '../domain/errors.js';
 import { claimIdempotencyKey, completeIdempotencyKey, IDEMPOTENCY_RETENTION_MS, type IdempotencyOwner, releaseIdempotencyKey } from '../db/idempotency.repository.js';
-import type { CommitHold } from '../db/store.js';
+import type { CommitHold } from '../db/commit-hold.js';
 import { principalOf } from './auth.js';
 import { crashPoint } from './crash-points.js';
 import { PROBLEM_CONTENT_TYPE, problem } from './problem.js';

@@ -11,7 +11,7 @@ import { newId } from '../domain/ids.js';
 import { MAX_LEDGER_AMOUNT, MAX_SYSTEM_BALANCE } from '../domain/money.js';
 import type { Mode } from '../domain/payment-request.js';
 import { type Account, applyBalanceChanges, findAccounts, insertTransfer, systemAccount } from '../db/account.repository.js';
-import type { Tx } from '../db/store.js';
+import type { Db, Tx } from '../db/store.js';
 
 /** One leg of a transfer: `amount` is signed minor units of the account's currency (credit positive). */
 export interface Posting {
@@ -117,8 +117,7 @@ export async function transfer(tx: Tx, input: TransferInput): Promise<string> {
       if (exceedsBound(row, amount, row.balance)) throw new LedgerRace(`account ${a.id} reached its bound during the transfer`);
     }
   };
-  if (tx.beforeCommit) tx.beforeCommit(apply);
-  else await apply();
+  tx.beforeCommit(apply);
   return transferId;
 }
 
@@ -153,7 +152,7 @@ export interface Leg {
  * take the difference, so each currency still sums to zero.
  * @throws Error (a bug) when a same-currency movement has unequal sides.
  */
-export async function movementPostings(tx: Tx, orgId: string, mode: Mode, from: Leg, to: Leg, now: number): Promise<Posting[]> {
+export async function movementPostings(tx: Db, orgId: string, mode: Mode, from: Leg, to: Leg, now: number): Promise<Posting[]> {
   if (from.currency === to.currency) {
     if (from.amount !== to.amount) throw new Error('a same-currency movement must have equal sides');
     return [

@@ -8,7 +8,7 @@ import { allows, canSee, type Permission, type Scope } from '../../domain/grants
 import { isUuid } from '../../domain/ids.js';
 import type { PaymentRequest } from '../../domain/payment-request.js';
 import { type Account, findAccounts } from '../../db/account.repository.js';
-import type { Tx } from '../../db/store.js';
+import type { Db } from '../../db/store.js';
 import { canSeeAccount, isWallet } from '../accounts.js';
 import type { Principal } from '../deps.js';
 
@@ -47,7 +47,7 @@ export function authorize(principal: Principal, pr: PaymentRequest, permission: 
  *   account), `forbidden`, `account_not_found`, `account_not_allowed` (a wallet, the payee, or not
  *   the request's payer).
  */
-export async function payerAccountOf(tx: Tx, principal: Principal, pr: PaymentRequest, accountId: string): Promise<{ account: Account; payee: Account }> {
+export async function payerAccountOf(tx: Db, principal: Principal, pr: PaymentRequest, accountId: string): Promise<{ account: Account; payee: Account }> {
   const visible = canSee(principal.grants, scopeOf(pr, 'both'));
   // The paying account and the payee's, in one read.
   const read = await findAccounts(tx, pr.orgId, pr.mode, isUuid(accountId) ? [accountId, pr.payeeAccountId] : [pr.payeeAccountId]);

@@ -20,7 +20,7 @@ import { nextNumber } from '../../db/number.repository.js';
 import { findParty, type Party } from '../../db/party.repository.js';
 import { findPatronCode } from '../../db/patron-code.repository.js';
 import { insertPaymentRequest } from '../../db/payment-request.repository.js';
-import type { Tx } from '../../db/store.js';
+import type { Db } from '../../db/store.js';
 import { canSeeAccount, isWallet } from '../accounts.js';
 import { assignReceivingAddresses, chainReferencesOf } from '../chain-payments.js';
 import type { Deps, Principal } from '../deps.js';
@@ -59,7 +59,7 @@ export interface CreatePaymentRequestInput {
 }
 
 /** Resolves the payer; `read` holds accounts already read in this transaction (create reads the payer's account with the payee's). */
-async function resolvePayer(tx: Tx, principal: Principal, payer: PayerInput | undefined, read: readonly Account[] = []): Promise<{ accountId: string | null; partyId: string | null }> {
+async function resolvePayer(tx: Db, principal: Principal, payer: PayerInput | undefined, read: readonly Account[] = []): Promise<{ accountId: string | null; partyId: string | null }> {
   if (payer === undefined) return { accountId: null, partyId: null };
   const missing = (path: string, what: string) => fieldError(`payer.${path}`, `no payer ${what}`, 'payer_not_found');
   if ('accountId' in payer) {

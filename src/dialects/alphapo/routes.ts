@@ -15,7 +15,7 @@ import { getParty } from '../../app/parties.js';
 import { createPaymentRequest } from '../../app/payment-requests/create.js';
 import { presentPaymentRequest } from '../../app/present.js';
 import { recordSignature, signatureDigest } from '../../db/alphapo-signature.repository.js';
-import type { CommitHold } from '../../db/store.js';
+import type { CommitHold } from '../../db/commit-hold.js';
 import { isDomainError } from '../../domain/errors.js';
 import type { PaymentRequest } from '../../domain/payment-request.js';
 import { principalOf } from '../../http/auth.js';
