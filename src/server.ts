@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { bootstrap } from './app/api-keys.js';
+import { Revocations } from './app/revocations.js';
 import type { Deps } from './app/deps.js';
 import { startExpirySweeper, type Worker } from './app/expiry-sweeper.js';
 import type { Config } from './config.js';
@@ -55,6 +56,7 @@ export function makeDeps(config: Config, store: Store, publicUrl: string, clock:
   return {
     metrics,
     resolver,
+    revocations: new Revocations(),
     store,
     currencies,
     chains: new ChainRegistry(config.chains, currencies),

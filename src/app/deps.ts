@@ -1,12 +1,14 @@
 /**
  * What every use case needs, passed in (never imported as globals): the store, the currency
- * registry, the rate table, the clock and the settings.
+ * registry, the rate table, the clock, the settings, and the process's count of key revocations
+ * that its auth caches share.
  */
 import type { CurrencyRegistry } from '../domain/currency.js';
 import type { Grant } from '../domain/grants.js';
 import type { Mode } from '../domain/payment-request.js';
 import type { RateTable } from '../domain/rates.js';
 import type { Store } from '../db/store.js';
+import type { Revocations } from './revocations.js';
 import type { ChainRegistry } from '../rails/evm/chains.js';
 import type { Metrics } from '../metrics.js';
 import type { Resolver } from '../webhooks/url-guard.js';
@@ -77,6 +79,11 @@ export interface Deps {
   resolver: Resolver;
   /** The server's Prometheus metrics (`GET /metrics`). */
   metrics: Metrics;
+  /**
+   * This process's count of API key revocations, which every auth cache of the process reads, so
+   * that a key revoked here stops authenticating at once in every scope (src/app/revocations.ts).
+   */
+  revocations: Revocations;
 }
 
 /** Who is calling: the authenticated API key, its org, mode and grants. */
