@@ -153,7 +153,12 @@ export async function findFirstOrgId(tx: Db): Promise<string | undefined> {
   return row?.id;
 }
 
-/** Inserts an org, with its payment request number sequences on PostgreSQL ({@link createNumberSequences}). */
+/**
+ * Inserts an org, with its payment request number sequences on PostgreSQL
+ * ({@link createNumberSequences}). A {@link Db}: the use cases run it in the transaction that
+ * creates the org's first key, but nothing breaks when the statements commit one by one (the
+ * sequences are created idempotently, and an org without them is numbered by its counter row).
+ */
 export async function insertOrg(tx: Db, org: { id: string; name: string; createdAt: number }): Promise<void> {
   await tx.db.insertInto('orgs').values({ id: org.id, name: org.name, created_at: org.createdAt }).execute();
   await createNumberSequences(tx, org.id);

@@ -70,8 +70,10 @@ export function paymentRequestSequence(orgId: string, mode: Mode): string {
 /**
  * Creates an org's payment request number sequences on PostgreSQL, one per mode, each
  * continuing above the largest number the org's counter row or its requests already hold (an
- * org numbered before the sequences existed). Idempotent. Nothing on SQLite. Runs in the
- * transaction that inserts the org (migration 0007 holds its own copy, for the orgs there were).
+ * org numbered before the sequences existed). Idempotent. Nothing on SQLite. Runs with the
+ * statement that inserts the org (migration 0007 holds its own copy, for the orgs there were);
+ * outside a transaction too, since an org whose sequence is missing is numbered by its counter
+ * row ({@link nextNumber}).
  */
 export async function createNumberSequences(tx: Db, orgId: string): Promise<void> {
   if (tx.engine !== 'postgres') return;

@@ -52,8 +52,10 @@ export interface Tx extends Db {
   /** Set by writers of events and deliveries, so the store can announce them after commit. */
   readonly written: Written;
   /**
-   * Runs `work` as the transaction's last statements, right before its commit, in the order
-   * registered (the ledger's balance writes, then what must follow them).
+   * Runs `work` once the transaction's callback has resolved, before the commit, in the order
+   * registered (the ledger's balance writes, then what must follow them). In a transaction held
+   * or joined by a commit hold (src/db/commit-hold.ts) it runs when that callback resolves too;
+   * the hold's owner may then write one statement more before the commit.
    */
   readonly beforeCommit: (work: () => Promise<void>) => void;
   /** Seals and opens secrets at rest (src/db/secrets.ts). */
