@@ -75,15 +75,15 @@ export interface Deps {
   chains: ChainRegistry;
   settings: Settings;
   clock: () => number;
-  /** Resolves webhook hosts (the system resolver by default; tests may give their own). */
-  resolver: Resolver;
-  /** The server's Prometheus metrics (`GET /metrics`). */
-  metrics: Metrics;
   /**
    * This process's count of API key revocations, which every auth cache of the process reads, so
    * that a key revoked here stops authenticating at once in every scope (src/app/revocations.ts).
    */
   revocations: Revocations;
+  /** Resolves webhook hosts (the system resolver by default; tests may give their own). */
+  resolver: Resolver;
+  /** The server's Prometheus metrics (`GET /metrics`). */
+  metrics: Metrics;
 }
 
 /** Who is calling: the authenticated API key, its org, mode and grants. */
