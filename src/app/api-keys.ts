@@ -14,7 +14,6 @@ import { findParty } from '../db/party.repository.js';
 import { boxOf, type Db } from '../db/store.js';
 import type { Deps, Principal } from './deps.js';
 import { type Page, toPage } from './pagination.js';
-import type { Revocations } from './revocations.js';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const SECRET = /^prq_(live|test)_[0-9A-Za-z]{16,128}$/;
@@ -168,33 +167,26 @@ const AUTH_CACHE_SIZE = 10_000;
 /**
  * A per-process cache of authenticated keys by secret hash, so that a busy client does not cost
  * a key lookup per request. Entries live {@link AUTH_CACHE_TTL_MS} (less when the key expires
- * sooner), and none survives a revocation in this process (the {@link Revocations} the
- * process's caches share, `Deps.revocations`); unknown keys are not cached.
+ * sooner), and none survives a revocation in this process: each entry keeps the count of the
+ * process's revocations (`Deps.revocations`, src/app/revocations.ts) it was read under, and is
+ * served only while that count stands. Unknown keys are not cached.
  */
 export class AuthCache {
   private readonly entries = new Map<string, { key: AuthenticatedKey; until: number; revocations: number }>();
 
-  /** A cache that drops what was read before each revocation `revocations` counts. */
-  constructor(private readonly revocations: Revocations) {}
-
-  /** The number of revocations so far, to take before a lookup and hand to {@link AuthCache.set}. */
-  seen(): number {
-    return this.revocations.count;
-  }
-
-  /** The cached key for `hash` at `now` (epoch ms), or undefined. */
-  get(hash: string, now: number): AuthenticatedKey | undefined {
+  /** The cached key for `hash` at `now` (epoch ms), when this process has made `revocations` revocations; or undefined. */
+  get(hash: string, now: number, revocations: number): AuthenticatedKey | undefined {
     const entry = this.entries.get(hash);
-    if (entry && entry.until > now && entry.revocations === this.revocations.count) return entry.key;
+    if (entry && entry.until > now && entry.revocations === revocations) return entry.key;
     if (entry) this.entries.delete(hash);
     return undefined;
   }
 
   /**
    * Remembers `key` from `now` (epoch ms) until the TTL passes or the key expires, as read when
-   * this process had made `seen` revocations (the count taken before the lookup, {@link AuthCache.seen}):
-   * a lookup that read the key before a revocation committed, and ends after it, must not be
-   * served, so its entry is tagged with the count it started from, not the current one.
+   * this process had made `seen` revocations (the count taken before the lookup): a lookup that
+   * read the key before a revocation committed, and ends after it, must not be served, so its
+   * entry is tagged with the count it started from, not the current one.
    */
   set(hash: string, key: AuthenticatedKey, now: number, expiresAt: number | null, seen: number): void {
     if (this.entries.size >= AUTH_CACHE_SIZE) this.entries.delete(this.entries.keys().next().value as string);
@@ -215,12 +207,12 @@ export interface AuthenticatedKey {
  * @throws DomainError `unauthenticated` when the secret is malformed, unknown, revoked or expired;
  *   `live_mode_unavailable` for a live-mode key in a process without `PAYREQ_SECRET_KEY`.
  */
-export async function authenticateKey(deps: Pick<Deps, 'store' | 'clock'>, secret: string, cache?: AuthCache, now = deps.clock()): Promise<AuthenticatedKey> {
+export async function authenticateKey(deps: Pick<Deps, 'store' | 'clock' | 'revocations'>, secret: string, cache?: AuthCache, now = deps.clock()): Promise<AuthenticatedKey> {
   if (modeOfSecret(secret) === undefined) throw new DomainError('unauthenticated', 'the API key is malformed');
   const hash = hashSecret(secret);
-  const cached = cache?.get(hash, now);
+  const cached = cache?.get(hash, now, deps.revocations.count);
   if (cached) return cached;
-  const seen = cache?.seen() ?? 0;
+  const seen = deps.revocations.count;
   const key = await findApiKeyByHash(deps.store, hash, now);
   if (!key) throw new DomainError('unauthenticated', 'the API key is not valid (unknown, revoked or expired)');
   requireLiveSealing(deps.store, key.mode);
@@ -235,7 +227,7 @@ export async function authenticateKey(deps: Pick<Deps, 'store' | 'clock'>, secre
  * Resolves a bearer secret to the calling principal ({@link authenticateKey} without the signing secret).
  * @throws DomainError `unauthenticated` when the secret is malformed, unknown or revoked.
  */
-export async function authenticate(deps: Pick<Deps, 'store' | 'clock'>, secret: string, cache?: AuthCache, now = deps.clock()): Promise<Principal> {
+export async function authenticate(deps: Pick<Deps, 'store' | 'clock' | 'revocations'>, secret: string, cache?: AuthCache, now = deps.clock()): Promise<Principal> {
   return (await authenticateKey(deps, secret, cache, now)).principal;
 }
 

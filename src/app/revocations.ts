@@ -1,9 +1,9 @@
 /**
- * The API key revocations one server process has committed, counted: the process's auth caches
- * (`AuthCache`, src/app/api-keys.ts; one per authenticating scope: `/v1` and each dialect) share
- * one, created with the dependencies (src/server.ts `makeDeps`) and carried in `Deps.revocations`,
- * so that a key revoked through any of them stops authenticating in every one at once. Other
- * processes learn of a revocation from the database, within the caches' TTL.
+ * The API key revocations one server process has committed, counted. It is created with the
+ * dependencies (src/server.ts `makeDeps`) and carried in `Deps.revocations`; `authenticateKey`
+ * (src/app/api-keys.ts) checks every auth cache of the process (`/v1`'s and each dialect's)
+ * against it, so that a key revoked through any scope stops authenticating in every one at once.
+ * Other processes learn of a revocation from the database, within the caches' TTL.
  */
 export class Revocations {
   private made = 0;

@@ -21,7 +21,7 @@ export function principalOf(request: FastifyRequest): Principal {
 
 /** An `onRequest` hook that authenticates the bearer key. */
 export function authHook(deps: Deps) {
-  const cache = new AuthCache(deps.revocations);
+  const cache = new AuthCache();
   return async (request: FastifyRequest): Promise<void> => {
     const header = request.headers.authorization;
     const match = header === undefined ? null : /^Bearer\s+(\S+)$/i.exec(header);

@@ -45,7 +45,7 @@ function header(request: FastifyRequest, name: string): string | undefined {
  * kept exact as lossless-json numbers).
  */
 export function useAlphaPoAuth(scope: FastifyInstance, deps: Deps): void {
-  const cache = new AuthCache(deps.revocations);
+  const cache = new AuthCache();
   scope.removeAllContentTypeParsers();
   scope.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
     done(null, { raw: body as Buffer, contentType: request.headers['content-type'] } satisfies RawBody);

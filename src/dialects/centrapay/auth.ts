@@ -11,7 +11,7 @@ import { CentrapayError } from './errors.js';
 
 /** An `onRequest` hook that authenticates Centrapay's way. */
 export function centrapayAuthHook(deps: Deps) {
-  const cache = new AuthCache(deps.revocations);
+  const cache = new AuthCache();
   return async (request: FastifyRequest): Promise<void> => {
     const header = request.headers['x-api-key'];
     const key = Array.isArray(header) ? header[0] : header;

@@ -11,7 +11,7 @@ import { DeltaPayError } from './errors.js';
 
 /** An `onRequest` hook that authenticates DeltaPay's way. */
 export function deltapayAuthHook(deps: Deps) {
-  const cache = new AuthCache(deps.revocations);
+  const cache = new AuthCache();
   return async (request: FastifyRequest): Promise<void> => {
     const apiKey = request.headers['x-api-key'];
     const authorization = request.headers.authorization;

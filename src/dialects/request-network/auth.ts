@@ -11,7 +11,7 @@ import { DomainError } from '../../domain/errors.js';
 
 /** An `onRequest` hook that authenticates `x-api-key`. */
 export function apiKeyHook(deps: Deps) {
-  const cache = new AuthCache(deps.revocations);
+  const cache = new AuthCache();
   return async (request: FastifyRequest): Promise<void> => {
     const key = request.headers['x-api-key'];
     if (typeof key !== 'string' || key.length === 0) throw new DomainError('unauthenticated', 'Unauthorized');
