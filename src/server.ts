@@ -23,6 +23,7 @@ import { resealEndpointSecrets } from './db/webhook.repository.js';
 import { buildApp } from './http/app.js';
 import { type MasterKey, resolveMasterKey } from './secret-key.js';
 import { startDispatcher } from './webhooks/dispatcher.js';
+import { webhookFormats } from './webhooks/formats.js';
 import { type Resolver, systemResolver } from './webhooks/url-guard.js';
 
 /** A listening server. `url` is its base URL (`http://127.0.0.1:3000`). */
@@ -65,12 +66,11 @@ export function makeDeps(config: Config, store: Store, publicUrl: string, clock:
       refundWindowSeconds: config.refundWindowSeconds,
       publicUrl,
       webhooks: config.webhooks,
-      deltapayTransactionTypes: config.deltapayTransactionTypes,
-      alphapoAmountLimits: config.alphapoAmountLimits,
       idempotencyLeaseSeconds: config.idempotencyLeaseSeconds,
       holdRecordedPayments: config.holdRecordedPayments,
     },
     clock,
+    webhookFormats: webhookFormats(config.dialects.map(({ dialect }) => dialect.webhookFormats ?? {})),
   };
 }
 
@@ -104,6 +104,7 @@ export async function startServer(config: Config, options: { clock?: () => numbe
     trustProxy: config.trustProxy,
     timeouts: config.connections,
     streamCaps: config.streamCaps,
+    dialects: config.dialects,
   });
   // Past this many open sockets Node closes each new one as it arrives (https://nodejs.org/api/net.html#servermaxconnections),
   // so that a flood of idle connections cannot take every file descriptor; 0: no cap.

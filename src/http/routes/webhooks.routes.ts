@@ -23,7 +23,7 @@ import { principalOf } from '../auth.js';
 import {
   createEndpointBody,
   deliveryResponse,
-  endpointResponse,
+  endpointResponse as endpointResponseOf,
   eventResponse,
   eventsQuery,
   idParams,
@@ -62,9 +62,10 @@ export interface StreamLimits {
  */
 export function webhookRoutes(app: FastifyInstance, deps: Deps, stream: StreamOptions, feed: EventFeed, limits: StreamLimits): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
+  const endpointResponse = endpointResponseOf(deps.webhookFormats.names);
 
   r.post('/webhook-endpoints', {
-    schema: { tags, security, summary: 'Create a webhook endpoint (the secret is returned once)', body: createEndpointBody, response: { 201: endpointResponse } },
+    schema: { tags, security, summary: 'Create a webhook endpoint (the secret is returned once)', body: createEndpointBody(deps.webhookFormats.names), response: { 201: endpointResponse } },
   }, async (request, reply) => {
     const { endpoint, secret } = await createEndpoint(deps, principalOf(request), request.body);
     return reply.code(201).send({ ...presentEndpoint(endpoint, deps.settings.publicUrl), secret });
