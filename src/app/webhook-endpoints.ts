@@ -26,7 +26,7 @@ import {
   type WebhookDelivery,
   type WebhookEndpoint,
 } from '../db/webhook.repository.js';
-import { centrapayVerification } from '../dialects/centrapay/webhook-format.js';
+import type { WebhookFormats } from '../webhooks/formats.js';
 import { checkUrl, policyFor } from '../webhooks/url-guard.js';
 import type { Deps, Principal } from './deps.js';
 import { endpointWants, newDelivery } from './outbox.js';
@@ -34,10 +34,11 @@ import { type Page, toPage } from './pagination.js';
 
 /**
  * The endpoint as the API returns it: never the secret, except once at creation or rotation.
- * Given the server's `publicUrl`, a `centrapay` endpoint also carries what its receiver pins to
- * verify notifications: its own JWKS URL, the JWT's `iss` and `sub` (docs/dialects/centrapay.md).
+ * Given the server's `publicUrl` and its `formats`, an endpoint also carries what its format adds
+ * (`WebhookFormatModule.endpointFields`): a `centrapay` endpoint what its receiver pins to verify
+ * notifications, its own JWKS URL, the JWT's `iss` and `sub` (docs/dialects/centrapay.md).
  */
-export function presentEndpoint(e: WebhookEndpoint, publicUrl?: string) {
+export function presentEndpoint(e: WebhookEndpoint, publicUrl?: string, formats?: WebhookFormats) {
   return {
     id: e.id,
     object: 'webhook_endpoint' as const,
@@ -52,7 +53,7 @@ export function presentEndpoint(e: WebhookEndpoint, publicUrl?: string) {
     failingSince: e.failingSince === null ? null : new Date(e.failingSince).toISOString(),
     createdAt: new Date(e.createdAt).toISOString(),
     updatedAt: new Date(e.updatedAt).toISOString(),
-    ...(e.format === 'centrapay' && publicUrl !== undefined ? { centrapay: centrapayVerification(publicUrl, e) } : {}),
+    ...(publicUrl !== undefined ? formats?.get(e.format).endpointFields?.(e, publicUrl) : {}),
   };
 }
 

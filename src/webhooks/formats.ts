@@ -41,6 +41,12 @@ export interface WebhookFormatModule {
   /** Renders and signs one attempt; may be asynchronous (a JWT signature is). */
   render(event: StoredEvent, context: RenderContext): RenderedWebhook | Promise<RenderedWebhook>;
   newSecret(): string;
+  /**
+   * Fields the API shows on an endpoint of this format beside its own, given the server's public
+   * URL: what its receiver pins to verify deliveries (Centrapay's `{centrapay: {jwksUrl, issuer,
+   * subject}}`). Absent: none.
+   */
+  endpointFields?(endpoint: { id: string; orgId: string; mode: 'live' | 'test' }, publicUrl: string): Record<string, unknown>;
 }
 
 /** Standard Webhooks (https://www.standardwebhooks.com): every event, `webhook-id` = the event id. */
