@@ -15,7 +15,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Deps } from '../app/deps.js';
-import type { WebhookFormats } from './formats.js';
 import type { Worker } from '../app/expiry-sweeper.js';
 import { recordEvents } from '../app/outbox.js';
 import { presentEndpoint } from '../app/webhook-endpoints.js';
@@ -37,6 +36,7 @@ import {
   type WebhookEndpoint,
 } from '../db/webhook.repository.js';
 import type { Tx } from '../db/store.js';
+import type { WebhookFormats } from './formats.js';
 import { type AttemptResult, postWebhook } from './http-delivery.js';
 import { nextDelayMs, parseRetryAfter } from './schedule.js';
 import { checkUrl, classifyAddress, guardedLookup, policyFor } from './url-guard.js';
