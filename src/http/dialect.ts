@@ -6,6 +6,7 @@
  * list, so a dialect is its folder plus one line in that list.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ZodType } from 'zod';
 import type { Deps } from '../app/deps.js';
 import type { WebhookFormatModule } from '../webhooks/formats.js';
 
@@ -113,7 +114,13 @@ export interface Dialect<S = unknown> {
   securitySchemes?: Readonly<Record<string, SecurityScheme>>;
   /** What the hardening suites need to know of it. */
   hardening: DialectHardening;
-  // The schema of the dialect's own data (kept apart from the caller's metadata) is to be added here.
+  /**
+   * The schema of its own data on a payment request: the slice `dialectData[name]` that its
+   * routes write on create and read back (fields Payreq's model has no place for), kept apart from
+   * the caller's `metadata`, never shown or accepted on `/v1` (docs/api.md, "Metadata"). Absent:
+   * the dialect keeps no data of its own (AlphaPo).
+   */
+  dataSchema?: ZodType;
 }
 
 /** A dialect with the settings read for it. */

@@ -5,7 +5,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
+import { writeCentrapayData } from '../../src/dialects/centrapay/data.js';
+import { writeDeltaPayData } from '../../src/dialects/deltapay/data.js';
 import { DIALECTS } from '../../src/dialects/index.js';
+import { writePismoData } from '../../src/dialects/pismo/data.js';
+import { writeRequestNetworkData } from '../../src/dialects/request-network/data.js';
+import type { DialectData } from '../../src/domain/payment-request.js';
 
 const settingsOf = (name: string, env: Record<string, string> = {}) => loadConfig(env).dialects.find((d) => d.dialect.name === name)?.settings;
 
@@ -26,5 +31,26 @@ describe("the dialects' own settings", () => {
     for (const bad of ['not json', '[]', '{"EUR": {"min": 10}}', '{"EUR": {"min": "-1"}}', '{"EUR": {"least": "1"}}']) {
       expect(() => loadConfig({ PAYREQ_ALPHAPO_AMOUNT_LIMITS: bad }), bad).toThrow(/^PAYREQ_ALPHAPO_AMOUNT_LIMITS must be JSON/);
     }
+  });
+});
+
+describe("the dialects' own data", () => {
+  it('lives under the dialect\'s name and passes the schema its Dialect object names', () => {
+    const written: Record<string, DialectData | undefined> = {
+      pismo: writePismoData({ location: { city: 'São Paulo' } }),
+      deltapay: writeDeltaPayData({ metadata: 'order 7', timeout: 600 }),
+      centrapay: writeCentrapayData({ externalRef: 'ext-1' }),
+      'request-network': writeRequestNetworkData({ paymentCurrency: 'USDC-sepolia' }),
+    };
+    for (const dialect of DIALECTS) {
+      if (dialect.dataSchema === undefined) {
+        expect(written[dialect.name], dialect.name).toBeUndefined();
+        continue;
+      }
+      const data = written[dialect.name];
+      expect(Object.keys(data ?? {}), dialect.name).toEqual([dialect.name]);
+      expect(dialect.dataSchema.safeParse(data?.[dialect.name]).success, dialect.name).toBe(true);
+    }
+    expect(DIALECTS.filter((d) => d.dataSchema !== undefined).map((d) => d.name).sort()).toEqual(Object.keys(written).sort());
   });
 });

@@ -4,6 +4,7 @@ import { API_KEY_SCHEME, apiKeyHeaders, isObject } from '../common.js';
 import { sendCentrapayError } from './errors.js';
 import { centrapayRoutes } from './routes.js';
 import { centrapayFormat } from './webhook-format.js';
+import { centrapayDataSchema } from './data.js';
 
 /** Centrapay's API under `/compat/centrapay`; its key sets (`/.well-known/`, `/webhook-endpoints/`) are public. */
 export const centrapayDialect: Dialect<Record<string, never>> = {
@@ -12,6 +13,7 @@ export const centrapayDialect: Dialect<Record<string, never>> = {
   readSettings: () => ({}),
   routes: centrapayRoutes,
   sendError: sendCentrapayError,
+  dataSchema: centrapayDataSchema,
   webhookFormats: { centrapay: centrapayFormat },
   securitySchemes: { apiKey: API_KEY_SCHEME },
   hardening: {

@@ -5,6 +5,7 @@ import { sendDeltaPayError } from './errors.js';
 import { deltapayRoutes } from './routes.js';
 import { type DeltaPaySettings, readDeltaPaySettings } from './settings.js';
 import { deltapayFormat } from './webhook-format.js';
+import { deltapayDataSchema } from './data.js';
 
 /** DeltaPay's API under `/compat/deltapay`, with its transaction types from `PAYREQ_DELTAPAY_TRANSACTION_TYPES`. */
 export const deltapayDialect: Dialect<DeltaPaySettings> = {
@@ -13,6 +14,7 @@ export const deltapayDialect: Dialect<DeltaPaySettings> = {
   readSettings: readDeltaPaySettings,
   routes: deltapayRoutes,
   sendError: sendDeltaPayError,
+  dataSchema: deltapayDataSchema,
   webhookFormats: { deltapay: deltapayFormat },
   securitySchemes: { apiKey: API_KEY_SCHEME },
   hardening: {

@@ -3,6 +3,7 @@ import type { Dialect } from '../../http/dialect.js';
 import { bearerHeaders, isObject } from '../common.js';
 import { sendPismoError } from './errors.js';
 import { pismoRoutes } from './routes.js';
+import { pismoDataSchema } from './data.js';
 
 /** Pismo's API under `/compat/pismo`: bearer keys as on `/v1`, no settings and no webhook format of its own. */
 export const pismoDialect: Dialect<Record<string, never>> = {
@@ -11,6 +12,7 @@ export const pismoDialect: Dialect<Record<string, never>> = {
   readSettings: () => ({}),
   routes: pismoRoutes,
   sendError: sendPismoError,
+  dataSchema: pismoDataSchema,
   hardening: {
     auth: { family: 'bearer', headers: bearerHeaders },
     isDocumentedError: (_status, _contentType, body) => isObject(body) && typeof body['error_code'] === 'string' && typeof body['error_message'] === 'string',

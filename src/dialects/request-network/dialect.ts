@@ -4,6 +4,7 @@ import { API_KEY_SCHEME, apiKeyHeaders, isObject } from '../common.js';
 import { sendDialectError } from './errors.js';
 import { requestNetworkRoutes } from './routes.js';
 import { requestNetworkFormat } from './webhook-format.js';
+import { requestNetworkDataSchema } from './data.js';
 
 /** Request Network's API under `/compat/request-network`; it has no settings of its own. */
 export const requestNetworkDialect: Dialect<Record<string, never>> = {
@@ -12,6 +13,7 @@ export const requestNetworkDialect: Dialect<Record<string, never>> = {
   readSettings: () => ({}),
   routes: requestNetworkRoutes,
   sendError: sendDialectError,
+  dataSchema: requestNetworkDataSchema,
   webhookFormats: { 'request-network': requestNetworkFormat },
   securitySchemes: { apiKey: API_KEY_SCHEME },
   hardening: {
