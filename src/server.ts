@@ -13,7 +13,7 @@ import { RateTable } from './domain/rates.js';
 import { oldestDueExpiry } from './db/payment-request.repository.js';
 import { openStore, type Store } from './db/store.js';
 import { countPendingDeliveries } from './db/webhook.repository.js';
-import { Metrics } from './metrics.js';
+import { Metrics } from './app/metrics.js';
 import { ChainRegistry } from './rails/evm/chains.js';
 import { startChainWatchers } from './rails/evm/watcher.js';
 import { Redis } from 'ioredis';

@@ -8,7 +8,7 @@ import type { Mode } from '../domain/payment-request.js';
 import type { RateTable } from '../domain/rates.js';
 import type { Store } from '../db/store.js';
 import type { ChainRegistry } from '../rails/evm/chains.js';
-import type { Metrics } from '../metrics.js';
+import type { Metrics } from './metrics.js';
 import type { WebhookFormats } from '../webhooks/formats.js';
 import type { Resolver } from '../webhooks/url-guard.js';
 
