@@ -4,10 +4,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import type { AmountLimits, WebhookSettings } from './app/deps.js';
+import type { WebhookSettings } from './app/deps.js';
 import type { StreamCaps } from './app/event-stream.js';
 import type { Token } from './domain/currency.js';
 import { parseSecretKey } from './db/secrets.js';
+import { DIALECTS } from './dialects/index.js';
+import { type ConfiguredDialect, configureDialects } from './http/dialect.js';
 import { type ChainConfig, parseChains } from './rails/evm/chains.js';
 import { DEFAULT_RETRY_SCHEDULE_SECONDS, parseSchedule } from './webhooks/schedule.js';
 import defaultTokens from './data/tokens.json' with { type: 'json' };
@@ -29,8 +31,6 @@ const envSchema = z.object({
   PAYREQ_FX_RATES: z.string().default('{}'),
   PAYREQ_TOKEN_LIST: z.string().optional(),
   PAYREQ_CHAINS: z.string().optional(),
-  PAYREQ_DELTAPAY_TRANSACTION_TYPES: z.string().default('rent,eating_out,education,entertainment,taxes,cash_withdrawal,eps_mint,eps_withdrawal'),
-  PAYREQ_ALPHAPO_AMOUNT_LIMITS: z.string().default('{}'),
   PAYREQ_WEBHOOK_RETRY_SCHEDULE: z.string().optional(),
   PAYREQ_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(1).default(15_000),
   PAYREQ_WEBHOOK_DISABLE_AFTER_SECONDS: z.coerce.number().min(0).default(5 * DAY),
@@ -86,10 +86,12 @@ export interface Config {
   tokens: Token[];
   /** The chains the EVM rail watches (`PAYREQ_CHAINS`); empty: the EVM rail is off. */
   chains: ChainConfig[];
-  /** DeltaPay's transaction types (`PAYREQ_DELTAPAY_TRANSACTION_TYPES`, comma-separated; seeded with the ones DeltaPay's docs show). */
-  deltapayTransactionTypes: string[];
-  /** AlphaPo's per-currency amount limits (`PAYREQ_ALPHAPO_AMOUNT_LIMITS`, JSON `{"EUR": {"min": "10", "max": "100000"}}`, decimal strings). */
-  alphapoAmountLimits: AmountLimits;
+  /**
+   * The dialects served, each with its own settings, which it read from its `PAYREQ_<NAME>_*`
+   * variables (src/dialects/index.ts `DIALECTS`; e.g. `PAYREQ_DELTAPAY_TRANSACTION_TYPES`,
+   * `PAYREQ_ALPHAPO_AMOUNT_LIMITS`).
+   */
+  dialects: readonly ConfiguredDialect[];
   /** How long an `Idempotency-Key` claim is held before a retry may take it over, in seconds (`PAYREQ_IDEMPOTENCY_LEASE_SECONDS`, default 60). */
   idempotencyLeaseSeconds: number;
   /** `PAYREQ_HOLD_RECORDED_PAYMENTS`: in which modes recorded payments wait for `payments:confirm` (Settings.holdRecordedPayments). */
@@ -151,8 +153,8 @@ export interface Config {
 }
 
 /**
- * Reads the configuration from `env`.
- * @throws Error naming every invalid variable.
+ * Reads the configuration from `env`, each dialect's settings included (by the dialect).
+ * @throws Error naming every invalid variable (a dialect's: the first invalid one).
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(env);
@@ -179,8 +181,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     fxRates: rates.data,
     tokens,
     chains: parseChains(e.PAYREQ_CHAINS, (path) => readFileSync(path, 'utf8')),
-    deltapayTransactionTypes: e.PAYREQ_DELTAPAY_TRANSACTION_TYPES.split(',').map((t) => t.trim()).filter((t) => t.length > 0),
-    alphapoAmountLimits: parseAmountLimits(e.PAYREQ_ALPHAPO_AMOUNT_LIMITS),
+    dialects: configureDialects(DIALECTS, env),
     idempotencyLeaseSeconds: e.PAYREQ_IDEMPOTENCY_LEASE_SECONDS,
     holdRecordedPayments: e.PAYREQ_HOLD_RECORDED_PAYMENTS,
     secretKey: e.PAYREQ_SECRET_KEY === undefined || e.PAYREQ_SECRET_KEY.trim() === '' ? undefined : parseSecretKey(e.PAYREQ_SECRET_KEY),
@@ -222,15 +223,6 @@ export function parseTrustProxy(text: string): boolean | string[] {
   const list = value.split(',').map((a) => a.trim());
   if (/^[0-9]+$/.test(value) || list.some((a) => a === '')) throw new Error('invalid configuration: PAYREQ_TRUST_PROXY must be true, false, or the proxies\' addresses and CIDR ranges, comma-separated (a hop count is not accepted: Fastify would trust no proxy for it)');
   return list;
-}
-
-const decimalText = z.string().regex(/^(0|[1-9][0-9]*)(\.[0-9]+)?$/, 'must be a decimal string');
-const amountLimitsSchema = z.record(z.string().min(1), z.strictObject({ min: decimalText.optional(), max: decimalText.optional() }));
-
-function parseAmountLimits(text: string): AmountLimits {
-  const parsed = amountLimitsSchema.safeParse(safeJson(text));
-  if (!parsed.success) throw new Error(`PAYREQ_ALPHAPO_AMOUNT_LIMITS must be JSON {"EUR": {"min": "10", "max": "100000"}}: ${parsed.error.message}`);
-  return parsed.data;
 }
 
 /** `PAYREQ_WEBHOOK_ALLOWED_PORTS`: comma-separated TCP ports, each 1 to 65535. */

@@ -14,7 +14,7 @@ import { RateTable } from './domain/rates.js';
 import { oldestDueExpiry } from './db/payment-request.repository.js';
 import { openStore, type Store } from './db/store.js';
 import { countPendingDeliveries } from './db/webhook.repository.js';
-import { Metrics } from './metrics.js';
+import { Metrics } from './app/metrics.js';
 import { ChainRegistry } from './rails/evm/chains.js';
 import { startChainWatchers } from './rails/evm/watcher.js';
 import { Redis } from 'ioredis';
@@ -24,6 +24,7 @@ import { resealEndpointSecrets } from './db/webhook.repository.js';
 import { buildApp } from './http/app.js';
 import { type MasterKey, resolveMasterKey } from './secret-key.js';
 import { startDispatcher } from './webhooks/dispatcher.js';
+import { webhookFormats } from './webhooks/formats.js';
 import { type Resolver, systemResolver } from './webhooks/url-guard.js';
 
 /** A listening server. `url` is its base URL (`http://127.0.0.1:3000`). */
@@ -67,12 +68,11 @@ export function makeDeps(config: Config, store: Store, publicUrl: string, clock:
       refundWindowSeconds: config.refundWindowSeconds,
       publicUrl,
       webhooks: config.webhooks,
-      deltapayTransactionTypes: config.deltapayTransactionTypes,
-      alphapoAmountLimits: config.alphapoAmountLimits,
       idempotencyLeaseSeconds: config.idempotencyLeaseSeconds,
       holdRecordedPayments: config.holdRecordedPayments,
     },
     clock,
+    webhookFormats: webhookFormats(config.dialects.map(({ dialect }) => dialect.webhookFormats ?? {})),
   };
 }
 
@@ -106,6 +106,7 @@ export async function startServer(config: Config, options: { clock?: () => numbe
     trustProxy: config.trustProxy,
     timeouts: config.connections,
     streamCaps: config.streamCaps,
+    dialects: config.dialects,
   });
   // Past this many open sockets Node closes each new one as it arrives (https://nodejs.org/api/net.html#servermaxconnections),
   // so that a flood of idle connections cannot take every file descriptor; 0: no cap.

@@ -10,7 +10,8 @@ import type { RateTable } from '../domain/rates.js';
 import type { Store } from '../db/store.js';
 import type { Revocations } from './revocations.js';
 import type { ChainRegistry } from '../rails/evm/chains.js';
-import type { Metrics } from '../metrics.js';
+import type { Metrics } from './metrics.js';
+import type { WebhookFormats } from '../webhooks/formats.js';
 import type { Resolver } from '../webhooks/url-guard.js';
 
 /** Settings the use cases read. Durations are in seconds. */
@@ -25,10 +26,6 @@ export interface Settings {
   publicUrl: string;
   /** Webhook delivery settings (see `docs/webhooks.md`). */
   webhooks: WebhookSettings;
-  /** The transaction types DeltaPay's dialect accepts (`GET /compat/deltapay/transaction-types`). */
-  deltapayTransactionTypes: string[];
-  /** AlphaPo's per-currency amount limits, by Payreq currency code. */
-  alphapoAmountLimits: AmountLimits;
   /**
    * How long an `Idempotency-Key` claim is held by its attempt, in seconds (default 60): a retry
    * within it answers 409 with `Retry-After`; after it, a claim whose attempt never answered (its
@@ -43,9 +40,6 @@ export interface Settings {
    */
   holdRecordedPayments: 'none' | 'live' | 'all';
 }
-
-/** Per-currency amount limits: decimal strings in the currency (`{"EUR": {"min": "10", "max": "100000"}}`); either bound may be absent. */
-export type AmountLimits = Record<string, { min?: string | undefined; max?: string | undefined }>;
 
 /** Webhook delivery settings. */
 export interface WebhookSettings {
@@ -84,6 +78,8 @@ export interface Deps {
   resolver: Resolver;
   /** The server's Prometheus metrics (`GET /metrics`). */
   metrics: Metrics;
+  /** The webhook formats endpoints may take: `standard` and the dialects' (src/webhooks/formats.ts `webhookFormats`). */
+  webhookFormats: WebhookFormats;
 }
 
 /** Who is calling: the authenticated API key, its org, mode and grants. */

@@ -8,14 +8,15 @@ import { newId } from '../domain/ids.js';
 import { insertEventsReadingEndpoints, type StoredEvent } from '../db/event.repository.js';
 import type { Tx } from '../db/store.js';
 import { insertDeliveries, type WebhookDelivery, type WebhookEndpoint } from '../db/webhook.repository.js';
-import { webhookFormat } from '../webhooks/formats.js';
+import type { WebhookFormats } from '../webhooks/formats.js';
 
 /**
  * True when an endpoint takes this event: its format carries it, its account scope (if any) is
- * the request's payee account, and its filter names the type (`*` takes all).
+ * the request's payee account, and its filter names the type (`*` takes all). `formats` is the
+ * server's registry (`Deps.webhookFormats`).
  */
-export function endpointWants(endpoint: Pick<WebhookEndpoint, 'enabledEvents' | 'format' | 'accountId'>, event: Pick<StoredEvent, 'type' | 'data'>): boolean {
-  if (!webhookFormat(endpoint.format).carries(event)) return false;
+export function endpointWants(formats: WebhookFormats, endpoint: Pick<WebhookEndpoint, 'enabledEvents' | 'format' | 'accountId'>, event: Pick<StoredEvent, 'type' | 'data'>): boolean {
+  if (!formats.get(endpoint.format).carries(event)) return false;
   if (endpoint.accountId !== null) {
     const payee = (event.data['paymentRequest'] as { payee?: { accountId?: string } } | undefined)?.payee;
     if (payee?.accountId !== endpoint.accountId) return false;
@@ -47,9 +48,10 @@ export function newDelivery(event: Pick<StoredEvent, 'id' | 'orgId' | 'mode' | '
 /**
  * Writes `events` and a delivery for each matching enabled endpoint of their org and mode: per
  * org and mode, the events are inserted and the endpoints read together (one statement on
- * PostgreSQL), then the deliveries inserted, when any endpoint wants an event.
+ * PostgreSQL), then the deliveries inserted, when any endpoint wants an event. `formats` (the
+ * server's `Deps.webhookFormats`) says which events each endpoint's format carries.
  */
-export async function recordEvents(tx: Tx, events: StoredEvent[], now: number): Promise<void> {
+export async function recordEvents(tx: Tx, events: StoredEvent[], now: number, formats: WebhookFormats): Promise<void> {
   if (events.length === 0) return;
   const groups = new Map<string, StoredEvent[]>();
   for (const e of events) {
@@ -61,7 +63,7 @@ export async function recordEvents(tx: Tx, events: StoredEvent[], now: number): 
     const first = group[0] as StoredEvent;
     const enabled = await insertEventsReadingEndpoints(tx, group, first.orgId, first.mode);
     for (const event of group) {
-      for (const endpoint of enabled) if (endpointWants(endpoint, event)) deliveries.push(newDelivery(event, endpoint.id, now));
+      for (const endpoint of enabled) if (endpointWants(formats, endpoint, event)) deliveries.push(newDelivery(event, endpoint.id, now));
     }
   }
   await insertDeliveries(tx, deliveries);

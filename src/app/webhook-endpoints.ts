@@ -26,19 +26,19 @@ import {
   type WebhookDelivery,
   type WebhookEndpoint,
 } from '../db/webhook.repository.js';
-import { centrapayVerification } from '../dialects/centrapay/webhook-format.js';
+import type { WebhookFormats } from '../webhooks/formats.js';
 import { checkUrl, policyFor } from '../webhooks/url-guard.js';
-import { webhookFormat, type WebhookFormat } from '../webhooks/formats.js';
 import type { Deps, Principal } from './deps.js';
 import { endpointWants, newDelivery } from './outbox.js';
 import { type Page, toPage } from './pagination.js';
 
 /**
  * The endpoint as the API returns it: never the secret, except once at creation or rotation.
- * Given the server's `publicUrl`, a `centrapay` endpoint also carries what its receiver pins to
- * verify notifications: its own JWKS URL, the JWT's `iss` and `sub` (docs/dialects/centrapay.md).
+ * Given the server's `publicUrl` and its `formats`, an endpoint also carries what its format adds
+ * (`WebhookFormatModule.endpointFields`): a `centrapay` endpoint what its receiver pins to verify
+ * notifications, its own JWKS URL, the JWT's `iss` and `sub` (docs/dialects/centrapay.md).
  */
-export function presentEndpoint(e: WebhookEndpoint, publicUrl?: string) {
+export function presentEndpoint(e: WebhookEndpoint, publicUrl?: string, formats?: WebhookFormats) {
   return {
     id: e.id,
     object: 'webhook_endpoint' as const,
@@ -53,7 +53,7 @@ export function presentEndpoint(e: WebhookEndpoint, publicUrl?: string) {
     failingSince: e.failingSince === null ? null : new Date(e.failingSince).toISOString(),
     createdAt: new Date(e.createdAt).toISOString(),
     updatedAt: new Date(e.updatedAt).toISOString(),
-    ...(e.format === 'centrapay' && publicUrl !== undefined ? { centrapay: centrapayVerification(publicUrl, e) } : {}),
+    ...(publicUrl !== undefined ? formats?.get(e.format).endpointFields?.(e, publicUrl) : {}),
   };
 }
 
@@ -104,7 +104,7 @@ export interface EndpointInput {
   description?: string | undefined;
   disabled?: boolean | undefined;
   /** `standard` (default) or a provider's format such as `request-network`; fixed at creation. */
-  format?: WebhookFormat | undefined;
+  format?: string | undefined;
   /** Only events of payment requests into this account (it must be visible to the key); fixed at creation. */
   accountId?: string | undefined;
 }
@@ -131,7 +131,7 @@ export async function createEndpoint(deps: Deps, principal: Principal, input: En
     disabledReason: input.disabled ? 'manual' : null,
     format: input.format ?? 'standard',
     accountId: input.accountId ?? null,
-    secret: webhookFormat(input.format ?? 'standard').newSecret(),
+    secret: deps.webhookFormats.get(input.format ?? 'standard').newSecret(),
     previousSecret: null,
     previousSecretUntil: null,
     failingSince: null,
@@ -199,7 +199,7 @@ export async function rotateSecret(deps: Deps, principal: Principal, id: string)
   const now = deps.clock();
   const next: WebhookEndpoint = {
     ...endpoint,
-    secret: webhookFormat(endpoint.format).newSecret(),
+    secret: deps.webhookFormats.get(endpoint.format).newSecret(),
     previousSecret: endpoint.secret,
     previousSecretUntil: now + deps.settings.webhooks.secretOverlapSeconds * 1000,
     updatedAt: now,
@@ -228,7 +228,7 @@ export async function redeliverEvent(deps: Deps, principal: Principal, eventId: 
   requireManage(principal);
   const event = isUuid(eventId) ? await findEventById(deps.store, eventId) : undefined;
   if (!event || event.orgId !== principal.orgId || event.mode !== principal.mode) throw new DomainError('event_not_found', `event ${eventId} does not exist`);
-  const endpoints = endpointId !== undefined ? [await getEndpointOrThrow(deps, principal, endpointId)] : (await listEndpoints(deps.store, principal.orgId, principal.mode, true)).filter((e) => endpointWants(e, event));
+  const endpoints = endpointId !== undefined ? [await getEndpointOrThrow(deps, principal, endpointId)] : (await listEndpoints(deps.store, principal.orgId, principal.mode, true)).filter((e) => endpointWants(deps.webhookFormats, e, event));
   const now = deps.clock();
   const deliveries = endpoints.map((e) => newDelivery(event, e.id, now));
   await deps.store.transaction(async (tx) => {

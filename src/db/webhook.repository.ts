@@ -6,7 +6,6 @@
  */
 import type { Kysely, QueryCreator, Updateable } from 'kysely';
 import type { Mode } from '../domain/payment-request.js';
-import type { WebhookFormat } from '../webhooks/formats.js';
 import { preparedQuery } from './prepared.js';
 import type { Database, NewWebhookAttemptRow, NewWebhookDeliveryRow, WebhookAttemptRow, WebhookDeliveryRow, WebhookDeliveryTable, WebhookEndpointRow } from './schema.js';
 import type { SecretBox } from './secrets.js';
@@ -21,8 +20,8 @@ export interface WebhookEndpoint {
   url: string;
   description: string | null;
   enabledEvents: string[];
-  /** How deliveries to it are rendered and signed (`src/webhooks/formats.ts`). */
-  format: WebhookFormat;
+  /** How deliveries to it are rendered and signed: a name of `Deps.webhookFormats` (src/webhooks/formats.ts). */
+  format: string;
   /** When set, only events of payment requests into this account (DeltaPay's per-account callbacks). */
   accountId: string | null;
   disabled: boolean;
@@ -88,7 +87,7 @@ export function rowToEndpoint(row: WebhookEndpointRow, box: SecretBox): WebhookE
     url: row.url,
     description: row.description,
     enabledEvents: JSON.parse(row.enabled_events) as string[],
-    format: row.format as WebhookFormat,
+    format: row.format,
     accountId: row.account_id,
     disabled: Number(row.disabled) === 1,
     disabledReason: row.disabled_reason,
@@ -434,7 +433,7 @@ export interface SealedSigningSecrets {
   id: string;
   orgId: string;
   mode: Mode;
-  format: WebhookFormat;
+  format: string;
   disabled: boolean;
   deleted: boolean;
   secret: string;
@@ -454,7 +453,7 @@ export async function findSealedSigningSecrets(tx: Db, id: string): Promise<Seal
     id: row.id,
     orgId: row.org_id,
     mode: row.mode as Mode,
-    format: row.format as WebhookFormat,
+    format: row.format,
     disabled: Number(row.disabled) === 1,
     deleted: row.deleted_at !== null,
     secret: row.secret,

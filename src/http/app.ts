@@ -1,7 +1,8 @@
 /**
  * `buildApp(deps)` assembles the Fastify application and never listens (`server.ts` does).
- * Routes: `/v1/*` (bearer auth, idempotency keys), `/compat/request-network/*`,
- * `/compat/pismo/*`, `/compat/deltapay/*`, `/compat/centrapay/*` and `/compat/alphapo/*` (the dialects), `/healthz`, `/metrics`, `/openapi.json`, `/docs`, `/pay/:code`.
+ * Routes: `/v1/*` (bearer auth, idempotency keys), each dialect's under its prefix (the list
+ * given in `options.dialects`: src/dialects/index.ts in the server), `/healthz`, `/metrics`,
+ * `/openapi.json`, `/docs`, `/pay/:code`.
  */
 import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
@@ -10,21 +11,12 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Deps } from '../app/deps.js';
 import { EventFeed, type StreamCaps, StreamSlots } from '../app/event-stream.js';
-import { sendAlphaPoError } from '../dialects/alphapo/errors.js';
-import { sendCentrapayError } from '../dialects/centrapay/errors.js';
-import { sendDeltaPayError } from '../dialects/deltapay/errors.js';
-import { sendPismoError } from '../dialects/pismo/errors.js';
-import { sendDialectError } from '../dialects/request-network/errors.js';
 import { DomainError, type ErrorCode } from '../domain/errors.js';
 import { MAX_BODY_DEPTH, nestsDeeperThan } from '../domain/json-depth.js';
-import { alphapoRoutes } from '../dialects/alphapo/routes.js';
-import { centrapayRoutes } from '../dialects/centrapay/routes.js';
-import { deltapayRoutes } from '../dialects/deltapay/routes.js';
-import { pismoRoutes } from '../dialects/pismo/routes.js';
-import { requestNetworkRoutes } from '../dialects/request-network/routes.js';
 import { authHook } from './auth.js';
 import { retryAfterOf, routeNotFound, sendError } from './errors.js';
 import { crashPoint } from './crash-points.js';
+import type { ConfiguredDialect, ErrorSender, SecurityScheme } from './dialect.js';
 import { PROBLEM_CONTENT_TYPE, problem, STATUS_OF } from './problem.js';
 import { type RateLimitOptions, registerRateLimit } from './rate-limit.js';
 import { recordRoutes } from './route-table.js';
@@ -53,6 +45,11 @@ export interface AppOptions {
   timeouts?: { headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number };
   /** Caps on live streams open at once in this process (src/config.ts `streamCaps`); absent: none. */
   streamCaps?: StreamCaps;
+  /**
+   * The dialects to serve, each with its settings (src/config.ts `dialects`, read from
+   * src/dialects/index.ts `DIALECTS`), registered in this order; absent: none.
+   */
+  dialects?: readonly ConfiguredDialect[];
 }
 
 /** The defaults of {@link AppOptions.timeouts}, in ms: those of `PAYREQ_HEADERS_TIMEOUT_MS`, `PAYREQ_REQUEST_TIMEOUT_MS` and `PAYREQ_KEEP_ALIVE_TIMEOUT_MS`. */
@@ -61,23 +58,36 @@ export const DEFAULT_TIMEOUTS = { headersTimeoutMs: 20_000, requestTimeoutMs: 60
 /**
  * Answers a refusal Fastify makes before it has a route (a path with a broken percent-escape:
  * `FST_ERR_BAD_URL`; a path parameter over `maxParamLength`: `FST_ERR_MAX_PARAM_LENGTH`) in the
- * format of the route family the path belongs to, as that family's own error handler would.
+ * format of the route family the path belongs to (`families`: prefix and sender), as that
+ * family's own error handler would.
  */
-function sendFrameworkError(err: unknown, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+function sendFrameworkError(families: readonly (readonly [string, ErrorSender])[], err: unknown, request: FastifyRequest, reply: FastifyReply): Promise<void> {
   // The path, also of an absolute-form request target (`GET http://host/compat/… HTTP/1.1`, RFC 9112 §3.2.2), which the router serves too.
   const path = request.url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, '');
-  const send = FAMILY_ERROR_HANDLERS.find(([prefix]) => path.startsWith(prefix))?.[1] ?? sendError;
+  const send = families.find(([prefix]) => path.startsWith(prefix))?.[1] ?? sendError;
   return send(err, request, reply);
 }
 
-const FAMILY_ERROR_HANDLERS: readonly (readonly [string, (err: unknown, request: FastifyRequest, reply: FastifyReply) => Promise<void>])[] = [
-  ['/compat/request-network/', sendDialectError],
-  ['/compat/pismo/', sendPismoError],
-  ['/compat/deltapay/', sendDeltaPayError],
-  ['/compat/centrapay/', sendCentrapayError],
-  ['/compat/alphapo/', sendAlphaPoError],
-  ['/pay/', sendPayPageError],
-];
+/** Payreq's own OpenAPI security schemes; the dialects add theirs. */
+const SECURITY_SCHEMES: Readonly<Record<string, SecurityScheme>> = {
+  bearer: { type: 'http', scheme: 'bearer', description: 'prq_test_… or prq_live_…' },
+};
+
+/**
+ * {@link SECURITY_SCHEMES} with each dialect's, in the list's order; dialects may share a scheme.
+ * @throws Error when two dialects give one scheme name different definitions.
+ */
+function securitySchemesOf(dialects: readonly ConfiguredDialect[]): Record<string, SecurityScheme> {
+  const schemes: Record<string, SecurityScheme> = { ...SECURITY_SCHEMES };
+  for (const { dialect } of dialects) {
+    for (const [name, scheme] of Object.entries(dialect.securitySchemes ?? {})) {
+      const known = schemes[name];
+      if (known !== undefined && JSON.stringify(known) !== JSON.stringify(scheme)) throw new Error(`the ${dialect.name} dialect defines the OpenAPI security scheme ${name} differently`);
+      schemes[name] = scheme;
+    }
+  }
+  return schemes;
+}
 
 /**
  * The path of the first string (or key) holding U+0000 in `value`, or undefined. Iterative, and
@@ -122,6 +132,8 @@ const NOT_HTTP: ParserRefusal = { code: 'malformed_json', reason: 'Bad Request',
 /** Builds the application. Call `ready()` (or `listen()`) before use. */
 export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<FastifyInstance> {
   const timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
+  const dialects = options.dialects ?? [];
+  const families: (readonly [string, ErrorSender])[] = [...dialects.map(({ dialect }) => [`${dialect.prefix}/`, dialect.sendError] as const), ['/pay/', sendPayPageError]];
   // Node refuses a headers timeout longer than the request timeout; 0 is "none" for the latter.
   const headersTimeout = timeouts.requestTimeoutMs > 0 ? Math.min(timeouts.headersTimeoutMs, timeouts.requestTimeoutMs) : timeouts.headersTimeoutMs;
   const app = Fastify({
@@ -132,7 +144,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
     requestTimeout: timeouts.requestTimeoutMs,
     keepAliveTimeout: timeouts.keepAliveTimeoutMs,
     http: { headersTimeout, requestTimeout: timeouts.requestTimeoutMs, connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(headersTimeout / 4))) },
-    frameworkErrors: (err, request, reply) => void sendFrameworkError(err, request, reply).catch((failure: unknown) => request.log.error({ err: failure }, 'could not answer a refusal made before routing')),
+    frameworkErrors: (err, request, reply) => void sendFrameworkError(families, err, request, reply).catch((failure: unknown) => request.log.error({ err: failure }, 'could not answer a refusal made before routing')),
     logger: { level: options.logLevel ?? 'info' },
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     genReqId: (req) => {
@@ -204,13 +216,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
         version: '1',
         description: 'Payment requests from creation to settlement. Amounts are decimal strings; errors are RFC 9457 problem documents.',
       },
-      components: {
-        securitySchemes: {
-          bearer: { type: 'http', scheme: 'bearer', description: 'prq_test_… or prq_live_…' },
-          apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'A Payreq API key, on the Request Network, DeltaPay and Centrapay dialects' },
-          processingKey: { type: 'apiKey', in: 'header', name: 'x-processing-key', description: 'A Payreq API key with a signing secret, on the AlphaPo dialect (with X-Processing-Signature)' },
-        },
-      },
+      components: { securitySchemes: securitySchemesOf(dialects) },
     },
     transform: jsonSchemaTransform,
   });
@@ -251,10 +257,8 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Fa
     { prefix: '/v1' },
   );
   // Drop-in dialects: each provider's own paths, auth and error shapes, over the same use cases.
-  await app.register(requestNetworkRoutes, { prefix: '/compat/request-network', deps });
-  await app.register(pismoRoutes, { prefix: '/compat/pismo', deps });
-  await app.register(deltapayRoutes, { prefix: '/compat/deltapay', deps });
-  await app.register(centrapayRoutes, { prefix: '/compat/centrapay', deps });
-  await app.register(alphapoRoutes, { prefix: '/compat/alphapo', deps });
+  for (const { dialect, settings } of dialects) {
+    await app.register((scope, _opts, done) => dialect.routes(scope, { deps, settings }, done), { prefix: dialect.prefix });
+  }
   return app;
 }

@@ -8,7 +8,6 @@ import { z } from 'zod';
 import { PERMISSIONS } from '../domain/grants.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from '../domain/json-depth.js';
 import { EVENT_TYPES, PAYMENT_REQUEST_STATUSES } from '../domain/payment-request.js';
-import { WEBHOOK_FORMATS } from '../webhooks/formats.js';
 
 /** A decimal-string amount as it appears on the wire. */
 export const amountString = z
@@ -391,38 +390,49 @@ export const patronCodeResponse = z.object({
 
 const eventTypeOrStar = z.string().min(1).max(64);
 
-/** `POST /v1/webhook-endpoints` body. */
-export const createEndpointBody = z.strictObject({
+const endpointFields = {
   url: z.url({ error: 'must be an absolute URL' }).max(2048),
   enabledEvents: z.array(eventTypeOrStar).min(1).max(50).optional().describe('Event types, or ["*"] (the default) for all'),
   description: z.string().max(255).optional(),
   disabled: z.boolean().optional(),
-  format: z.enum(WEBHOOK_FORMATS).optional().describe('standard (Standard Webhooks, the default) or a provider\'s own: request-network, deltapay, centrapay, alphapo'),
-  accountId: uuid.optional().describe('Only events of payment requests into this account'),
-});
+};
+
+/**
+ * `POST /v1/webhook-endpoints` body; `formats` are the server's webhook format names, `standard`
+ * first (`Deps.webhookFormats.names`).
+ */
+export function createEndpointBody(formats: readonly [string, ...string[]]) {
+  return z.strictObject({
+    ...endpointFields,
+    format: z.enum(formats).optional().describe(`standard (Standard Webhooks, the default) or a provider's own: ${formats.slice(1).join(', ')}`),
+    accountId: uuid.optional().describe('Only events of payment requests into this account'),
+  });
+}
 
 /** `PATCH /v1/webhook-endpoints/{id}` body (the format is fixed at creation: its secret has the format's shape). */
-export const updateEndpointBody = createEndpointBody.omit({ format: true, accountId: true }).partial();
+export const updateEndpointBody = z.strictObject(endpointFields).partial();
 
-/** A webhook endpoint as returned; `secret` only at creation and rotation. */
-export const endpointResponse = z.object({
-  id: z.string(),
-  object: z.literal('webhook_endpoint'),
-  mode: z.enum(['live', 'test']),
-  url: z.string(),
-  description: nullableString,
-  enabledEvents: z.array(z.string()),
-  format: z.enum(WEBHOOK_FORMATS),
-  accountId: nullableString,
-  disabled: z.boolean(),
-  disabledReason: nullableString,
-  failingSince: nullableString,
-  createdAt: z.string(),
-  updatedAt: z.string(),
-  centrapay: z.object({ jwksUrl: z.string(), issuer: z.string(), subject: z.string() }).optional()
-    .describe('centrapay format only: what the receiver pins to verify notifications, the endpoint\'s own key set and the iss and sub of its JWTs (docs/dialects/centrapay.md)'),
-  secret: z.string().optional().describe('whsec_… (standard) or 64 hex characters (request-network), shown once at creation and at rotation'),
-});
+/** A webhook endpoint as returned; `secret` only at creation and rotation. `formats` as for {@link createEndpointBody}. */
+export function endpointResponse(formats: readonly [string, ...string[]]) {
+  return z.object({
+    id: z.string(),
+    object: z.literal('webhook_endpoint'),
+    mode: z.enum(['live', 'test']),
+    url: z.string(),
+    description: nullableString,
+    enabledEvents: z.array(z.string()),
+    format: z.enum(formats),
+    accountId: nullableString,
+    disabled: z.boolean(),
+    disabledReason: nullableString,
+    failingSince: nullableString,
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    centrapay: z.object({ jwksUrl: z.string(), issuer: z.string(), subject: z.string() }).optional()
+      .describe('centrapay format only: what the receiver pins to verify notifications, the endpoint\'s own key set and the iss and sub of its JWTs (docs/dialects/centrapay.md)'),
+    secret: z.string().optional().describe('whsec_… (standard) or 64 hex characters (request-network), shown once at creation and at rotation'),
+  });
+}
 
 /** A delivery as returned, with its attempts. */
 export const deliveryResponse = z.object({

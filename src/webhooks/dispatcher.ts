@@ -36,9 +36,9 @@ import {
   type WebhookEndpoint,
 } from '../db/webhook.repository.js';
 import type { Tx } from '../db/store.js';
+import type { WebhookFormats } from './formats.js';
 import { type AttemptResult, postWebhook } from './http-delivery.js';
 import { nextDelayMs, parseRetryAfter } from './schedule.js';
-import { webhookFormat } from './formats.js';
 import { checkUrl, classifyAddress, guardedLookup, policyFor } from './url-guard.js';
 
 /** Options for {@link startDispatcher}. Times in milliseconds. */
@@ -58,7 +58,7 @@ export interface Dispatcher extends Worker {
   readonly workerId: string;
 }
 
-async function disableWithEvent(tx: Tx, endpoint: WebhookEndpoint, reason: string, now: number): Promise<void> {
+async function disableWithEvent(tx: Tx, endpoint: WebhookEndpoint, reason: string, now: number, formats: WebhookFormats): Promise<void> {
   if (!(await disableEndpoint(tx, endpoint.id, reason, now))) return;
   const disabled = { ...endpoint, disabled: true, disabledReason: reason, updatedAt: now };
   await recordEvents(tx, [{
@@ -70,7 +70,7 @@ async function disableWithEvent(tx: Tx, endpoint: WebhookEndpoint, reason: strin
     sequence: 1,
     data: { webhookEndpoint: presentEndpoint(disabled), reason },
     createdAt: now,
-  }], now);
+  }], now, formats);
 }
 
 /** The error the delivery log shows for an attempt to a non-public address that got no answer. */
@@ -143,7 +143,7 @@ export function startDispatcher(deps: Deps, options: DispatcherOptions): Dispatc
     const secrets = [endpoint.secret];
     if (endpoint.previousSecret !== null && (endpoint.previousSecretUntil ?? 0) > sentAt) secrets.push(endpoint.previousSecret);
     const context = { deliveryId: delivery.id, attempt: delivery.attempts, secrets, sentAt: new Date(sentAt), endpointId: endpoint.id, url: endpoint.url, currencies: deps.currencies, publicUrl: deps.settings.publicUrl };
-    const { body, headers } = await webhookFormat(endpoint.format).render(event, context);
+    const { body, headers } = await deps.webhookFormats.get(endpoint.format).render(event, context);
     const policy = policyFor(endpoint.mode, settings);
     // The host name is resolved and checked once, by the connection's guarded lookup.
     const refused = await checkUrl(endpoint.url, policy, undefined);
@@ -183,7 +183,7 @@ export function startDispatcher(deps: Deps, options: DispatcherOptions): Dispatc
           await markEndpointHealthy(tx, endpoint.id, now);
         } else if (code === 410) {
           written = { ...base, status: 'failed', nextAttemptAt: delivery.nextAttemptAt, deliveredAt: null };
-          await disableWithEvent(tx, endpoint, 'gone', now);
+          await disableWithEvent(tx, endpoint, 'gone', now, deps.webhookFormats);
         } else {
           const retryAfter = code === 429 || code === 503 ? parseRetryAfter(result.retryAfter, now) : undefined;
           const scheduled = nextDelayMs(settings.retrySchedule, attempts);
@@ -192,7 +192,7 @@ export function startDispatcher(deps: Deps, options: DispatcherOptions): Dispatc
             ? { ...base, status: 'failed', nextAttemptAt: delivery.nextAttemptAt, deliveredAt: null }
             : { ...base, status: 'pending', nextAttemptAt: now + delay, deliveredAt: null };
           const failingSince = await markEndpointFailing(tx, endpoint.id, now);
-          if (now - failingSince >= settings.disableAfterSeconds * 1000) await disableWithEvent(tx, endpoint, 'failing', now);
+          if (now - failingSince >= settings.disableAfterSeconds * 1000) await disableWithEvent(tx, endpoint, 'failing', now, deps.webhookFormats);
         }
         // Written only while this process still holds the claim; otherwise the lease ran out.
         return [written, await completeDelivery(tx, delivery.id, workerId, written)];

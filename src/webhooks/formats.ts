@@ -5,17 +5,11 @@
  */
 import type { CurrencyRegistry } from '../domain/currency.js';
 import type { StoredEvent } from '../db/event.repository.js';
-import { alphapoFormat } from '../dialects/alphapo/webhook-format.js';
-import { centrapayFormat } from '../dialects/centrapay/webhook-format.js';
-import { deltapayFormat } from '../dialects/deltapay/webhook-format.js';
-import { requestNetworkFormat } from '../dialects/request-network/webhook-format.js';
 import { generateWebhookSecret, signWebhook } from './signing.js';
 import { standardPayload } from './standard-payload.js';
 
-/** Every webhook format, `standard` first (the default). */
-export const WEBHOOK_FORMATS = ['standard', 'request-network', 'deltapay', 'centrapay', 'alphapo'] as const;
-/** A webhook endpoint's format. */
-export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
+/** The name of the default format, Standard Webhooks. */
+export const STANDARD_FORMAT = 'standard';
 
 /** What one attempt of a delivery knows when it renders: `attempt` counts from 0 (the first try). */
 export interface RenderContext {
@@ -47,6 +41,12 @@ export interface WebhookFormatModule {
   /** Renders and signs one attempt; may be asynchronous (a JWT signature is). */
   render(event: StoredEvent, context: RenderContext): RenderedWebhook | Promise<RenderedWebhook>;
   newSecret(): string;
+  /**
+   * Fields the API shows on an endpoint of this format beside its own, given the server's public
+   * URL: what its receiver pins to verify deliveries (Centrapay's `{centrapay: {jwksUrl, issuer,
+   * subject}}`). Absent: none.
+   */
+  endpointFields?(endpoint: { id: string; orgId: string; mode: 'live' | 'test' }, publicUrl: string): Record<string, unknown>;
 }
 
 /** Standard Webhooks (https://www.standardwebhooks.com): every event, `webhook-id` = the event id. */
@@ -59,15 +59,46 @@ const standardFormat: WebhookFormatModule = {
   newSecret: generateWebhookSecret,
 };
 
-const MODULES: Readonly<Record<WebhookFormat, WebhookFormatModule>> = {
-  standard: standardFormat,
-  'request-network': requestNetworkFormat,
-  deltapay: deltapayFormat,
-  centrapay: centrapayFormat,
-  alphapo: alphapoFormat,
-};
+/**
+ * The webhook formats a server offers, by name, `standard` first (the default): the `format`
+ * values `/v1/webhook-endpoints` accepts, in this order in its OpenAPI enum. Built once by
+ * {@link webhookFormats} from the dialects' formats and carried in the dependencies
+ * (`Deps.webhookFormats`), so that nothing below the composition root names a dialect.
+ */
+export class WebhookFormats {
+  /** Every format's name, `standard` first. */
+  readonly names: readonly [string, ...string[]];
+  private readonly modules: ReadonlyMap<string, WebhookFormatModule>;
 
-/** The module of a format (an unknown stored value falls back to `standard`). */
-export function webhookFormat(format: string): WebhookFormatModule {
-  return MODULES[format as WebhookFormat] ?? standardFormat;
+  /** @param modules - the formats by name, `standard` first (use {@link webhookFormats}). */
+  constructor(modules: ReadonlyMap<string, WebhookFormatModule>) {
+    this.modules = modules;
+    this.names = [...modules.keys()] as [string, ...string[]];
+  }
+
+  /** True when `format` names a format of this server. */
+  has(format: string): boolean {
+    return this.modules.has(format);
+  }
+
+  /** The module of a format (an unknown stored value falls back to `standard`). */
+  get(format: string): WebhookFormatModule {
+    return this.modules.get(format) ?? standardFormat;
+  }
+}
+
+/**
+ * The registry of `standard` followed by `formats` (each dialect's `webhookFormats`, in the order
+ * of the dialect list).
+ * @throws Error when two formats share a name, or one is named `standard`.
+ */
+export function webhookFormats(formats: readonly Readonly<Record<string, WebhookFormatModule>>[]): WebhookFormats {
+  const modules = new Map<string, WebhookFormatModule>([[STANDARD_FORMAT, standardFormat]]);
+  for (const group of formats) {
+    for (const [name, module] of Object.entries(group)) {
+      if (modules.has(name)) throw new Error(`two webhook formats are named ${name}`);
+      modules.set(name, module);
+    }
+  }
+  return new WebhookFormats(modules);
 }

@@ -8,6 +8,8 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processingSignature } from '../../src/dialects/alphapo/auth.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { DIALECTS } from '../../src/dialects/index.js';
+import { configureDialects } from '../../src/http/dialect.js';
 
 let t: TestServer;
 let eur = '';
@@ -27,7 +29,7 @@ async function count(): Promise<number> {
 const REPLAYED = { error: 'A request with this signature was already received.', code: 400 };
 
 beforeAll(async () => {
-  t = await startTestServer({ alphapoAmountLimits: { EUR: { min: '1', max: '10000' } } });
+  t = await startTestServer({ dialects: configureDialects(DIALECTS, { PAYREQ_ALPHAPO_AMOUNT_LIMITS: '{"EUR": {"min": "1", "max": "10000"}}' }) });
   const shop = await t.admin.post('/v1/parties', { type: 'legal_entity', name: 'Shop' });
   eur = (await t.admin.post('/v1/accounts', { partyId: shop.body.id, currency: 'EUR' })).body.id;
   const created = await t.admin.post('/v1/api-keys', { grants: [{ permission: 'payment_requests:create', partyId: shop.body.id }], signingSecret: true });

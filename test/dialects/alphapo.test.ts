@@ -19,6 +19,8 @@ import type { Client } from '../support/client.js';
 import { chainOverrides, payOnChain } from '../support/evm.js';
 import { type Receiver, startReceiver } from '../support/receiver.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { DIALECTS } from '../../src/dialects/index.js';
+import { configureDialects } from '../../src/http/dialect.js';
 
 let chain: TestChain;
 let t: TestServer;
@@ -51,7 +53,7 @@ async function makeKey(api: Client, grants: Record<string, unknown>[], signingSe
 beforeAll(async () => {
   chain = await startTestChain();
   const base = chainOverrides(chain, { confirmations: 1 });
-  t = await startTestServer({ ...base, fxRates: { ...base.fxRates, 'EUR/TST-private': '2' }, alphapoAmountLimits: { EUR: { min: '1', max: '10000' } } });
+  t = await startTestServer({ ...base, fxRates: { ...base.fxRates, 'EUR/TST-private': '2' }, dialects: configureDialects(DIALECTS, { PAYREQ_ALPHAPO_AMOUNT_LIMITS: '{"EUR": {"min": "1", "max": "10000"}}' }) });
   receiver = await startReceiver();
   const shop = await t.admin.post('/v1/parties', { type: 'legal_entity', name: 'Shop' });
   ids['shop'] = shop.body.id;

@@ -12,7 +12,6 @@ import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootstrap, createOrg, generateSecret } from '../../src/app/api-keys.js';
 import { findEventById, type StoredEvent } from '../../src/db/event.repository.js';
-import { webhookFormat } from '../../src/webhooks/formats.js';
 import { Client } from '../support/client.js';
 import { type Receiver, type Received, startReceiver } from '../support/receiver.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -114,7 +113,7 @@ describe('a notification verifies only at its own endpoint', () => {
     const events = (await liveA.get('/v1/events?types=payment_request.paid')).body.data as { id: string; paymentRequestId: string }[];
     const event = (await findEventById(t.server.deps.store, events.find((e) => e.paymentRequestId === liveRequest)?.id ?? '')) as StoredEvent;
     expect(event.mode).toBe('live');
-    const rendered = await webhookFormat('centrapay').render(event, { deliveryId: 'live', attempt: 0, secrets: [live.secret], sentAt: new Date(t.clock.now()), endpointId: live.id, url, currencies: t.server.deps.currencies, publicUrl: t.server.deps.settings.publicUrl });
+    const rendered = await t.server.deps.webhookFormats.get('centrapay').render(event, { deliveryId: 'live', attempt: 0, secrets: [live.secret], sentAt: new Date(t.clock.now()), endpointId: live.id, url, currencies: t.server.deps.currencies, publicUrl: t.server.deps.settings.publicUrl });
     const fromLive = { body: rendered.body, headers: rendered.headers };
     expect(decodeJwt(rendered.headers['authorization'] ?? '')).toMatchObject({ iss: live.centrapay.issuer, sub: live.id });
     expect(live.centrapay.issuer).toMatch(/\/live$/);

@@ -8,22 +8,20 @@
  * never a 5xx and never a hang; and a refused write must store nothing (the row count of every
  * table and the latest update times unchanged). The seed is printed (`FUZZ_SEED` replays it).
  */
-import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routeTable } from '../../src/http/route-table.js';
-import { sql } from 'kysely';
 import { startTestServer, FAST_WEBHOOKS, type TestServer } from '../support/server.js';
 import { recordFigure } from './figures.js';
-import { bodyTextFor, type Pools, queryFor, type Schema } from './inputs.js';
-import { credentialHeaders, isDocumentedError, openApiPath, type PlannedRoute, planRoutes } from './routes.js';
+import { type FuzzDoc, fuzzRoutes, fingerprint } from './fuzzing.js';
+import type { Pools } from './inputs.js';
+import { credentialHeaders, type PlannedRoute, planRoutes } from './routes.js';
 
 const CASES = Number(process.env['FUZZ_CASES_PER_ROUTE'] ?? 500);
 const SEED = Number(process.env['FUZZ_SEED'] ?? Date.now() % 2 ** 31);
-const TIMEOUT_MS = 10_000;
 
 let t: TestServer;
 let routes: PlannedRoute[];
-let doc: { paths: Record<string, Record<string, { requestBody?: { content?: Record<string, { schema: Schema }> }; parameters?: { in: string; name: string; schema: Schema }[] }>> };
+let doc: FuzzDoc;
 const pools: Pools = { ids: [], strings: ['USD', 'NZD', 'EUR', '10.00', '1', '0.01', 'test', 'pending', 'paid'] };
 const params: Record<string, string[]> = { id: [], code: [], 'payment-reference': [], 'request-id': [], 'short-code': [], 'external-ref': [] };
 let signing: { key: string; secret: string };
@@ -73,21 +71,9 @@ afterAll(async () => {
   await t.close();
 });
 
-/** Row counts of every table and the latest update times: what a refused request must leave as it was. */
-async function fingerprint(): Promise<string> {
-  const store = t.server.deps.store;
-  const tables = store.engine === 'sqlite'
-    ? (await sql<{ name: string }>`select name from sqlite_master where type = 'table' and name not like 'sqlite_%' and name not like 'kysely_%' order by name`.execute(store.db)).rows.map((r) => r.name)
-    : (await sql<{ name: string }>`select table_name as name from information_schema.tables where table_schema = current_schema() and table_name not like 'kysely_%' order by table_name`.execute(store.db)).rows.map((r) => r.name);
-  const counts = tables.map((name) => sql`(select count(*) from ${sql.table(name)})`);
-  const times = ['payment_requests', 'webhook_endpoints', 'accounts'].map((name) => sql`(select coalesce(max(updated_at), 0) from ${sql.table(name)})`);
-  const row = (await sql<Record<string, unknown>>`select ${sql.join([...counts, ...times], sql`, `)}`.execute(store.db)).rows[0];
-  return JSON.stringify(Object.values(row ?? {}).map(String));
-}
-
-/** The suite's admin key on each route (on AlphaPo's, the admin key with a signing secret, signing the body). */
+/** The suite's admin key on each route (on a signed family's, such as AlphaPo's, the admin key with a signing secret, signing the body). */
 function headersFor(route: PlannedRoute, body: string | undefined, contentType: string): Record<string, string> {
-  return credentialHeaders(route.auth, route.auth === 'processing-key' ? signing.key : t.adminKey, signing.secret, body, contentType);
+  return credentialHeaders(route.auth, route.auth.signed ? signing.key : t.adminKey, signing.secret, body, contentType);
 }
 
 describe('fuzzing every JSON route from the route table', () => {
@@ -96,52 +82,7 @@ describe('fuzzing every JSON route from the route table', () => {
   });
 
   it(`answers ${CASES} generated requests per route with a 2xx or a documented 4xx, storing nothing on a refusal`, { timeout: 1_800_000 }, async () => {
-    let before = await fingerprint();
-    for (const route of routes) {
-      const operation = doc.paths[openApiPath(route.url)]?.[route.method.toLowerCase()];
-      const bodySchema = operation?.requestBody?.content?.['application/json']?.schema;
-      const query = (operation?.parameters ?? []).filter((p) => p.in === 'query').map((p) => ({ name: p.name, schema: p.schema }));
-      const hasBody = route.method !== 'GET' && route.method !== 'DELETE';
-      const path = fc.tuple(...route.params.map((p) => fc.constantFrom(...(params[p.kind] as string[])))).map((values) => route.params.reduce((url, p, i) => url.replace(`:${p.name}`, encodeURIComponent(values[i] as string)), route.url));
-      const arbitrary = fc.record({
-        path: route.params.length === 0 ? fc.constant(route.url) : path,
-        query: fc.oneof({ weight: 3, arbitrary: fc.constant('') }, { weight: 2, arbitrary: queryFor(query, pools) }),
-        body: hasBody ? bodyTextFor(bodySchema, pools).map((b): string | undefined => b) : fc.constant(undefined),
-        contentType: fc.constantFrom('application/json', 'application/json', 'application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded'),
-      });
-      await fc.assert(
-        fc.asyncProperty(arbitrary, async (c) => {
-          totals.cases++;
-          const url = `${t.url}${c.path}${c.query === '' ? '' : `?${c.query}`}`;
-          const res = await fetch(url, { method: route.method, headers: headersFor(route, c.body, c.contentType), body: c.body, signal: AbortSignal.timeout(TIMEOUT_MS) });
-          const text = await res.text();
-          const where = `${route.method} ${c.path}?${c.query.slice(0, 200)} body ${String(c.body).slice(0, 300)} → ${res.status} ${text.slice(0, 300)}`;
-          if (res.status >= 500) totals.fiveHundreds++;
-          expect(res.status, where).toBeLessThan(500);
-          expect(res.status, where).toBeGreaterThanOrEqual(200);
-          expect(res.status >= 300 && res.status < 400, `a redirect: ${where}`).toBe(false);
-          if (res.status >= 400) {
-            let parsed: unknown = text;
-            try {
-              parsed = JSON.parse(text);
-            } catch {
-              // not JSON: not a documented refusal
-            }
-            const documented = isDocumentedError(route.errors, res.status, res.headers.get('content-type') ?? '', parsed);
-            if (!documented) totals.undocumented++;
-            expect(documented, `undocumented refusal: ${where}`).toBe(true);
-            if (route.method !== 'GET') {
-              const after = await fingerprint();
-              if (after !== before) totals.storedOnReject++;
-              expect(after, `a refused request stored something: ${where}`).toBe(before);
-            }
-          } else if (route.method !== 'GET') {
-            before = await fingerprint();
-          }
-        }),
-        { numRuns: CASES, seed: SEED, endOnFailure: true },
-      );
-    }
+    await fuzzRoutes({ baseUrl: t.url, doc, params, pools, headersFor, fingerprint: () => fingerprint(t.server.deps.store), cases: CASES, seed: SEED, totals }, routes);
     expect(totals.cases).toBeGreaterThanOrEqual(routes.length * CASES);
     expect(totals.fiveHundreds).toBe(0);
     expect(totals.storedOnReject).toBe(0);

@@ -8,7 +8,6 @@
  * in any answer, and A's data is unchanged. Then the event log, the live stream and webhooks:
  * org B's receiver and stream never see A's events, nor A's B's.
  */
-import fc from 'fast-check';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authenticate, bootstrap, createApiKey, createOrg, generateSecret } from '../../src/app/api-keys.js';
@@ -17,15 +16,14 @@ import { routeTable } from '../../src/http/route-table.js';
 import { type Receiver, startReceiver } from '../support/receiver.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { recordFigure } from './figures.js';
-import { type Pools, type Schema, valueFor } from './inputs.js';
-import { credentialHeaders, isDocumentedError, openApiPath, type PlannedRoute, planRoutes } from './routes.js';
+import type { Pools } from './inputs.js';
+import { type Caller, checkIsolation, type IsolationDoc } from './isolating.js';
+import { type PlannedRoute, planRoutes, PUBLIC } from './routes.js';
 
-type CallerKind = 'other org' | 'other mode' | 'scoped elsewhere' | 'without permission' | 'no key' | 'revoked key';
-interface Caller { kind: CallerKind; key: string | undefined; signingSecret?: string }
 
 let t: TestServer;
 let routes: PlannedRoute[];
-let doc: { paths: Record<string, Record<string, { requestBody?: { content?: Record<string, { schema: Schema }> }; parameters?: { in: string; name: string; required?: boolean; schema: Schema }[] }>> };
+let doc: IsolationDoc;
 const a: Record<string, string> = {};
 let markersOfOrg: string[] = [];
 let markersOfParty: string[] = [];
@@ -43,7 +41,7 @@ const figures = { pairs: 0, leaks: 0, tenantChecks: 0 };
 
 beforeAll(async () => {
   t = await startTestServer({ rateLimit: { max: 0, windowSeconds: 60 } });
-  routes = planRoutes(routeTable(t.server.app)).filter((r) => r.auth !== 'public');
+  routes = planRoutes(routeTable(t.server.app)).filter((r) => r.auth !== PUBLIC);
   doc = (await (await fetch(`${t.url}/openapi.json`)).json()) as typeof doc;
   receiverA = await startReceiver();
   receiverB = await startReceiver();
@@ -136,53 +134,11 @@ describe('isolation over every route', () => {
   it('answers every caller of the matrix as documented and leaks nothing of org A', { timeout: 600_000 }, async () => {
     const before = await fingerprintOfA();
     const pools: Pools = { ids: [a['pending'], a['payer'], a['payerUsd'], a['shopUsd'], a['config']] as string[], strings: ['USD', '10.00', 'iso-ext-a', a['code'] as string] };
-    const failures: string[] = [];
-    for (const route of routes) {
-      const operation = doc.paths[openApiPath(route.url)]?.[route.method.toLowerCase()];
-      const bodySchema = operation?.requestBody?.content?.['application/json']?.schema;
-      // Only the query parameters a route requires: optional ones (a cursor, say) would be refused as invalid before the tenant check.
-      const querySchema = (operation?.parameters ?? []).filter((p) => p.in === 'query' && p.required === true);
-      const path = route.params.reduce((url, p) => url.replace(`:${p.name}`, encodeURIComponent(targetOf(route, p.name))), route.url);
-      // Schema-valid input naming A's resources, so that what answers is the tenant check, not validation.
-      const [body] = route.method === 'GET' || route.method === 'DELETE' ? [undefined] : fc.sample(valueFor(bodySchema ?? { type: 'object', properties: {} }, pools), { seed: 42, numRuns: 1 });
-      const [query] = fc.sample(fc.record(Object.fromEntries(querySchema.map((p) => [p.name, valueFor(p.schema, pools)])), { requiredKeys: querySchema.map((p) => p.name) }), { seed: 42, numRuns: 1 });
-      const search = new URLSearchParams(Object.entries(query ?? {}).map(([k, v]): [string, string] => [k, typeof v === 'string' ? v : JSON.stringify(v)])).toString();
-      const text = body === undefined ? undefined : JSON.stringify(body);
-      for (const listed of callers) {
-        const caller = listed.kind === 'without permission' && WEBHOOK_ROUTE.test(route.url) ? { ...listed, key: narrowReader } : listed;
-        figures.pairs++;
-        const headers = credentialHeaders(route.auth, caller.key, caller.signingSecret, text);
-        const res = await fetch(`${t.url}${path}${search === '' ? '' : `?${search}`}`, { method: route.method, headers, body: text, signal: AbortSignal.timeout(10_000) });
-        const answer = await res.text();
-        const where = `${caller.kind} → ${route.method} ${path} → ${res.status} ${answer.slice(0, 200)}`;
-        const markers = caller.kind === 'scoped elsewhere' || caller.kind === 'without permission' ? markersOfParty : markersOfOrg;
-        // What the caller sent itself (an id in the path, say) may come back in the refusal; anything else of A's may not.
-        const sent = `${path}?${search} ${text ?? ''}`;
-        const leaked = markers.filter((m) => answer.includes(m) && !sent.includes(m));
-        if (leaked.length > 0) {
-          figures.leaks++;
-          failures.push(`leaks ${leaked.join(', ')}: ${where}`);
-        }
-        if (res.status >= 500) failures.push(`5xx: ${where}`);
-        const anonymous = caller.kind === 'no key' || caller.kind === 'revoked key';
-        // A path naming one of A's resources (Centrapay's external-ref path is a search, answered with an empty list).
-        const names = route.params.some((p) => p.name !== 'externalRef');
-        if ((anonymous || names) && res.status < 400) failures.push(`expected a refusal: ${where}`);
-        if (anonymous && ![401, 403].includes(res.status)) failures.push(`expected 401 (or the dialect's 403): ${where}`);
-        // Input refused as invalid (400/422) reveals nothing either; what passes validation meets the tenant check.
-        if (names && !anonymous && ![400, 403, 404, 422].includes(res.status)) failures.push(`expected 404 or 403 (or a validation refusal): ${where}`);
-        if (names && !anonymous && [403, 404].includes(res.status)) figures.tenantChecks++;
-        if (res.status >= 400) {
-          let parsed: unknown = answer;
-          try {
-            parsed = JSON.parse(answer);
-          } catch {
-            // not JSON
-          }
-          if (!isDocumentedError(route.errors, res.status, res.headers.get('content-type') ?? '', parsed)) failures.push(`undocumented refusal: ${where}`);
-        }
-      }
-    }
+    const failures = await checkIsolation({
+      baseUrl: t.url, doc, pools, callers, markersOfOrg, markersOfParty, figures,
+      targetOf,
+      callerFor: (listed, route) => (listed.kind === 'without permission' && WEBHOOK_ROUTE.test(route.url) ? { ...listed, key: narrowReader } : listed),
+    }, routes);
     expect(failures).toEqual([]);
     expect(figures.pairs).toBeGreaterThanOrEqual(routes.length * callers.length);
     expect(figures.tenantChecks).toBeGreaterThan(100);

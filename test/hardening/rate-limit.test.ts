@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authenticate, createApiKey } from '../../src/app/api-keys.js';
-import { processingSignature } from '../../src/dialects/alphapo/auth.js';
+import { DIALECTS } from '../../src/dialects/index.js';
 import { Client } from '../support/client.js';
 import { testEngine } from '../support/database.js';
 import { type Cluster, startCluster } from '../scale/cluster.js';
@@ -60,14 +60,13 @@ describe('per-key rate limits', () => {
   });
 
   it("answers in each dialect's own format", async () => {
-    const cases = [
-      { family: 'pismo' as const, send: (k: string) => bare().request('GET', '/compat/pismo/payments/v1/payment-requests?to=x', undefined, { authorization: `Bearer ${k}` }) },
-      { family: 'request-network' as const, send: (k: string) => bare().request('GET', '/compat/request-network/v1/webhook', undefined, { 'x-api-key': k }) },
-      { family: 'deltapay' as const, send: (k: string) => bare().request('GET', '/compat/deltapay/transaction-types', undefined, { 'x-api-key': k }) },
-      { family: 'centrapay' as const, send: (k: string) => bare().request('GET', '/compat/centrapay/api/me/patron-code-payment-request', undefined, { 'x-api-key': k }) },
-      // Signed: a wrong signature is a failed authentication, not a call of the key's.
-      { family: 'alphapo' as const, send: (k: string, secret?: string) => bare().request('POST', '/compat/alphapo/api/v2/requests', '{}', { 'x-processing-key': k, 'x-processing-signature': processingSignature(secret ?? '', '{}') }) },
-    ];
+    // Each dialect's cheap read (`hardening.read`); a signed family's requests are signed: a wrong
+    // signature is a failed authentication, not a call of the key's.
+    const cases = DIALECTS.map((d) => {
+      const { method, path } = d.hardening.read;
+      const body = method === 'POST' ? '{}' : undefined;
+      return { family: d.name, send: (k: string, secret?: string) => bare().request(method, `${d.prefix}${path}`, body, d.hardening.auth.headers({ key: k, signingSecret: secret }, body)) };
+    });
     for (const c of cases) {
       const { secret: k, signingSecret } = await signedKey();
       const responses = [];

@@ -9,6 +9,7 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { DIALECTS } from '../../src/dialects/index.js';
 import { type ErrorFamily, isDocumentedError } from '../hardening/routes.js';
 
 let t: TestServer;
@@ -37,13 +38,8 @@ function send(method: string, target: string, body?: string, headers: Record<str
   });
 }
 
-const FAMILIES: readonly { family: ErrorFamily; prefix: string }[] = [
-  { family: 'request-network', prefix: '/compat/request-network/v2/request' },
-  { family: 'pismo', prefix: '/compat/pismo/payments/v1/payment-requests' },
-  { family: 'deltapay', prefix: '/compat/deltapay/transactions' },
-  { family: 'centrapay', prefix: '/compat/centrapay/api/payment-requests' },
-  { family: 'alphapo', prefix: '/compat/alphapo/api/v2/requests' },
-];
+/** Each dialect of the list, with a path under its prefix (its route taking a body). */
+const FAMILIES: readonly { family: ErrorFamily; prefix: string }[] = DIALECTS.map((d) => ({ family: d.name, prefix: `${d.prefix}${d.hardening.write.path}` }));
 
 describe('a refusal before routing', () => {
   it.each(FAMILIES)('is in $family format for an absolute-form target, as for its path', async ({ family, prefix }) => {

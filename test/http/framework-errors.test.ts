@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authenticate, createApiKey } from '../../src/app/api-keys.js';
-import { processingSignature } from '../../src/dialects/alphapo/auth.js';
+import { DIALECTS } from '../../src/dialects/index.js';
 import { routeTable } from '../../src/http/route-table.js';
 import { createRequest, createUserWithAccount } from '../support/factories.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -124,7 +124,6 @@ beforeAll(async () => {
   const code = (await createRequest(t.admin, payee.accountId)).code as string;
   const routes = routeTable(t.server.app);
   const bearer = () => ({ authorization: `Bearer ${t.adminKey}` });
-  const apiKey = () => ({ 'x-api-key': t.adminKey });
   /** A dialect's first route with a parameter (else a path under its prefix) and its first route taking a body, from the route table. */
   const dialect = (family: ErrorFamily, prefix: string, headers: Target['headers']): Target => {
     const own = routes.filter((r) => r.url.startsWith(prefix) && !r.url.includes('/.well-known/'));
@@ -142,11 +141,8 @@ beforeAll(async () => {
     { family: 'problem', name: '/healthz', param: '/healthz/{}', body: { method: 'POST', path: '/healthz' }, headers: () => ({}) },
     { family: 'problem', name: 'an unknown path', param: '/nowhere/{}', body: { method: 'POST', path: '/nowhere' }, headers: () => ({}) },
     { family: 'pay-page', name: '/pay', param: '/pay/{}', body: { method: 'POST', path: `/pay/${code}/simulate` }, headers: () => ({}), invalid: { method: 'GET', path: `/pay/${code}/transactions?wallet[a]=1`, headers: {} } },
-    dialect('request-network', '/compat/request-network/', apiKey),
-    dialect('pismo', '/compat/pismo/', bearer),
-    dialect('deltapay', '/compat/deltapay/', apiKey),
-    dialect('centrapay', '/compat/centrapay/', apiKey),
-    dialect('alphapo', '/compat/alphapo/', (body) => ({ 'x-processing-key': signer.secret, 'x-processing-signature': processingSignature(signer.signingSecret as string, body) })),
+    // Every dialect of the list, with its own credentials (a signed family's with a key that has a signing secret).
+    ...DIALECTS.map(({ name, prefix, hardening: { auth } }) => dialect(name, `${prefix}/`, (body) => auth.headers(auth.signed === true ? { key: signer.secret, signingSecret: signer.signingSecret } : { key: t.adminKey }, body))),
   ];
 });
 afterAll(() => t.close());

@@ -88,7 +88,7 @@ export async function saveTransitions(tx: Tx, deps: Deps, prev: PaymentRequest, 
   const last = results[results.length - 1];
   if (!last) return prev;
   if (!(await compareAndSetPaymentRequest(tx, prev, last.request))) throw new StaleWrite();
-  await recordEvents(tx, results.flatMap((r) => eventsToStore(deps, r.request, r.events, extras, now)), now);
+  await recordEvents(tx, results.flatMap((r) => eventsToStore(deps, r.request, r.events, extras, now)), now, deps.webhookFormats);
   return last.request;
 }
 

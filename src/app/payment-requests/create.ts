@@ -179,7 +179,7 @@ export async function createPaymentRequest(deps: Deps, principal: Principal, inp
       throw err;
     }
     await insertChainReferences(tx, chainReferencesOf(deps, pr));
-    await recordEvents(tx, eventsToStore(deps, pr, [{ type: 'payment_request.created', sequence: 1 }], {}, now), now);
+    await recordEvents(tx, eventsToStore(deps, pr, [{ type: 'payment_request.created', sequence: 1 }], {}, now), now, deps.webhookFormats);
     return pr;
   });
 }

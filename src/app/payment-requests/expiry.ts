@@ -28,7 +28,7 @@ export function expireDuePaymentRequests(deps: Deps, limit: number): Promise<num
         events.push(...eventsToStore(deps, result.request, result.events, {}, now));
       }
       // One insert for the batch's events, in the same transaction as the status changes.
-      await recordEvents(tx, events, now);
+      await recordEvents(tx, events, now, deps.webhookFormats);
       return claimed.length;
     }),
   );

@@ -19,9 +19,11 @@ import type { CommitHold } from '../../db/commit-hold.js';
 import { isDomainError } from '../../domain/errors.js';
 import type { PaymentRequest } from '../../domain/payment-request.js';
 import { principalOf } from '../../http/auth.js';
+import type { DialectRouteOptions } from '../../http/dialect.js';
 import { useAlphaPoAuth } from './auth.js';
 import { AlphaPoError, AUTH_ERRORS, sendAlphaPoError } from './errors.js';
 import { createdView, currencyObject } from './mapping.js';
+import type { AlphaPoSettings } from './settings.js';
 import { validateCreate } from './validation.js';
 
 /**
@@ -76,7 +78,7 @@ async function createOnce(deps: Deps, principal: Principal, input: Parameters<ty
 }
 
 /** Registers the dialect's routes on a scope of their own. */
-export const alphapoRoutes: FastifyPluginCallback<{ deps: Deps }> = (scope: FastifyInstance, { deps }, done) => {
+export const alphapoRoutes: FastifyPluginCallback<DialectRouteOptions<AlphaPoSettings>> = (scope: FastifyInstance, { deps, settings }, done) => {
   scope.setErrorHandler(sendAlphaPoError);
   // AlphaPo: "No key header" is also the answer when "the request URL is invalid".
   scope.setNotFoundHandler(async (request, reply) => sendAlphaPoError(AUTH_ERRORS.required_header_key, request, reply));
@@ -87,7 +89,7 @@ export const alphapoRoutes: FastifyPluginCallback<{ deps: Deps }> = (scope: Fast
     scope.post(path, { schema }, async (request) => {
       const principal = principalOf(request);
       const merchant = await merchantOf(deps, principal);
-      const input = await validateCreate(deps, principal, merchant, request.body as Record<string, unknown>, deps.clock());
+      const input = await validateCreate(deps, settings, principal, merchant, request.body as Record<string, unknown>, deps.clock());
       try {
         // With a foreign_id a replay is already refused as a duplicate foreign_id; without one, by its signature.
         const signature = input.externalId === undefined ? request.headers['x-processing-signature'] : undefined;

@@ -12,6 +12,7 @@ import type { Currency } from '../../domain/currency.js';
 import { formatAmount, parseAmount } from '../../domain/money.js';
 import { AlphaPoError, invalid } from './errors.js';
 import { networkOf, tokensOf } from './mapping.js';
+import type { AlphaPoSettings, AmountLimits } from './settings.js';
 
 /** The longest text field AlphaPo accepts. */
 const MAX_TEXT = 255;
@@ -87,12 +88,12 @@ function invoiceCurrency(deps: Deps, body: Body): Currency {
 }
 
 /** Checks `amount` in `currency` against its format, decimals and the configured limits; returns the decimal string. */
-function checkAmount(deps: Deps, text: string, currency: Currency, iso: string): string {
+function checkAmount(limitsByCode: AmountLimits, text: string, currency: Currency, iso: string): string {
   const match = /^(-?)(0|[1-9][0-9]*)(?:\.([0-9]+))?$/.exec(text);
   if (!match) throw invalid('The amount must be a number.');
   if ((match[3]?.length ?? 0) > currency.exponent) throw invalid(`The amount for ${iso} cannot have more than ${currency.exponent} decimal places.`);
   const minor = (match[1] === '-' ? -1n : 1n) * parseAmount(`${match[2] ?? '0'}${match[3] ? `.${match[3]}` : ''}`, currency.exponent, { allowZero: true });
-  const limits = deps.settings.alphapoAmountLimits[currency.code] ?? {};
+  const limits = limitsByCode[currency.code] ?? {};
   const min = limits.min === undefined ? 1n : parseAmount(limits.min, currency.exponent, { allowZero: true });
   if (minor < min) throw invalid(`The minimum amount is ${formatAmount(min, currency.exponent)} ${iso}.`);
   if (limits.max !== undefined) {
@@ -143,10 +144,10 @@ async function checkPaymentCurrency(deps: Deps, principal: Principal, merchantId
 
 /**
  * Validates AlphaPo's create body for the merchant party `merchantId` and maps it to the
- * canonical create input.
+ * canonical create input, within the dialect's configured `settings.amountLimits`.
  * @throws AlphaPoError with the documented status and text for the first rule broken.
  */
-export async function validateCreate(deps: Deps, principal: Principal, merchantId: string, body: Body, now: number): Promise<CreatePaymentRequestInput> {
+export async function validateCreate(deps: Deps, settings: AlphaPoSettings, principal: Principal, merchantId: string, body: Body, now: number): Promise<CreatePaymentRequestInput> {
   const amountValue = body['amount'];
   if (!present(amountValue) || amountValue === '') throw invalid('The amount field is mandatory.');
   const currency = invoiceCurrency(deps, body);
@@ -156,7 +157,7 @@ export async function validateCreate(deps: Deps, principal: Principal, merchantI
   if (!account) throw invalid('The currency.iso is disabled.');
   const amountText = numberText(amountValue);
   if (amountText === undefined) throw invalid('The amount must be a number.');
-  const amount = checkAmount(deps, amountText, currency, iso);
+  const amount = checkAmount(settings.amountLimits, amountText, currency, iso);
   const lifetime = checkLifetime(deps, body, now);
   const email = body['end_user_email'];
   if (present(email) && (typeof email !== 'string' || email.length > MAX_TEXT || !EMAIL.test(email))) throw invalid('The email address is incorrect.');

@@ -92,4 +92,5 @@ export const centrapayFormat: WebhookFormatModule = {
   carries: (event) => event.type in NOTIFICATION_TYPES && typeof event.data['paymentRequest'] === 'object',
   render,
   newSecret: () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+  endpointFields: (endpoint, publicUrl) => ({ centrapay: centrapayVerification(publicUrl, endpoint) }),
 };

@@ -17,7 +17,7 @@ import type { FastifyInstance, FastifyPluginCallback } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { getAccountByNumber } from '../../app/accounts.js';
-import type { Deps, Principal } from '../../app/deps.js';
+import type { Principal } from '../../app/deps.js';
 import { getPartyByNumber } from '../../app/parties.js';
 import { cancelPaymentRequest, declinePaymentRequest } from '../../app/payment-requests/cancel.js';
 import { createPaymentRequest } from '../../app/payment-requests/create.js';
@@ -32,7 +32,9 @@ import type { PaymentRequest, PaymentRequestStatus } from '../../domain/payment-
 import type { PaymentRequestFilter } from '../../db/payment-request.repository.js';
 import type { WebhookEndpoint } from '../../db/webhook.repository.js';
 import { principalOf } from '../../http/auth.js';
+import type { DialectRouteOptions } from '../../http/dialect.js';
 import { STATUS_OF } from '../../http/problem.js';
+import type { DeltaPaySettings } from './settings.js';
 import { amountFromJson, jsonId, jsonNumber, sendLossless, useLosslessJson } from '../json-numbers.js';
 import { deltapayAuthHook } from './auth.js';
 import { DeltaPayError, fieldProblem, permissionError, sendDeltaPayError } from './errors.js';
@@ -90,7 +92,7 @@ const deactivateQuery = z.object({ callback_id: z.string().max(64) });
 const UPDATE_PATH = '/payment-request/update';
 
 /** Registers the dialect's routes on a scope of their own. */
-export const deltapayRoutes: FastifyPluginCallback<{ deps: Deps }> = (scope: FastifyInstance, { deps }, done) => {
+export const deltapayRoutes: FastifyPluginCallback<DialectRouteOptions<DeltaPaySettings>> = (scope: FastifyInstance, { deps, settings }, done) => {
   useLosslessJson(scope);
   scope.setErrorHandler(sendDeltaPayError);
   scope.setNotFoundHandler(async (request, reply) => sendDeltaPayError(new DeltaPayError(404, 'Not Found'), request, reply));
@@ -110,13 +112,13 @@ export const deltapayRoutes: FastifyPluginCallback<{ deps: Deps }> = (scope: Fas
   }
   const byNumber = (principal: Principal, number: number, permission: DeltaPayPermission) => findOne(principal, { number }, permission, { kind: 'payment_request', id: number });
 
-  r.get('/transaction-types', { schema: { tags, security, summary: 'The transaction types a payment request may have (DeltaPay)' } }, () => deps.settings.deltapayTransactionTypes);
+  r.get('/transaction-types', { schema: { tags, security, summary: 'The transaction types a payment request may have (DeltaPay)' } }, () => settings.transactionTypes);
 
   r.post('/payment-request/create', { schema: { tags, security, summary: 'Request a payment from a user (DeltaPay)', body: createBody } }, async (request, reply) => {
     const principal = principalOf(request);
     const b = request.body;
-    if (!deps.settings.deltapayTransactionTypes.includes(b.transaction_type)) {
-      throw fieldProblem('body', 'transaction_type', `transaction_type must be one of: ${deps.settings.deltapayTransactionTypes.join(', ')}`);
+    if (!settings.transactionTypes.includes(b.transaction_type)) {
+      throw fieldProblem('body', 'transaction_type', `transaction_type must be one of: ${settings.transactionTypes.join(', ')}`);
     }
     const phone = b.phone_country_dialcode !== undefined || b.phone_number !== undefined;
     if ((b.username !== undefined) === phone || (phone && (b.phone_country_dialcode === undefined || b.phone_number === undefined))) {

@@ -23,7 +23,7 @@ import { principalOf } from '../auth.js';
 import {
   createEndpointBody,
   deliveryResponse,
-  endpointResponse,
+  endpointResponse as endpointResponseOf,
   eventResponse,
   eventsQuery,
   idParams,
@@ -62,35 +62,36 @@ export interface StreamLimits {
  */
 export function webhookRoutes(app: FastifyInstance, deps: Deps, stream: StreamOptions, feed: EventFeed, limits: StreamLimits): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
+  const endpointResponse = endpointResponseOf(deps.webhookFormats.names);
 
   r.post('/webhook-endpoints', {
-    schema: { tags, security, summary: 'Create a webhook endpoint (the secret is returned once)', body: createEndpointBody, response: { 201: endpointResponse } },
+    schema: { tags, security, summary: 'Create a webhook endpoint (the secret is returned once)', body: createEndpointBody(deps.webhookFormats.names), response: { 201: endpointResponse } },
   }, async (request, reply) => {
     const { endpoint, secret } = await createEndpoint(deps, principalOf(request), request.body);
-    return reply.code(201).send({ ...presentEndpoint(endpoint, deps.settings.publicUrl), secret });
+    return reply.code(201).send({ ...presentEndpoint(endpoint, deps.settings.publicUrl, deps.webhookFormats), secret });
   });
 
   r.get('/webhook-endpoints', {
     schema: { tags, security, summary: 'List webhook endpoints', response: { 200: listResponse(endpointResponse) } },
-  }, async (request) => ({ object: 'list' as const, data: (await listEndpointsOf(deps, principalOf(request))).map((e) => presentEndpoint(e, deps.settings.publicUrl)), hasMore: false, nextCursor: null }));
+  }, async (request) => ({ object: 'list' as const, data: (await listEndpointsOf(deps, principalOf(request))).map((e) => presentEndpoint(e, deps.settings.publicUrl, deps.webhookFormats)), hasMore: false, nextCursor: null }));
 
   r.get('/webhook-endpoints/:id', {
     schema: { tags, security, summary: 'Get a webhook endpoint', params: idParams, response: { 200: endpointResponse } },
-  }, async (request) => presentEndpoint(await getEndpoint(deps, principalOf(request), request.params.id), deps.settings.publicUrl));
+  }, async (request) => presentEndpoint(await getEndpoint(deps, principalOf(request), request.params.id), deps.settings.publicUrl, deps.webhookFormats));
 
   r.patch('/webhook-endpoints/:id', {
     schema: { tags, security, summary: 'Update a webhook endpoint (url, enabledEvents, description, disabled)', params: idParams, body: updateEndpointBody, response: { 200: endpointResponse } },
-  }, async (request) => presentEndpoint(await updateEndpointOf(deps, principalOf(request), request.params.id, request.body), deps.settings.publicUrl));
+  }, async (request) => presentEndpoint(await updateEndpointOf(deps, principalOf(request), request.params.id, request.body), deps.settings.publicUrl, deps.webhookFormats));
 
   r.delete('/webhook-endpoints/:id', {
     schema: { tags, security, summary: 'Delete a webhook endpoint', params: idParams, response: { 200: endpointResponse } },
-  }, async (request) => presentEndpoint(await deleteEndpointOf(deps, principalOf(request), request.params.id), deps.settings.publicUrl));
+  }, async (request) => presentEndpoint(await deleteEndpointOf(deps, principalOf(request), request.params.id), deps.settings.publicUrl, deps.webhookFormats));
 
   r.post('/webhook-endpoints/:id/rotate-secret', {
     schema: { tags, security, summary: 'Rotate the signing secret; the old one keeps signing during the overlap', params: idParams, response: { 200: endpointResponse } },
   }, async (request) => {
     const { endpoint, secret } = await rotateSecret(deps, principalOf(request), request.params.id);
-    return { ...presentEndpoint(endpoint, deps.settings.publicUrl), secret };
+    return { ...presentEndpoint(endpoint, deps.settings.publicUrl, deps.webhookFormats), secret };
   });
 
   r.get('/webhook-endpoints/:id/deliveries', {
