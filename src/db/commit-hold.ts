@@ -9,8 +9,9 @@
  *   request's `Idempotency-Key` is claimed; `idempotencyOnSend` writes the stored answer into the
  *   held transaction and commits (a 5xx rolls back). The request's effect and its stored answer
  *   so commit together.
- * - AlphaPo's signed create (`createOnce` in src/dialects/alphapo/routes.ts): the created request
- *   and the record of its `X-Processing-Signature` commit together, or neither.
+ * - AlphaPo's create (`createOnce` in src/dialects/alphapo/routes.ts), when it has no
+ *   `foreign_id` and carries `X-Processing-Signature`: the created request and the record of its
+ *   signature (src/db/alphapo-signature.repository.ts) commit together, or neither.
  *
  * What joining means, while the hold is active and the scope's held transaction is open:
  * - the first transaction that resolves in the scope (`Store.transaction`, src/db/store.ts) is
