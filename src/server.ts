@@ -7,7 +7,6 @@ import type { FastifyInstance } from 'fastify';
 import { bootstrap } from './app/api-keys.js';
 import { Revocations } from './app/revocations.js';
 import type { Deps } from './app/deps.js';
-import { startExpirySweeper, type Worker } from './app/expiry-sweeper.js';
 import type { Config } from './config.js';
 import { CurrencyRegistry } from './domain/currency.js';
 import { RateTable } from './domain/rates.js';
@@ -16,16 +15,18 @@ import { openStore, type Store } from './db/store.js';
 import { countPendingDeliveries } from './db/webhook.repository.js';
 import { Metrics } from './app/metrics.js';
 import { ChainRegistry } from './rails/evm/chains.js';
-import { startChainWatchers } from './rails/evm/watcher.js';
 import { Redis } from 'ioredis';
 import { resealSigningSecrets } from './db/api-key.repository.js';
 import { resealIdempotencyResponses } from './db/idempotency.repository.js';
 import { resealEndpointSecrets } from './db/webhook.repository.js';
 import { buildApp } from './http/app.js';
 import { type MasterKey, resolveMasterKey } from './secret-key.js';
-import { startDispatcher } from './webhooks/dispatcher.js';
 import { webhookFormats } from './webhooks/formats.js';
 import { type Resolver, systemResolver } from './webhooks/url-guard.js';
+import { startChainWatchers } from './workers/chain-watcher.js';
+import { startExpirySweeper } from './workers/expiry-sweeper.js';
+import { startDispatcher } from './workers/webhook-dispatcher.js';
+import type { Worker } from './workers/worker.js';
 
 /** A listening server. `url` is its base URL (`http://127.0.0.1:3000`). */
 export interface RunningServer {

@@ -9,6 +9,7 @@
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { isIP, type LookupFunction, type Socket } from 'node:net';
+import { classifyAddress } from './url-guard.js';
 
 /** What an attempt produced. `statusCode` is null when no answer came (timeout, refused…). Times are ms. */
 export interface AttemptResult {
@@ -31,6 +32,21 @@ export const RESPONSE_BODY_LIMIT = 1024;
 
 /** The most of a response body read, in bytes (64 KiB): past it the connection is cut and the attempt ends with the status already received. */
 export const RESPONSE_READ_LIMIT = 64 * 1024;
+
+/** The error the delivery log shows for an attempt to a non-public address that got no answer. */
+export const WITHHELD_ERROR = 'connection failed (details withheld: the destination is not a public address)';
+
+/**
+ * What the delivery log keeps of an attempt. For a destination that is not a public address (a
+ * loopback receiver, which only the test-mode local opt-in reaches) it keeps the status code but
+ * never the answer's body, and when no answer came it says only that the connection failed: no
+ * "refused" against "timed out" against a parser's complaint, which would tell a key holder which
+ * of the machine's ports listen and what speaks on them (docs/webhooks.md).
+ */
+export function loggableAttempt(result: AttemptResult): AttemptResult {
+  if (result.remoteAddress === null || classifyAddress(result.remoteAddress) === 'public') return result;
+  return { ...result, responseBody: null, error: result.error === null ? null : result.statusCode === null ? WITHHELD_ERROR : result.error };
+}
 
 const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 64 });
 const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 64 });

@@ -7,8 +7,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WITHHELD_ERROR } from '../../src/webhooks/dispatcher.js';
-import { RESPONSE_READ_LIMIT } from '../../src/webhooks/http-delivery.js';
+import { RESPONSE_READ_LIMIT, WITHHELD_ERROR } from '../../src/webhooks/http-delivery.js';
 import { createAccount, createMerchant, createRequest } from '../support/factories.js';
 import { type Receiver, startReceiver } from '../support/receiver.js';
 import { startTestServer, type TestServer } from '../support/server.js';

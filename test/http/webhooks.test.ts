@@ -4,7 +4,7 @@
  * and each failure mode on its own.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WITHHELD_ERROR } from '../../src/webhooks/dispatcher.js';
+import { WITHHELD_ERROR } from '../../src/webhooks/http-delivery.js';
 import { Client } from '../support/client.js';
 import { createRequest, createUserWithAccount, unique } from '../support/factories.js';
 import { type Receiver, type Received, startReceiver } from '../support/receiver.js';

@@ -21,11 +21,10 @@
  * (blocks) and `bigint` (base units) here.
  */
 import { randomUUID } from 'node:crypto';
-import { decodeEventLog, encodeEventTopics, type Hex, numberToHex, type PublicClient } from 'viem';
-import type { Deps } from '../../app/deps.js';
-import type { Worker } from '../../app/expiry-sweeper.js';
-import { recordChainPayment, revertChainPayment } from '../../app/chain-payments.js';
-import { newId } from '../../domain/ids.js';
+import { type Hex, numberToHex, type PublicClient } from 'viem';
+import { recordChainPayment, revertChainPayment } from '../app/chain-payments.js';
+import type { Deps } from '../app/deps.js';
+import { newId } from '../domain/ids.js';
 import {
   type ChainLog,
   type ChainReference,
@@ -43,79 +42,17 @@ import {
   saveBlockHashes,
   setLastScanned,
   takeLease,
-} from '../../db/chain.repository.js';
-import { erc20FeeProxyAbi, ethFeeProxyAbi, NATIVE_TOKEN_ADDRESS } from './abi.js';
-import type { ChainConfig } from './chains.js';
+} from '../db/chain.repository.js';
+import type { ChainConfig } from '../rails/evm/chains.js';
+import { decodeProxyLog, ERC20_TOPIC, matchReference, NATIVE_TOPIC, type ProxyLog, type RpcLog } from '../rails/evm/proxy-logs.js';
+import type { Worker } from './worker.js';
 
 /** Blocks kept beyond the confirmation depth for spotting reorgs deeper than it. */
 export const REORG_WINDOW = 64;
 
-const ERC20_TOPIC = encodeEventTopics({ abi: erc20FeeProxyAbi, eventName: 'TransferWithReferenceAndFee' })[0];
-const NATIVE_TOPIC = encodeEventTopics({ abi: ethFeeProxyAbi, eventName: 'TransferWithReferenceAndFee' })[0];
-
 /** Options for {@link startChainWatchers}. */
 export interface WatcherOptions {
   onError: (err: unknown, chain: ChainConfig) => void;
-}
-
-/** A raw `eth_getLogs` entry. */
-interface RpcLog {
-  address: Hex;
-  topics: Hex[];
-  data: Hex;
-  blockNumber: Hex;
-  blockHash: Hex;
-  transactionHash: Hex;
-  logIndex: Hex;
-  removed?: boolean;
-}
-
-/** A decoded proxy log: amounts in base units, addresses lower case. */
-interface ProxyLog {
-  kind: 'erc20' | 'native';
-  topic: string;
-  blockNumber: number;
-  blockHash: string;
-  txHash: string;
-  logIndex: number;
-  tokenAddress: string;
-  to: string;
-  amount: bigint;
-  feeAmount: bigint;
-  feeAddress: string;
-}
-
-function decode(chain: ChainConfig, log: RpcLog): ProxyLog | undefined {
-  const address = log.address.toLowerCase();
-  const base = {
-    topic: (log.topics[1] ?? '').toLowerCase(),
-    blockNumber: Number(BigInt(log.blockNumber)),
-    blockHash: log.blockHash.toLowerCase(),
-    txHash: log.transactionHash.toLowerCase(),
-    logIndex: Number(BigInt(log.logIndex)),
-  };
-  try {
-    if (address === chain.erc20FeeProxy.toLowerCase() && log.topics[0] === ERC20_TOPIC) {
-      const { args } = decodeEventLog({ abi: erc20FeeProxyAbi, data: log.data, topics: log.topics as [Hex, ...Hex[]], eventName: 'TransferWithReferenceAndFee' });
-      return { ...base, kind: 'erc20', tokenAddress: args.tokenAddress.toLowerCase(), to: args.to.toLowerCase(), amount: args.amount, feeAmount: args.feeAmount, feeAddress: args.feeAddress.toLowerCase() };
-    }
-    if (chain.ethFeeProxy !== undefined && address === chain.ethFeeProxy.toLowerCase() && log.topics[0] === NATIVE_TOPIC) {
-      const { args } = decodeEventLog({ abi: ethFeeProxyAbi, data: log.data, topics: log.topics as [Hex, ...Hex[]], eventName: 'TransferWithReferenceAndFee' });
-      return { ...base, kind: 'native', tokenAddress: NATIVE_TOKEN_ADDRESS.toLowerCase(), to: args.to.toLowerCase(), amount: args.amount, feeAmount: args.feeAmount, feeAddress: args.feeAddress.toLowerCase() };
-    }
-  } catch {
-    return undefined; // not a well-formed proxy event: nothing Payreq can record
-  }
-  return undefined;
-}
-
-/** The option a log pays: same kind, token and payee address; else the first reference, to file it as ignored. */
-function match(log: ProxyLog, refs: ChainReference[]): { ref: ChainReference; matches: boolean } | undefined {
-  const candidates = refs.filter((r) => r.topic === log.topic);
-  const hit = candidates.find((r) => r.kind === log.kind && r.tokenAddress === log.tokenAddress && r.toAddress === log.to);
-  if (hit) return { ref: hit, matches: true };
-  const first = candidates[0];
-  return first && { ref: first, matches: false };
 }
 
 /** One chain's watcher: `tick()` does one round (exported for tests and the demo). */
@@ -216,7 +153,7 @@ export class ChainWatcher {
       method: 'eth_getLogs',
       params: [{ address: addresses, topics: [[ERC20_TOPIC, NATIVE_TOPIC]], fromBlock: numberToHex(from), toBlock: numberToHex(to) }],
     });
-    const logs = raw.filter((l) => !l.removed).map((l) => decode(chain, l)).filter((l): l is ProxyLog => l !== undefined);
+    const logs = raw.filter((l) => !l.removed).map((l) => decodeProxyLog(chain, l)).filter((l): l is ProxyLog => l !== undefined);
     const refs = await findChainReferencesByTopics(deps.store, chain.chainId, logs.map((l) => l.topic));
 
     const keepFrom = head - this.keepDepth + 1;
@@ -231,7 +168,7 @@ export class ChainWatcher {
     for (const log of logs) {
       const known = hashes.find((h) => h.number === log.blockNumber);
       if (known && known.hash !== log.blockHash) throw new Error(`block ${log.blockNumber} changed while it was scanned; retrying`);
-      const m = match(log, refs);
+      const m = matchReference(log, refs);
       if (!m) continue;
       matched.push({ log, ...m });
       if (!senders.has(log.txHash)) {

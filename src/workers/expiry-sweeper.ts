@@ -6,13 +6,9 @@
  * (docs/api.md, "Idempotency keys").
  */
 import { deleteExpiredIdempotencyKeys, IDEMPOTENCY_RETENTION_MS } from '../db/idempotency.repository.js';
-import type { Deps } from './deps.js';
-import { expireDuePaymentRequests } from './payment-requests/expiry.js';
-
-/** A running background worker. `stop()` resolves once the current pass has finished. */
-export interface Worker {
-  stop(): Promise<void>;
-}
+import type { Deps } from '../app/deps.js';
+import { expireDuePaymentRequests } from '../app/payment-requests/expiry.js';
+import type { Worker } from './worker.js';
 
 /**
  * Starts sweeping every `intervalMs` milliseconds, `batchSize` requests per pass; a full pass

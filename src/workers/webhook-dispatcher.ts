@@ -15,7 +15,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Deps } from '../app/deps.js';
-import type { Worker } from '../app/expiry-sweeper.js';
 import { recordEvents } from '../app/outbox.js';
 import { presentEndpoint } from '../app/webhook-endpoints.js';
 import { newId } from '../domain/ids.js';
@@ -36,10 +35,11 @@ import {
   type WebhookEndpoint,
 } from '../db/webhook.repository.js';
 import type { Tx } from '../db/store.js';
-import type { WebhookFormats } from './formats.js';
-import { type AttemptResult, postWebhook } from './http-delivery.js';
-import { nextDelayMs, parseRetryAfter } from './schedule.js';
-import { checkUrl, classifyAddress, guardedLookup, policyFor } from './url-guard.js';
+import type { WebhookFormats } from '../webhooks/formats.js';
+import { type AttemptResult, loggableAttempt, postWebhook } from '../webhooks/http-delivery.js';
+import { nextDelayMs, parseRetryAfter } from '../webhooks/schedule.js';
+import { checkUrl, guardedLookup, policyFor } from '../webhooks/url-guard.js';
+import type { Worker } from './worker.js';
 
 /** Options for {@link startDispatcher}. Times in milliseconds. */
 export interface DispatcherOptions {
@@ -71,21 +71,6 @@ async function disableWithEvent(tx: Tx, endpoint: WebhookEndpoint, reason: strin
     data: { webhookEndpoint: presentEndpoint(disabled), reason },
     createdAt: now,
   }], now, formats);
-}
-
-/** The error the delivery log shows for an attempt to a non-public address that got no answer. */
-export const WITHHELD_ERROR = 'connection failed (details withheld: the destination is not a public address)';
-
-/**
- * What the delivery log keeps of an attempt. For a destination that is not a public address (a
- * loopback receiver, which only the test-mode local opt-in reaches) it keeps the status code but
- * never the answer's body, and when no answer came it says only that the connection failed: no
- * "refused" against "timed out" against a parser's complaint, which would tell a key holder which
- * of the machine's ports listen and what speaks on them (docs/webhooks.md).
- */
-function loggable(result: AttemptResult): AttemptResult {
-  if (result.remoteAddress === null || classifyAddress(result.remoteAddress) === 'public') return result;
-  return { ...result, responseBody: null, error: result.error === null ? null : result.statusCode === null ? WITHHELD_ERROR : result.error };
 }
 
 /** A claimed batch's events and endpoints by id, and the deliveries whose claim may have raced an attempt of ours. */
@@ -149,7 +134,7 @@ export function startDispatcher(deps: Deps, options: DispatcherOptions): Dispatc
     const refused = await checkUrl(endpoint.url, policy, undefined);
     const result: AttemptResult = refused
       ? { statusCode: null, responseBody: null, retryAfter: undefined, durationMs: 0, error: `refused: the URL ${refused}`, remoteAddress: null }
-      : loggable(await postWebhook(endpoint.url, { ...headers }, body, { timeoutMs: settings.timeoutMs, lookup: guardedLookup(policy, deps.resolver) }));
+      : loggableAttempt(await postWebhook(endpoint.url, { ...headers }, body, { timeoutMs: settings.timeoutMs, lookup: guardedLookup(policy, deps.resolver) }));
 
     const now = deps.clock();
     const attempts = delivery.attempts + 1;
