@@ -4,14 +4,11 @@
  * by the event log, so a payload never differs between the two.
  */
 import type { CurrencyRegistry } from '../domain/currency.js';
+import type { Account, ApiKey, Party, StoredEvent } from '../domain/entities.js';
 import { paymentReference } from '../domain/ids.js';
 import { formatWireAmount } from '../domain/money.js';
 import { effectiveStatus, owedInOption, type PaymentOption, type PaymentRequest } from '../domain/payment-request.js';
-import type { Account } from '../db/account.repository.js';
-import type { ApiKey } from '../db/api-key.repository.js';
-import type { StoredEvent } from '../db/event.repository.js';
-import type { Party } from '../db/party.repository.js';
-import type { Payment, Refund } from '../db/payment.repository.js';
+import type { Payment, Refund } from '../domain/payment.js';
 import { NO_FEE_ADDRESS, paymentUri } from '../rails/evm/pay.js';
 import type { Deps } from './deps.js';
 

@@ -4,12 +4,13 @@
  * and the org-wide event log for backfill. Managing endpoints needs `webhooks:manage`
  * generally; reading the event log needs a general payment-request read (or `admin`).
  */
+import type { StoredEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint } from '../domain/entities.js';
 import { DomainError, fieldError } from '../domain/errors.js';
 import { allowsGenerally, paymentRequestVisibility } from '../domain/grants.js';
 import { isUuid, newId } from '../domain/ids.js';
 import { EVENT_TYPES, type EventType } from '../domain/payment-request.js';
 import { findAccount } from '../db/account.repository.js';
-import { findEventById, listEventsInOrder, type StoredEvent } from '../db/event.repository.js';
+import { findEventById, listEventsInOrder } from '../db/event.repository.js';
 import {
   deleteEndpoint,
   findEndpoint,
@@ -22,9 +23,6 @@ import {
   findSealedSigningSecrets,
   type SealedSigningSecrets,
   updateEndpoint,
-  type WebhookAttempt,
-  type WebhookDelivery,
-  type WebhookEndpoint,
 } from '../db/webhook.repository.js';
 import type { WebhookFormats } from '../webhooks/formats.js';
 import { checkUrl, policyFor } from '../webhooks/url-guard.js';

@@ -4,8 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Deps } from '../../app/deps.js';
 import { createMerchantConfig, currencyOfAssetType, getMerchantConfig, listMerchantConfigs } from '../../app/merchant-configs.js';
 import { createPatronCode, listPartyPatronCodes } from '../../app/patron-codes.js';
-import type { MerchantConfig } from '../../db/merchant-config.repository.js';
-import type { PatronCode } from '../../db/patron-code.repository.js';
+import type { MerchantConfig, PatronCode } from '../../domain/entities.js';
 import { principalOf } from '../auth.js';
 import { createMerchantConfigBody, idParams, listResponse, merchantConfigResponse, patronCodeResponse } from '../schemas.js';
 
