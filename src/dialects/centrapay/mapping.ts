@@ -5,7 +5,7 @@
  * minor units ("cents").
  */
 import { assetTypeOf, livenessOf } from '../../app/merchant-configs.js';
-import type { PaymentRequestJson } from '../../app/present.js';
+import type { PaymentRequestJson } from '../../contract/v1/payment-requests.js';
 import type { CurrencyRegistry } from '../../domain/currency.js';
 import type { StoredEvent } from '../../domain/entities.js';
 import { codeCheckCharacter } from '../../domain/ids.js';

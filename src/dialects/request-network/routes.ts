@@ -26,7 +26,7 @@ import { paymentReference } from '../../domain/ids.js';
 import { divideRounded, formatAmount, parseAmount, parseRate } from '../../domain/money.js';
 import { owedInOption, type PaymentRequest } from '../../domain/payment-request.js';
 import { principalOf } from '../../http/auth.js';
-import { boundedDepth } from '../../http/schemas.js';
+import { boundedDepth } from '../../contract/v1/common.js';
 import { apiKeyHook } from './auth.js';
 import { sendDialectError, validationFailed } from './errors.js';
 import { fromRequestId, toRequestId, wireReference } from './ids.js';
