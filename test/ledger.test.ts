@@ -3,10 +3,11 @@
  * accounts, a party's balance never goes negative, a failed transfer writes nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Account, balanceSumsByCurrency, findAccount, insertAccount, systemAccount } from '../src/db/account.repository.js';
+import { balanceSumsByCurrency, findAccount, insertAccount, systemAccount } from '../src/db/account.repository.js';
 import { insertOrg } from '../src/db/api-key.repository.js';
 import { insertParty } from '../src/db/party.repository.js';
 import { openStore, type Store } from '../src/db/store.js';
+import type { Account } from '../src/domain/entities.js';
 import { isDomainError } from '../src/domain/errors.js';
 import { newId } from '../src/domain/ids.js';
 import { movementPostings, transfer } from '../src/rails/ledger.js';

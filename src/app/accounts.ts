@@ -4,11 +4,12 @@
  * nothing in Payreq (the EVM rail pays the address directly; Payreq holds no keys).
  */
 import { getAddress, isAddress } from 'viem';
+import type { Account } from '../domain/entities.js';
 import { DomainError, fieldError, isDomainError } from '../domain/errors.js';
 import { allows } from '../domain/grants.js';
 import { newId } from '../domain/ids.js';
 import { formatWireAmount, parseAmount } from '../domain/money.js';
-import { type Account, findAccount, findAccountByNumber, findPartyAccounts, findWalletAccounts, insertAccount, lockAccount, setAccountStatus, systemAccount } from '../db/account.repository.js';
+import { findAccount, findAccountByNumber, findPartyAccounts, findWalletAccounts, insertAccount, lockAccount, setAccountStatus, systemAccount } from '../db/account.repository.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { findParty, insertParty } from '../db/party.repository.js';
 import { nextNumber } from '../db/number.repository.js';

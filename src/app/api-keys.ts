@@ -4,11 +4,12 @@
  * hex digest is stored.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import type { ApiKey } from '../domain/entities.js';
 import { DomainError } from '../domain/errors.js';
 import { allowsGenerally, type Grant, grantCovers } from '../domain/grants.js';
 import { newId } from '../domain/ids.js';
 import type { Mode } from '../domain/payment-request.js';
-import { type ApiKey, findApiKey, findApiKeyByHash, findFirstOrgId, insertApiKey, insertOrg, listApiKeys, listOrgs, lockBootstrap, lockUnrevokedApiKeys, orgExists, revokeApiKey, secretHashStored, touchApiKey } from '../db/api-key.repository.js';
+import { findApiKey, findApiKeyByHash, findFirstOrgId, insertApiKey, insertOrg, listApiKeys, listOrgs, lockBootstrap, lockUnrevokedApiKeys, orgExists, revokeApiKey, secretHashStored, touchApiKey } from '../db/api-key.repository.js';
 import { findAccount } from '../db/account.repository.js';
 import { findParty } from '../db/party.repository.js';
 import { boxOf, type Db } from '../db/store.js';

@@ -10,22 +10,22 @@
  * Payreq holds no keys: on-chain money goes from the payer's wallet to the payee's address,
  * so these payments post nothing to the ledger.
  */
+import type { Account, ChainLog, ChainReference } from '../domain/entities.js';
 import { DomainError, fieldError } from '../domain/errors.js';
 import { newId, paymentReference, referenceTopic } from '../domain/ids.js';
 import { formatAmount, parseAmount } from '../domain/money.js';
 import { appliedShare } from '../domain/payment-options.js';
 import { isDue, owedInOption, type PaymentOption, type PaymentRequest, recordRevertedPayment, recordUnappliedPayment, transition, TRANSITIONS } from '../domain/payment-request.js';
-import { type Account, findWalletAccounts } from '../db/account.repository.js';
+import { newPayment, type Payment } from '../domain/payment.js';
+import { findWalletAccounts } from '../db/account.repository.js';
 import {
-  type ChainLog,
-  type ChainReference,
   findChainReference,
   findChainReferencesByReference,
   listChainReferences,
   listLogsOfRequest,
   markListening,
 } from '../db/chain.repository.js';
-import { findPaymentById, insertPayment, type Payment, setPaymentStatus } from '../db/payment.repository.js';
+import { findPaymentById, insertPayment, setPaymentStatus } from '../db/payment.repository.js';
 import { findPaymentRequest } from '../db/payment-request.repository.js';
 import type { Db } from '../db/store.js';
 import type { OnChainCurrency } from '../rails/evm/chains.js';
@@ -34,7 +34,6 @@ import { checkAddress } from './accounts.js';
 import type { Deps, Principal } from './deps.js';
 import { retryStale, saveTransition } from './payment-requests/commands.js';
 import { getPaymentRequest } from './payment-requests/read.js';
-import { newPayment } from './payments.js';
 import { presentPayment } from './present.js';
 
 /**

@@ -13,11 +13,12 @@
  * {@link LOOKBACK_MS} behind the newest event seen and skips what it already sent: a late
  * commit is still streamed. On resume (`Last-Event-ID`) the stream continues after that event.
  */
+import type { StoredEvent } from '../domain/entities.js';
 import { DomainError } from '../domain/errors.js';
 import { allowsGenerally, paymentRequestVisibility } from '../domain/grants.js';
 import { isUuid } from '../domain/ids.js';
 import type { EventType } from '../domain/payment-request.js';
-import { findEventById, listEventsInOrder, type StoredEvent } from '../db/event.repository.js';
+import { findEventById, listEventsInOrder } from '../db/event.repository.js';
 import { findParty } from '../db/party.repository.js';
 import type { Deps, Principal } from './deps.js';
 import { canSeeParty } from './parties.js';

@@ -9,12 +9,13 @@
  * - a token: `<token id in lower case>.<main|test>`, such as `usdc-mainnet.main`.
  */
 import type { CurrencyRegistry } from '../domain/currency.js';
+import type { MerchantConfig } from '../domain/entities.js';
 import { DomainError, fieldError } from '../domain/errors.js';
 import { allows } from '../domain/grants.js';
 import { isUuid, newId } from '../domain/ids.js';
 import type { Mode } from '../domain/payment-request.js';
 import { findAccount } from '../db/account.repository.js';
-import { findMerchantConfig, insertMerchantConfig, listMerchantConfigs as listRows, type MerchantConfig } from '../db/merchant-config.repository.js';
+import { findMerchantConfig, insertMerchantConfig, listMerchantConfigs as listRows } from '../db/merchant-config.repository.js';
 import { canSeeAccount, isWallet, mayRequestInto } from './accounts.js';
 import type { Deps, Principal } from './deps.js';
 

@@ -4,10 +4,11 @@
  * filter matches. A committed event therefore always has its deliveries, whatever happens to
  * the process afterwards; dispatchers in any process pick them up.
  */
+import type { StoredEvent, WebhookDelivery, WebhookEndpoint } from '../domain/entities.js';
 import { newId } from '../domain/ids.js';
-import { insertEventsReadingEndpoints, type StoredEvent } from '../db/event.repository.js';
+import { insertEventsReadingEndpoints } from '../db/event.repository.js';
 import type { Tx } from '../db/store.js';
-import { insertDeliveries, type WebhookDelivery, type WebhookEndpoint } from '../db/webhook.repository.js';
+import { insertDeliveries } from '../db/webhook.repository.js';
 import type { WebhookFormats } from '../webhooks/formats.js';
 
 /**

@@ -2,11 +2,12 @@
  * Parties: users (unique username and E.164 phone per org and mode) and legal entities
  * (businesses, with a merchant name and configuration). docs/api.md.
  */
+import type { Party } from '../domain/entities.js';
 import { DomainError, fieldError } from '../domain/errors.js';
 import { allows } from '../domain/grants.js';
 import { newId } from '../domain/ids.js';
 import { normalizePhone } from '../domain/phone.js';
-import { findParty, insertParty, type Party } from '../db/party.repository.js';
+import { findParty, insertParty } from '../db/party.repository.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { nextNumber } from '../db/number.repository.js';
 import type { Deps, Principal } from './deps.js';

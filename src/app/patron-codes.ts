@@ -4,13 +4,14 @@
  * the request's payer), and the party's app polls for the latest `new` request attached to any
  * of its codes.
  */
+import type { PatronCode } from '../domain/entities.js';
 import { DomainError } from '../domain/errors.js';
 import { allows } from '../domain/grants.js';
 import { isUuid, newId } from '../domain/ids.js';
 import type { PaymentRequest } from '../domain/payment-request.js';
 import { findAccount } from '../db/account.repository.js';
 import { findParty } from '../db/party.repository.js';
-import { insertPatronCode, listPatronCodes, type PatronCode } from '../db/patron-code.repository.js';
+import { insertPatronCode, listPatronCodes } from '../db/patron-code.repository.js';
 import type { Deps, Principal } from './deps.js';
 import { listPaymentRequests } from './payment-requests/read.js';
 

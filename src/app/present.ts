@@ -1,19 +1,27 @@
 /**
- * The JSON shapes the API returns and events carry: camelCase, amounts as decimal strings in
- * their currency, times as RFC 3339 strings. One function per object, used by every route and
- * by the event log, so a payload never differs between the two.
+ * The JSON the API returns and events carry: camelCase, amounts as decimal strings in their
+ * currency, times as RFC 3339 strings. One function per object, used by every route and by the
+ * event log, so a payload never differs between the two. Each returns the type its response
+ * schema in `src/contract/v1/` accepts, so a field the schema has and the presenter lacks (or the
+ * reverse) does not compile.
  */
+import type { AccountJson } from '../contract/v1/accounts.js';
+import type { ApiKeyJson } from '../contract/v1/api-keys.js';
+import type { EventJson } from '../contract/v1/events.js';
+import type { MerchantConfigJson, PatronCodeJson } from '../contract/v1/merchants.js';
+import type { PartyJson } from '../contract/v1/parties.js';
+import type { PaymentRequestJson } from '../contract/v1/payment-requests.js';
+import type { PaymentJson } from '../contract/v1/payments.js';
+import type { RefundJson } from '../contract/v1/refunds.js';
 import type { CurrencyRegistry } from '../domain/currency.js';
+import type { Account, ApiKey, MerchantConfig, Party, PatronCode, StoredEvent } from '../domain/entities.js';
 import { paymentReference } from '../domain/ids.js';
 import { formatWireAmount } from '../domain/money.js';
 import { effectiveStatus, owedInOption, type PaymentOption, type PaymentRequest } from '../domain/payment-request.js';
-import type { Account } from '../db/account.repository.js';
-import type { ApiKey } from '../db/api-key.repository.js';
-import type { StoredEvent } from '../db/event.repository.js';
-import type { Party } from '../db/party.repository.js';
-import type { Payment, Refund } from '../db/payment.repository.js';
+import type { Payment, Refund } from '../domain/payment.js';
 import { NO_FEE_ADDRESS, paymentUri } from '../rails/evm/pay.js';
 import type { Deps } from './deps.js';
+import { currencyOfAssetType } from './merchant-configs.js';
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
@@ -34,7 +42,7 @@ export function money(currencies: CurrencyRegistry, currency: string, minor: big
  * `paymentReference`, the `proxyAddress` to call and an EIP-681 `uri` for what is still owed;
  * these are null on other options.
  */
-function presentOption(pr: PaymentRequest, option: PaymentOption, deps: Pick<Deps, 'currencies' | 'chains'>) {
+function presentOption(pr: PaymentRequest, option: PaymentOption, deps: Pick<Deps, 'currencies' | 'chains'>): PaymentRequestJson['paymentOptions'][number] {
   const token = deps.currencies.find(option.currency)?.token;
   const onChain = option.address === undefined ? undefined : deps.chains.onChain(option.currency);
   const base = { currency: option.currency, amount: money(deps.currencies, option.currency, option.amount), rate: option.rate, network: token?.network ?? null };
@@ -59,7 +67,7 @@ function presentOption(pr: PaymentRequest, option: PaymentOption, deps: Pick<Dep
  * The payment request as the API returns it, with its status as of `now` (epoch ms). The
  * dialects' own data (`pr.dialectData`) is never part of it (docs/api.md "Metadata").
  */
-export function presentPaymentRequest(pr: PaymentRequest, deps: Pick<Deps, 'currencies' | 'chains' | 'settings'>, now: number) {
+export function presentPaymentRequest(pr: PaymentRequest, deps: Pick<Deps, 'currencies' | 'chains' | 'settings'>, now: number): PaymentRequestJson {
   const { currencies } = deps;
   const publicUrl = deps.settings.publicUrl;
   const amount = (minor: bigint) => money(currencies, pr.currency, minor);
@@ -107,8 +115,6 @@ export function presentPaymentRequest(pr: PaymentRequest, deps: Pick<Deps, 'curr
     updatedAt: iso(pr.updatedAt),
   };
 }
-/** The JSON of a payment request. */
-export type PaymentRequestJson = ReturnType<typeof presentPaymentRequest>;
 
 /**
  * A payment as the API returns it. An `evm` payment also carries where it happened: `network`,
@@ -116,7 +122,7 @@ export type PaymentRequestJson = ReturnType<typeof presentPaymentRequest>;
  * `tokenAddress`, `feeAmount` (a decimal string in the token) and `feeAddress`; these are null
  * on the other rails.
  */
-export function presentPayment(p: Payment, requestCurrency: string, currencies: CurrencyRegistry) {
+export function presentPayment(p: Payment, requestCurrency: string, currencies: CurrencyRegistry): Omit<PaymentJson, 'paymentRequest'> {
   const c = p.chain;
   return {
     id: p.id,
@@ -145,7 +151,7 @@ export function presentPayment(p: Payment, requestCurrency: string, currencies: 
 }
 
 /** A refund as the API returns it. */
-export function presentRefund(r: Refund, currency: string, currencies: CurrencyRegistry) {
+export function presentRefund(r: Refund, currency: string, currencies: CurrencyRegistry): Omit<RefundJson, 'paymentRequest'> {
   return {
     id: r.id,
     object: 'refund' as const,
@@ -159,7 +165,7 @@ export function presentRefund(r: Refund, currency: string, currencies: CurrencyR
 }
 
 /** An account as the API returns it, with its balance. */
-export function presentAccount(a: Account, currencies: CurrencyRegistry) {
+export function presentAccount(a: Account, currencies: CurrencyRegistry): AccountJson {
   return {
     id: a.id,
     object: 'account' as const,
@@ -179,7 +185,7 @@ export function presentAccount(a: Account, currencies: CurrencyRegistry) {
 }
 
 /** A party as the API returns it. */
-export function presentParty(p: Party) {
+export function presentParty(p: Party): PartyJson {
   return {
     id: p.id,
     object: 'party' as const,
@@ -196,7 +202,7 @@ export function presentParty(p: Party) {
 }
 
 /** An API key as the API returns it (never the secret, except once at creation). */
-export function presentApiKey(k: ApiKey) {
+export function presentApiKey(k: ApiKey): ApiKeyJson {
   return {
     id: k.id,
     object: 'api_key' as const,
@@ -217,7 +223,7 @@ export function presentApiKey(k: ApiKey) {
  * the dialects' own data that the stored event carries for their webhook formats is left out
  * (docs/api.md "Metadata").
  */
-export function presentEvent(e: StoredEvent) {
+export function presentEvent(e: StoredEvent): EventJson {
   const { dialectData: _dialectData, ...data } = e.data;
   return {
     id: e.id,
@@ -228,4 +234,26 @@ export function presentEvent(e: StoredEvent) {
     createdAt: iso(e.createdAt),
     data,
   };
+}
+
+/**
+ * A merchant configuration as the API returns it; `currencies` holds the currency of each asset
+ * type in order (an empty string for one the server no longer knows).
+ */
+export function presentMerchantConfig(c: MerchantConfig, currencies: CurrencyRegistry): MerchantConfigJson {
+  return {
+    id: c.id,
+    object: 'merchant_config' as const,
+    mode: c.mode,
+    name: c.name,
+    payeeAccountId: c.payeeAccountId,
+    assetTypes: c.assetTypes,
+    currencies: c.assetTypes.map((t) => currencyOfAssetType(currencies, t, c.mode) ?? ''),
+    createdAt: iso(c.createdAt),
+  };
+}
+
+/** A patron code as the API returns it. */
+export function presentPatronCode(c: PatronCode): PatronCodeJson {
+  return { id: c.id, object: 'patron_code' as const, mode: c.mode, partyId: c.partyId, createdAt: iso(c.createdAt) };
 }

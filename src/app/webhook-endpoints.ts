@@ -4,12 +4,14 @@
  * and the org-wide event log for backfill. Managing endpoints needs `webhooks:manage`
  * generally; reading the event log needs a general payment-request read (or `admin`).
  */
+import type { DeliveryJson, EndpointJson } from '../contract/v1/webhook-endpoints.js';
+import type { StoredEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint } from '../domain/entities.js';
 import { DomainError, fieldError } from '../domain/errors.js';
 import { allowsGenerally, paymentRequestVisibility } from '../domain/grants.js';
 import { isUuid, newId } from '../domain/ids.js';
 import { EVENT_TYPES, type EventType } from '../domain/payment-request.js';
 import { findAccount } from '../db/account.repository.js';
-import { findEventById, listEventsInOrder, type StoredEvent } from '../db/event.repository.js';
+import { findEventById, listEventsInOrder } from '../db/event.repository.js';
 import {
   deleteEndpoint,
   findEndpoint,
@@ -22,9 +24,6 @@ import {
   findSealedSigningSecrets,
   type SealedSigningSecrets,
   updateEndpoint,
-  type WebhookAttempt,
-  type WebhookDelivery,
-  type WebhookEndpoint,
 } from '../db/webhook.repository.js';
 import type { WebhookFormats } from '../webhooks/formats.js';
 import { checkUrl, policyFor } from '../webhooks/url-guard.js';
@@ -38,7 +37,7 @@ import { type Page, toPage } from './pagination.js';
  * (`WebhookFormatModule.endpointFields`): a `centrapay` endpoint what its receiver pins to verify
  * notifications, its own JWKS URL, the JWT's `iss` and `sub` (docs/dialects/centrapay.md).
  */
-export function presentEndpoint(e: WebhookEndpoint, publicUrl?: string, formats?: WebhookFormats) {
+export function presentEndpoint(e: WebhookEndpoint, publicUrl?: string, formats?: WebhookFormats): EndpointJson {
   return {
     id: e.id,
     object: 'webhook_endpoint' as const,
@@ -58,7 +57,7 @@ export function presentEndpoint(e: WebhookEndpoint, publicUrl?: string, formats?
 }
 
 /** A delivery as the API returns it, with its attempts. */
-export function presentDelivery(d: WebhookDelivery, attempts: WebhookAttempt[]) {
+export function presentDelivery(d: WebhookDelivery, attempts: WebhookAttempt[]): DeliveryJson {
   const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
   return {
     id: d.id,

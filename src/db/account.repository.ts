@@ -4,36 +4,12 @@
  * negative, so each currency sums to zero over all accounts.
  */
 import { sql } from 'kysely';
+import type { Account, SystemPurpose } from '../domain/entities.js';
 import { newId } from '../domain/ids.js';
 import type { Mode } from '../domain/payment-request.js';
 import { preparedQuery } from './prepared.js';
 import type { AccountRow, NewLedgerEntryRow, NewLedgerTransferRow } from './schema.js';
 import type { Db, Tx } from './tx.js';
-
-/** Why a system account exists: minting test money, currency exchange, or money that moved outside the ledger. */
-export type SystemPurpose = 'funding' | 'fx' | 'external';
-
-/** An account as the use cases see it. `balance` is in minor units of `currency`. */
-export interface Account {
-  id: string;
-  orgId: string;
-  mode: Mode;
-  partyId: string | null;
-  currency: string;
-  balance: bigint;
-  status: 'open' | 'closed';
-  systemPurpose: SystemPurpose | null;
-  /**
-   * Set on a wallet account: the party's own EVM address (EIP-55 checksummed) that receives
-   * `currency` on chain. Payreq holds no keys: such an account never takes part in a ledger
-   * transfer and its `balance` stays 0.
-   */
-  address: string | null;
-  /** Per org and mode, from 1, for party accounts (Pismo's account `id`, DeltaPay's `account_id`); null for system accounts. */
-  number: number | null;
-  createdAt: number;
-  updatedAt: number;
-}
 
 /** Maps a row to an {@link Account}. */
 export function rowToAccount(row: AccountRow): Account {

@@ -1,29 +1,11 @@
 /** Orgs and API keys. Only the SHA-256 hash of a key's secret is stored. */
 import { sql } from 'kysely';
+import type { ApiKey } from '../domain/entities.js';
 import type { Grant } from '../domain/grants.js';
 import type { Mode } from '../domain/payment-request.js';
 import type { ApiKeyRow } from './schema.js';
 import { createNumberSequences } from './number.repository.js';
 import { boxOf, type Db, type Tx } from './tx.js';
-
-/** An API key without its secret. `prefix` is the first characters of the secret, for display. */
-export interface ApiKey {
-  id: string;
-  orgId: string;
-  mode: Mode;
-  name: string | null;
-  prefix: string;
-  grants: Grant[];
-  createdBy: string | null;
-  createdAt: number;
-  revokedAt: number | null;
-  /** Epoch ms after which the key no longer authenticates; null: it does not expire. */
-  expiresAt: number | null;
-  /** Epoch ms of the key's last authentication (written at most once per auth cache lifetime per process); null: never used. */
-  lastUsedAt: number | null;
-  /** True when the key has a signing secret (AlphaPo's `X-Processing-Signature`). */
-  hasSigningSecret: boolean;
-}
 
 /** Maps a row to an {@link ApiKey}. */
 export function rowToApiKey(row: ApiKeyRow): ApiKey {

@@ -3,55 +3,10 @@
  * chain's cursor and lease, the block hashes scanned within the reorg window, and the logs seen.
  * Addresses and hashes are stored in lower case; amounts are token base units (decimal strings).
  */
+import type { ChainLog, ChainLogStatus, ChainReference } from '../domain/entities.js';
 import type { Mode } from '../domain/payment-request.js';
 import type { ChainLogRow, ChainReferenceRow } from './schema.js';
 import type { Db, Tx } from './tx.js';
-
-/** One on-chain payment option of a request, as the watcher matches it. Addresses are lower case. */
-export interface ChainReference {
-  id: string;
-  orgId: string;
-  mode: Mode;
-  paymentRequestId: string;
-  /** The payment option's currency (a token id such as `USDC-sepolia`). */
-  currency: string;
-  chainId: number;
-  kind: 'erc20' | 'native';
-  proxyAddress: string;
-  tokenAddress: string;
-  toAddress: string;
-  /** 16 hex characters, no `0x`. */
-  reference: string;
-  /** `0x` + keccak256 of the reference's 8 bytes: the log's `topics[1]`. */
-  topic: string;
-  /** Epoch ms of the first pay call for it, or null. */
-  listeningSince: number | null;
-  createdAt: number;
-}
-
-/** What became of a matching log. */
-export type ChainLogStatus = 'seen' | 'recorded' | 'ignored' | 'reverted';
-
-/** A matching `TransferWithReferenceAndFee` log. Amounts in token base units; addresses lower case. */
-export interface ChainLog {
-  id: string;
-  chainId: number;
-  txHash: string;
-  logIndex: number;
-  blockNumber: number;
-  blockHash: string;
-  referenceId: string;
-  fromAddress: string | null;
-  tokenAddress: string;
-  toAddress: string;
-  amount: bigint;
-  feeAmount: bigint;
-  feeAddress: string;
-  status: ChainLogStatus;
-  paymentId: string | null;
-  createdAt: number;
-  updatedAt: number;
-}
 
 /** A chain's cursor: the last block scanned (null before the first scan) and the lease. Times epoch ms. */
 export interface ChainCursor {

@@ -1,22 +1,10 @@
 /** The event log: immutable rows written in the same transaction as the change they record. */
+import type { StoredEvent, WebhookEndpoint } from '../domain/entities.js';
 import type { EventType, Mode } from '../domain/payment-request.js';
 import { preparedQuery } from './prepared.js';
-import { enabledEndpointsQuery, listEndpoints, rowToEndpoint, type WebhookEndpoint } from './webhook.repository.js';
+import { enabledEndpointsQuery, listEndpoints, rowToEndpoint } from './webhook.repository.js';
 import type { EventRow, NewEventRow } from './schema.js';
 import { boxOf, type Db, type Tx } from './tx.js';
-
-/** A stored event. `data` is the JSON payload: the payment request as the API shows it, plus extras. `createdAt` is epoch ms. */
-export interface StoredEvent {
-  id: string;
-  orgId: string;
-  mode: Mode;
-  /** Null for events about something else than a payment request (`webhook_endpoint.disabled`). */
-  paymentRequestId: string | null;
-  type: EventType;
-  sequence: number;
-  data: Record<string, unknown>;
-  createdAt: number;
-}
 
 /** Maps a row to a {@link StoredEvent}. */
 export function rowToEvent(row: EventRow): StoredEvent {

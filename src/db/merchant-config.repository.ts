@@ -1,19 +1,8 @@
 /** Merchant configurations (Centrapay's `configId`): rows, mapper and look-ups. */
+import type { MerchantConfig } from '../domain/entities.js';
 import type { Mode } from '../domain/payment-request.js';
 import type { MerchantConfigRow } from './schema.js';
 import type { Db } from './tx.js';
-
-/** A merchant configuration: the payee account that receives, and the asset types a request made with it accepts. */
-export interface MerchantConfig {
-  id: string;
-  orgId: string;
-  mode: Mode;
-  name: string;
-  payeeAccountId: string;
-  /** Centrapay asset types such as `centrapay.nzd.test`, in order. */
-  assetTypes: string[];
-  createdAt: number;
-}
 
 function rowToMerchantConfig(row: MerchantConfigRow): MerchantConfig {
   return {

@@ -1,23 +1,8 @@
 /** Parties (users and legal entities): rows, mappers and look-ups. */
+import type { Party } from '../domain/entities.js';
 import type { Mode } from '../domain/payment-request.js';
 import type { PartyRow } from './schema.js';
 import type { Db } from './tx.js';
-
-/** A party as the use cases see it. `phone` is E.164; `merchant` is free-form merchant configuration. */
-export interface Party {
-  id: string;
-  orgId: string;
-  mode: Mode;
-  type: 'user' | 'legal_entity';
-  username: string | null;
-  phone: string | null;
-  email: string | null;
-  name: string | null;
-  merchant: Record<string, unknown> | null;
-  /** Per org and mode, from 1 (DeltaPay's `user_id` / `legal_entity_id`). */
-  number: number;
-  createdAt: number;
-}
 
 /** Maps a row to a {@link Party}. */
 export function rowToParty(row: PartyRow): Party {

@@ -1,16 +1,8 @@
 /** Patron codes (Centrapay): a payer party's code that payment requests can be attached to. */
+import type { PatronCode } from '../domain/entities.js';
 import type { Mode } from '../domain/payment-request.js';
 import type { PatronCodeRow } from './schema.js';
 import type { Db } from './tx.js';
-
-/** A patron code of a payer party. */
-export interface PatronCode {
-  id: string;
-  orgId: string;
-  mode: Mode;
-  partyId: string;
-  createdAt: number;
-}
 
 function rowToPatronCode(row: PatronCodeRow): PatronCode {
   return { id: row.id, orgId: row.org_id, mode: row.mode as Mode, partyId: row.party_id, createdAt: Number(row.created_at) };

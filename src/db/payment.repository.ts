@@ -1,70 +1,9 @@
 /** Payments received and refunds made against payment requests. Amounts are minor units. */
 import type { Mode } from '../domain/payment-request.js';
+import type { ChainPaymentDetails, Payment, Rail, Refund } from '../domain/payment.js';
 import { preparedQuery } from './prepared.js';
 import type { NewPaymentRow, PaymentRow, RefundRow } from './schema.js';
 import type { Db } from './tx.js';
-
-/** How money arrived: the internal ledger, an EVM chain, or recorded from outside. */
-export type Rail = 'ledger' | 'evm' | 'external';
-
-/**
- * Where an `evm` payment happened. `feeAmount` is in token base units; addresses and hashes
- * are lower case; `tokenAddress` is the native-currency placeholder for a native payment.
- */
-export interface ChainPaymentDetails {
-  network: string;
-  chainId: number;
-  txHash: string;
-  logIndex: number;
-  blockNumber: number;
-  blockHash: string;
-  /** The transaction's sender (the payer's wallet), when known. */
-  from: string | null;
-  to: string;
-  tokenAddress: string;
-  feeAmount: bigint;
-  feeAddress: string;
-}
-
-/**
- * A payment. `amount` is in minor units of `currency` (the invoice currency or a payment
- * option's); `appliedAmount` is what it counts for in the request's currency. `status` is
- * `requires_refund` when it arrived for a request no longer payable (recorded, never lost);
- * `reverted` when a chain reorganization removed it after it was recorded (it no longer counts);
- * `held` when it was recorded under `PAYREQ_HOLD_RECORDED_PAYMENTS` and awaits `payments:confirm`
- * (it moved no money and does not count yet).
- */
-export interface Payment {
-  id: string;
-  orgId: string;
-  mode: Mode;
-  paymentRequestId: string;
-  rail: Rail;
-  currency: string;
-  amount: bigint;
-  appliedAmount: bigint;
-  amountRefunded: bigint;
-  reference: string;
-  payerAccountId: string | null;
-  status: 'applied' | 'requires_refund' | 'reverted' | 'held';
-  /** On-chain details of an `evm` payment; null on the other rails. */
-  chain: ChainPaymentDetails | null;
-  createdAt: number;
-}
-
-/** A refund in minor units of the request's currency. */
-export interface Refund {
-  id: string;
-  orgId: string;
-  mode: Mode;
-  paymentRequestId: string;
-  amount: bigint;
-  reason: string | null;
-  createdBy: string | null;
-  createdAt: number;
-  /** The caller's reference (Centrapay's `externalRef`), unique per request; null when none was given. */
-  reference: string | null;
-}
 
 /** Maps a row to a {@link Payment}. */
 export function rowToPayment(row: PaymentRow): Payment {

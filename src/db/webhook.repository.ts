@@ -5,70 +5,13 @@
  * processes at once and a dead process's claim expires within the lease.
  */
 import type { Kysely, QueryCreator, Updateable } from 'kysely';
+import type { WebhookAttempt, WebhookDelivery, WebhookEndpoint } from '../domain/entities.js';
 import type { Mode } from '../domain/payment-request.js';
 import { preparedQuery } from './prepared.js';
 import type { Database, NewWebhookAttemptRow, NewWebhookDeliveryRow, WebhookAttemptRow, WebhookDeliveryRow, WebhookDeliveryTable, WebhookEndpointRow } from './schema.js';
 import type { SecretBox } from './secrets.js';
 import type { Store } from './store.js';
 import { boxOf, type Db, type Tx } from './tx.js';
-
-/** A webhook endpoint. `enabledEvents` holds event types or `*`. Times are epoch ms. */
-export interface WebhookEndpoint {
-  id: string;
-  orgId: string;
-  mode: Mode;
-  url: string;
-  description: string | null;
-  enabledEvents: string[];
-  /** How deliveries to it are rendered and signed: a name of `Deps.webhookFormats` (src/webhooks/formats.ts). */
-  format: string;
-  /** When set, only events of payment requests into this account (DeltaPay's per-account callbacks). */
-  accountId: string | null;
-  disabled: boolean;
-  disabledReason: string | null;
-  /** `whsec_` + base64 of 32 random bytes. */
-  secret: string;
-  /** The secret before the last rotation, still signing until `previousSecretUntil`. */
-  previousSecret: string | null;
-  previousSecretUntil: number | null;
-  /** When the current run of failed attempts began; null after a success. */
-  failingSince: number | null;
-  createdAt: number;
-  updatedAt: number;
-}
-
-/** A delivery of one event to one endpoint. */
-export interface WebhookDelivery {
-  id: string;
-  orgId: string;
-  mode: Mode;
-  eventId: string;
-  endpointId: string;
-  /** The event's payment request and sequence, or null: a delivery waits for earlier pending ones of the same request to the same endpoint. */
-  paymentRequestId: string | null;
-  sequence: number | null;
-  status: 'pending' | 'succeeded' | 'failed';
-  attempts: number;
-  nextAttemptAt: number;
-  lastStatusCode: number | null;
-  lastError: string | null;
-  deliveredAt: number | null;
-  createdAt: number;
-  updatedAt: number;
-}
-
-/** One HTTP attempt. `responseBody` is the first 1 KiB of the response. */
-export interface WebhookAttempt {
-  id: string;
-  deliveryId: string;
-  endpointId: string;
-  attempt: number;
-  statusCode: number | null;
-  durationMs: number;
-  error: string | null;
-  responseBody: string | null;
-  createdAt: number;
-}
 
 /** Where an endpoint's secrets are sealed: the additional authenticated data of each (src/db/secrets.ts). */
 function secretPlace(column: 'secret' | 'previous_secret', id: string): string {

@@ -6,11 +6,12 @@
  * taken in id order on PostgreSQL (SQLite serializes writers), and checked on the written rows:
  * {@link transfer}.
  */
+import type { Account } from '../domain/entities.js';
 import { DomainError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { MAX_LEDGER_AMOUNT, MAX_SYSTEM_BALANCE } from '../domain/money.js';
 import type { Mode } from '../domain/payment-request.js';
-import { type Account, applyBalanceChanges, findAccounts, insertTransfer, systemAccount } from '../db/account.repository.js';
+import { applyBalanceChanges, findAccounts, insertTransfer, systemAccount } from '../db/account.repository.js';
 import type { Db, Tx } from '../db/store.js';
 
 /** One leg of a transfer: `amount` is signed minor units of the account's currency (credit positive). */

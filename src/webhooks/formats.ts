@@ -4,7 +4,7 @@
  * shape of its secret. A provider's format is a small module beside its dialect.
  */
 import type { CurrencyRegistry } from '../domain/currency.js';
-import type { StoredEvent } from '../db/event.repository.js';
+import type { StoredEvent } from '../domain/entities.js';
 import { generateWebhookSecret, signWebhook } from './signing.js';
 import { standardPayload } from './standard-payload.js';
 

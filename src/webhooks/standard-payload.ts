@@ -1,5 +1,5 @@
 /** The Standard Webhooks body of an event, in a module of its own (the CLI's `webhooks listen` renders it without loading the providers' formats). */
-import type { StoredEvent } from '../db/event.repository.js';
+import type { StoredEvent } from '../domain/entities.js';
 
 /**
  * The body of a Standard Webhooks message (`{type, timestamp, data}`): for a payment-request

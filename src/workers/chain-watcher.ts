@@ -24,10 +24,9 @@ import { randomUUID } from 'node:crypto';
 import { type Hex, numberToHex, type PublicClient } from 'viem';
 import { recordChainPayment, revertChainPayment } from '../app/chain-payments.js';
 import type { Deps } from '../app/deps.js';
+import type { ChainLog, ChainReference } from '../domain/entities.js';
 import { newId } from '../domain/ids.js';
 import {
-  type ChainLog,
-  type ChainReference,
   deleteBlockHashesAbove,
   deleteChainLog,
   ensureCursor,

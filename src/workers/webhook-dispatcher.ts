@@ -17,8 +17,9 @@ import { randomUUID } from 'node:crypto';
 import type { Deps } from '../app/deps.js';
 import { recordEvents } from '../app/outbox.js';
 import { presentEndpoint } from '../app/webhook-endpoints.js';
+import type { StoredEvent, WebhookDelivery, WebhookEndpoint } from '../domain/entities.js';
 import { newId } from '../domain/ids.js';
-import { findEventsByIds, type StoredEvent } from '../db/event.repository.js';
+import { findEventsByIds } from '../db/event.repository.js';
 import {
   claimDueDeliveries,
   completeAttempt,
@@ -31,8 +32,6 @@ import {
   markEndpointFailing,
   markEndpointHealthy,
   releaseClaims,
-  type WebhookDelivery,
-  type WebhookEndpoint,
 } from '../db/webhook.repository.js';
 import type { Tx } from '../db/store.js';
 import type { WebhookFormats } from '../webhooks/formats.js';

@@ -3,11 +3,12 @@
  * sides (src/domain/grants.ts), and which ledger account a key may pay a request from. A key
  * that cannot see a request at all learns nothing of it: it gets `payment_request_not_found`.
  */
+import type { Account } from '../../domain/entities.js';
 import { DomainError, fieldError } from '../../domain/errors.js';
 import { allows, canSee, type Permission, type Scope } from '../../domain/grants.js';
 import { isUuid } from '../../domain/ids.js';
 import type { PaymentRequest } from '../../domain/payment-request.js';
-import { type Account, findAccounts } from '../../db/account.repository.js';
+import { findAccounts } from '../../db/account.repository.js';
 import type { Db } from '../../db/store.js';
 import { canSeeAccount, isWallet } from '../accounts.js';
 import type { Principal } from '../deps.js';

@@ -5,10 +5,10 @@
  * (and then usually answers `invalid_transition`); a request found due for expiry is expired
  * first, so the command sees `expired`. docs/api.md.
  */
+import type { StoredEvent } from '../../domain/entities.js';
 import { DomainError } from '../../domain/errors.js';
 import { isUuid, newId } from '../../domain/ids.js';
 import { type DomainEvent, isDue, type PaymentRequest, transition, type TransitionResult } from '../../domain/payment-request.js';
-import type { StoredEvent } from '../../db/event.repository.js';
 import { compareAndSetPaymentRequest, findPaymentRequest } from '../../db/payment-request.repository.js';
 import type { Tx } from '../../db/store.js';
 import { LedgerRace } from '../../rails/ledger.js';

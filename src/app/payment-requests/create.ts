@@ -4,6 +4,7 @@
  * src/domain/line-items.ts, src/domain/payment-options.ts), the on-chain receiving addresses,
  * and the request with its `payment_request.created` event in one transaction. docs/api.md, "Creating".
  */
+import type { Account, Party } from '../../domain/entities.js';
 import { DomainError, fieldError } from '../../domain/errors.js';
 import { allows } from '../../domain/grants.js';
 import { newCode, newId, newSalt, paymentReference } from '../../domain/ids.js';
@@ -13,11 +14,11 @@ import { parseAmount } from '../../domain/money.js';
 import { quotePaymentOptions } from '../../domain/payment-options.js';
 import type { DialectData, PaymentRequest } from '../../domain/payment-request.js';
 import { normalizePhone } from '../../domain/phone.js';
-import { type Account, findAccount, findAccounts } from '../../db/account.repository.js';
+import { findAccount, findAccounts } from '../../db/account.repository.js';
 import { insertChainReferences } from '../../db/chain.repository.js';
 import { isUniqueViolation } from '../../db/errors.js';
 import { nextNumber } from '../../db/number.repository.js';
-import { findParty, type Party } from '../../db/party.repository.js';
+import { findParty } from '../../db/party.repository.js';
 import { findPatronCode } from '../../db/patron-code.repository.js';
 import { insertPaymentRequest } from '../../db/payment-request.repository.js';
 import type { Db } from '../../db/store.js';

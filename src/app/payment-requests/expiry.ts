@@ -3,8 +3,8 @@
  * event (a reader sees a due request as expired at once; the sweep persists it). docs/api.md,
  * "The state machine".
  */
+import type { StoredEvent } from '../../domain/entities.js';
 import { transition } from '../../domain/payment-request.js';
-import type { StoredEvent } from '../../db/event.repository.js';
 import { claimDuePaymentRequests, compareAndSetPaymentRequest } from '../../db/payment-request.repository.js';
 import type { Deps } from '../deps.js';
 import { recordEvents } from '../outbox.js';

@@ -3,11 +3,12 @@
  * a stale `pending`), one about to be paid, the lists a key may see, a party's incoming and
  * outgoing requests, and a request's events. docs/api.md.
  */
+import type { StoredEvent } from '../../domain/entities.js';
 import { DomainError, fieldError } from '../../domain/errors.js';
 import { canSee, paymentRequestVisibility } from '../../domain/grants.js';
 import { isUuid } from '../../domain/ids.js';
 import { isDue, type PaymentRequest, type PaymentRequestStatus } from '../../domain/payment-request.js';
-import { listEventsOfPaymentRequest, type StoredEvent } from '../../db/event.repository.js';
+import { listEventsOfPaymentRequest } from '../../db/event.repository.js';
 import { findParty } from '../../db/party.repository.js';
 import { findPaymentRequest, listPaymentRequests as listRows, type PaymentRequestFilter } from '../../db/payment-request.repository.js';
 import type { Deps, Principal } from '../deps.js';

@@ -4,17 +4,17 @@
  * money payer → payee (through the system FX accounts for a payment option in another currency)
  * in the same transaction as the request's change. docs/api.md, "The state machine".
  */
+import type { Account } from '../../domain/entities.js';
 import { fieldError, isDomainError } from '../../domain/errors.js';
 import { newId } from '../../domain/ids.js';
 import { parseAmount } from '../../domain/money.js';
 import { appliedShare } from '../../domain/payment-options.js';
 import { assertAllowed, isRepeat, owedInOption, type PaymentRequest, transition } from '../../domain/payment-request.js';
-import type { Account } from '../../db/account.repository.js';
-import { findPaymentByReference, insertPayment, type Payment } from '../../db/payment.repository.js';
+import { newPayment, type Payment } from '../../domain/payment.js';
+import { findPaymentByReference, insertPayment } from '../../db/payment.repository.js';
 import type { Tx } from '../../db/store.js';
 import { movementPostings, transfer } from '../../rails/ledger.js';
 import type { Deps, Principal } from '../deps.js';
-import { newPayment } from '../payments.js';
 import { presentPayment } from '../present.js';
 import { payerAccountOf } from './access.js';
 import { runCommand, saveTransition, saveTransitions } from './commands.js';

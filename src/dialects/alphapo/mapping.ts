@@ -4,7 +4,7 @@
  * payment-request callback body. Amounts are decimal strings without trailing zeros (`"100"`,
  * `"0.0015"`), as in AlphaPo's examples.
  */
-import type { PaymentRequestJson } from '../../app/present.js';
+import type { PaymentRequestJson } from '../../contract/v1/payment-requests.js';
 import type { Currency, CurrencyRegistry } from '../../domain/currency.js';
 import { formatAmount, parseAmount, prorate } from '../../domain/money.js';
 import type { PaymentRequestStatus } from '../../domain/payment-request.js';

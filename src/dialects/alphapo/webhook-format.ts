@@ -9,7 +9,7 @@
  * undocumented.
  */
 import { randomBytes } from 'node:crypto';
-import type { PaymentRequestJson } from '../../app/present.js';
+import type { PaymentRequestJson } from '../../contract/v1/payment-requests.js';
 import type { WebhookFormatModule } from '../../webhooks/formats.js';
 import { processingSignature } from './auth.js';
 import { callbackBody } from './mapping.js';

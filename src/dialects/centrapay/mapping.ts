@@ -5,12 +5,12 @@
  * minor units ("cents").
  */
 import { assetTypeOf, livenessOf } from '../../app/merchant-configs.js';
-import type { PaymentRequestJson } from '../../app/present.js';
+import type { PaymentRequestJson } from '../../contract/v1/payment-requests.js';
 import type { CurrencyRegistry } from '../../domain/currency.js';
+import type { StoredEvent } from '../../domain/entities.js';
 import { codeCheckCharacter } from '../../domain/ids.js';
 import { parseAmount } from '../../domain/money.js';
 import type { PaymentRequestStatus } from '../../domain/payment-request.js';
-import type { StoredEvent } from '../../db/event.repository.js';
 import { type CentrapayData, readCentrapayData } from './data.js';
 
 /**

@@ -16,9 +16,9 @@
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { calculateJwkThumbprint, type JWK, SignJWT } from 'jose';
-import type { PaymentRequestJson } from '../../app/present.js';
+import type { PaymentRequestJson } from '../../contract/v1/payment-requests.js';
+import type { StoredEvent } from '../../domain/entities.js';
 import type { Mode } from '../../domain/payment-request.js';
-import type { StoredEvent } from '../../db/event.repository.js';
 import type { RenderContext, RenderedWebhook, WebhookFormatModule } from '../../webhooks/formats.js';
 import { activityOf } from './mapping.js';
 

@@ -3,7 +3,7 @@
  * the documented callback body (without `signature`); the GET routes answer the same shape,
  * which DeltaPay leaves undocumented (Payreq's choice: one shape everywhere).
  */
-import type { PaymentRequestJson } from '../../app/present.js';
+import type { PaymentRequestJson } from '../../contract/v1/payment-requests.js';
 import type { PaymentRequestStatus } from '../../domain/payment-request.js';
 import { shortestDecimal } from '../../domain/money.js';
 import { jsonAmount } from '../json-numbers.js';

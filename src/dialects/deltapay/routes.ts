@@ -25,12 +25,12 @@ import { listPartyPaymentRequests, listPaymentRequests } from '../../app/payment
 import { approvePaymentRequest } from '../../app/payment-requests/settle.js';
 import { presentPaymentRequest } from '../../app/present.js';
 import { createEndpoint, deleteEndpointOf, listEndpointsOf } from '../../app/webhook-endpoints.js';
+import type { WebhookEndpoint } from '../../domain/entities.js';
 import { DomainError, isDomainError } from '../../domain/errors.js';
 import { allowsGenerally, type Permission } from '../../domain/grants.js';
 import { formatAmount } from '../../domain/money.js';
 import type { PaymentRequest, PaymentRequestStatus } from '../../domain/payment-request.js';
 import type { PaymentRequestFilter } from '../../db/payment-request.repository.js';
-import type { WebhookEndpoint } from '../../db/webhook.repository.js';
 import { principalOf } from '../../http/auth.js';
 import type { DialectRouteOptions } from '../../http/dialect.js';
 import { STATUS_OF } from '../../http/problem.js';

@@ -8,8 +8,8 @@
  */
 import { constants, createPrivateKey, createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
 import { stringify } from 'lossless-json';
-import type { PaymentRequestJson } from '../../app/present.js';
-import type { StoredEvent } from '../../db/event.repository.js';
+import type { PaymentRequestJson } from '../../contract/v1/payment-requests.js';
+import type { StoredEvent } from '../../domain/entities.js';
 import type { RenderContext, RenderedWebhook, WebhookFormatModule } from '../../webhooks/formats.js';
 import { pythonJsonDumps } from './canonical-json.js';
 import { readDeltaPayData } from './data.js';

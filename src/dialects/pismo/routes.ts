@@ -25,7 +25,7 @@ import { formatAmount } from '../../domain/money.js';
 import { isDomainError } from '../../domain/errors.js';
 import { effectiveStatus, type PaymentRequest } from '../../domain/payment-request.js';
 import { authHook, principalOf } from '../../http/auth.js';
-import { boundedDepth } from '../../http/schemas.js';
+import { boundedDepth } from '../../contract/v1/common.js';
 import { amountFromJson, jsonId, jsonNumber, plainJson, sendLossless, useLosslessJson } from '../json-numbers.js';
 import { PismoError, sendPismoError } from './errors.js';
 import { readPismoData, writePismoData } from './data.js';

@@ -2,10 +2,10 @@
  * Mapping between Payreq's payment requests and the Request Network API's shapes
  * (docs/dialects/request-network.md).
  */
+import type { ChainLog, ChainReference } from '../../domain/entities.js';
 import { formatAmount } from '../../domain/money.js';
 import type { PaymentRequest } from '../../domain/payment-request.js';
 import { effectiveStatus } from '../../domain/payment-request.js';
-import type { ChainLog, ChainReference } from '../../db/chain.repository.js';
 import type { PayMetadata, PayTransaction } from '../../rails/evm/pay.js';
 import { type RequestNetworkData, readRequestNetworkData } from './data.js';
 import { toRequestId, wireReference } from './ids.js';

@@ -13,9 +13,9 @@
  * schedule is its own (longer than Request Network's 1 s / 5 s / 15 s), so the count can pass 3.
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import type { StoredEvent } from '../../db/event.repository.js';
 import type { RenderContext, RenderedWebhook, WebhookFormatModule } from '../../webhooks/formats.js';
 import { toRequestId, wireReference } from './ids.js';
+import type { StoredEvent } from '../../domain/entities.js';
 import { shortestDecimal } from '../../domain/money.js';
 
 /** Lower-case hex HMAC-SHA256 of `body` keyed with `secret` (its UTF-8 bytes). */

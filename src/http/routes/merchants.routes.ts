@@ -2,29 +2,20 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Deps } from '../../app/deps.js';
-import { createMerchantConfig, currencyOfAssetType, getMerchantConfig, listMerchantConfigs } from '../../app/merchant-configs.js';
+import { createMerchantConfig, getMerchantConfig, listMerchantConfigs } from '../../app/merchant-configs.js';
 import { createPatronCode, listPartyPatronCodes } from '../../app/patron-codes.js';
-import type { MerchantConfig } from '../../db/merchant-config.repository.js';
-import type { PatronCode } from '../../db/patron-code.repository.js';
+import { presentMerchantConfig, presentPatronCode } from '../../app/present.js';
+import { idParams, listResponse } from '../../contract/v1/common.js';
+import { createMerchantConfigBody, merchantConfigResponse, patronCodeResponse } from '../../contract/v1/merchants.js';
+import type { MerchantConfig } from '../../domain/entities.js';
 import { principalOf } from '../auth.js';
-import { createMerchantConfigBody, idParams, listResponse, merchantConfigResponse, patronCodeResponse } from '../schemas.js';
 
 const security = [{ bearer: [] }];
 
 /** Registers the merchant configuration and patron code routes on a `/v1` scope. */
 export function merchantRoutes(app: FastifyInstance, deps: Deps): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const presentConfig = (c: MerchantConfig) => ({
-    id: c.id,
-    object: 'merchant_config' as const,
-    mode: c.mode,
-    name: c.name,
-    payeeAccountId: c.payeeAccountId,
-    assetTypes: c.assetTypes,
-    currencies: c.assetTypes.map((t) => currencyOfAssetType(deps.currencies, t, c.mode) ?? ''),
-    createdAt: new Date(c.createdAt).toISOString(),
-  });
-  const presentCode = (c: PatronCode) => ({ id: c.id, object: 'patron_code' as const, mode: c.mode, partyId: c.partyId, createdAt: new Date(c.createdAt).toISOString() });
+  const presentConfig = (c: MerchantConfig) => presentMerchantConfig(c, deps.currencies);
   const list = <T>(data: T[]) => ({ object: 'list' as const, data, hasMore: false, nextCursor: null });
 
   r.post('/merchant-configs', {
@@ -41,9 +32,9 @@ export function merchantRoutes(app: FastifyInstance, deps: Deps): void {
 
   r.post('/parties/:id/patron-codes', {
     schema: { tags: ['parties'], security, summary: 'Issue a patron code for a party: requests created with it are attached to the party, which pays them', params: idParams, response: { 201: patronCodeResponse } },
-  }, async (request, reply) => reply.code(201).send(presentCode(await createPatronCode(deps, principalOf(request), request.params.id))));
+  }, async (request, reply) => reply.code(201).send(presentPatronCode(await createPatronCode(deps, principalOf(request), request.params.id))));
 
   r.get('/parties/:id/patron-codes', {
     schema: { tags: ['parties'], security, summary: 'A party\'s patron codes', params: idParams, response: { 200: listResponse(patronCodeResponse) } },
-  }, async (request) => list((await listPartyPatronCodes(deps, principalOf(request), request.params.id)).map(presentCode)));
+  }, async (request) => list((await listPartyPatronCodes(deps, principalOf(request), request.params.id)).map(presentPatronCode)));
 }

@@ -8,21 +8,11 @@ import { createParty, getParty } from '../../app/parties.js';
 import { listPartyPaymentRequests } from '../../app/payment-requests/read.js';
 import { presentAccount, presentApiKey, presentParty, presentPaymentRequest } from '../../app/present.js';
 import { principalOf } from '../auth.js';
-import {
-  accountResponse,
-  apiKeyResponse,
-  createAccountBody,
-  createApiKeyBody,
-  createPartyBody,
-  closeAccountBody,
-  fundBody,
-  idParams,
-  listResponse,
-  pageQuery,
-  partyListQuery,
-  partyResponse,
-  paymentRequestResponse,
-} from '../schemas.js';
+import { accountResponse, closeAccountBody, createAccountBody, fundBody } from '../../contract/v1/accounts.js';
+import { apiKeyResponse, createApiKeyBody } from '../../contract/v1/api-keys.js';
+import { idParams, listResponse, pageQuery } from '../../contract/v1/common.js';
+import { createPartyBody, partyResponse } from '../../contract/v1/parties.js';
+import { partyListQuery, paymentRequestResponse } from '../../contract/v1/payment-requests.js';
 
 const security = [{ bearer: [] }];
 

@@ -17,22 +17,11 @@ import { presentEvent, presentPayment, presentPaymentRequest, presentRefund } fr
 import { DomainError } from '../../domain/errors.js';
 import type { PaymentRequest } from '../../domain/payment-request.js';
 import { principalOf } from '../auth.js';
-import {
-  approveBody,
-  confirmPaymentBody,
-  createPaymentRequestBody,
-  eventResponse,
-  idParams,
-  listQuery,
-  listResponse,
-  paymentRequestResponse,
-  payQuery,
-  payResponse,
-  paymentResponse,
-  recordPaymentBody,
-  refundBody,
-  refundResponse,
-} from '../schemas.js';
+import { idParams, listResponse } from '../../contract/v1/common.js';
+import { eventResponse } from '../../contract/v1/events.js';
+import { approveBody, createPaymentRequestBody, listQuery, paymentRequestResponse, payQuery, payResponse } from '../../contract/v1/payment-requests.js';
+import { confirmPaymentBody, paymentResponse, recordPaymentBody } from '../../contract/v1/payments.js';
+import { refundBody, refundResponse } from '../../contract/v1/refunds.js';
 
 const KNOWN_QUERY = new Set(['limit', 'cursor', 'status', 'externalId', 'code', 'number', 'payeeAccountId', 'payerPartyId', 'payeePartyId']);
 const METADATA_QUERY = /^metadata\[([A-Za-z0-9_.:-]{1,40})\]$/;

@@ -20,19 +20,9 @@ import {
 import { fieldError } from '../../domain/errors.js';
 import { EVENT_TYPES, type EventType } from '../../domain/payment-request.js';
 import { principalOf } from '../auth.js';
-import {
-  createEndpointBody,
-  deliveryResponse,
-  endpointResponse as endpointResponseOf,
-  eventResponse,
-  eventsQuery,
-  idParams,
-  listResponse,
-  pageQuery,
-  redeliverBody,
-  streamQuery,
-  updateEndpointBody,
-} from '../schemas.js';
+import { idParams, listResponse, pageQuery } from '../../contract/v1/common.js';
+import { eventResponse, eventsQuery, redeliverBody, streamQuery } from '../../contract/v1/events.js';
+import { createEndpointBody, deliveryResponse, endpointResponse as endpointResponseOf, updateEndpointBody } from '../../contract/v1/webhook-endpoints.js';
 
 const security = [{ bearer: [] }];
 const tags = ['webhooks'];

@@ -5,7 +5,7 @@
  * does the reading and the bookkeeping.
  */
 import { decodeEventLog, encodeEventTopics, type Hex } from 'viem';
-import type { ChainReference } from '../../db/chain.repository.js';
+import type { ChainReference } from '../../domain/entities.js';
 import { erc20FeeProxyAbi, ethFeeProxyAbi, NATIVE_TOKEN_ADDRESS } from './abi.js';
 import type { ChainConfig } from './chains.js';
 
