@@ -2,7 +2,8 @@
 /**
  * The `payreq` command (commander):
  * - `payreq serve` (the default): migrate, bootstrap, listen; SIGTERM/SIGINT shut down gracefully.
- * - `payreq migrate`: run pending migrations and exit.
+ * - `payreq migrate [--dry-run]`: run pending migrations and exit (on SQLite not beside a running
+ *   server); `--dry-run` lists them instead.
  * - `payreq orgs create --name …` / `payreq orgs list` / `payreq orgs add-key --org … --mode …`:
  *   orgs on the database that `PAYREQ_DATABASE_URL` names (run where the server runs; no server
  *   needed). `create` prints the new org's test admin key once, and its live one only with
@@ -44,12 +45,22 @@ async function serve(): Promise<void> {
   process.once('SIGINT', () => shutdown('SIGINT'));
 }
 
-async function migrate(): Promise<void> {
+/**
+ * `payreq migrate`: on SQLite it takes the file's lock, so it refuses beside a running server
+ * (a schema change under a live server) and a server cannot start meanwhile. `--dry-run` lists
+ * the pending migrations, one per line (or `none`), runs nothing and takes no lock.
+ */
+async function migrate(opts: { dryRun?: boolean }): Promise<void> {
   const { loadConfig } = await import('./config.js');
   const { openStore } = await import('./db/store.js');
   const config = loadConfig();
-  const store = openStore({ url: config.databaseUrl, poolSize: 1 });
+  const store = openStore({ url: config.databaseUrl, poolSize: 1, ...(opts.dryRun === true ? {} : { lock: 'migrate' as const }) });
   try {
+    if (opts.dryRun === true) {
+      const pending = await store.pendingMigrations();
+      process.stdout.write(pending.length === 0 ? 'none\n' : `${pending.join('\n')}\n`);
+      return;
+    }
     const applied = await store.migrate();
     process.stdout.write(applied.length === 0 ? 'nothing to migrate\n' : `applied: ${applied.join(', ')}\n`);
   } finally {
@@ -130,7 +141,11 @@ program.exitOverride((err) => {
 program.command('serve').description('run the server (configured by PAYREQ_* variables); also what `payreq` alone does').action(serve);
 // `payreq` alone serves; an unknown word is an unknown command (exit 2 with the usage).
 program.action(serve);
-program.command('migrate').description('run pending database migrations and exit').action(migrate);
+program
+  .command('migrate')
+  .description('run pending database migrations and exit (on SQLite, refused while a server runs on the file)')
+  .option('--dry-run', 'list the pending migrations, one per line (or "none"), without running them')
+  .action(migrate);
 const orgs = program.command('orgs').description("orgs on the server's database (PAYREQ_DATABASE_URL; no server needed)");
 orgs.command('create').description('create an org; prints its test admin API key once, and its live one when PAYREQ_SECRET_KEY is set').requiredOption('--name <name>', "the org's name").action(createOrgCommand);
 orgs.command('list').description('list the orgs, with their unrevoked keys per mode').action(listOrgsCommand);
@@ -152,7 +167,7 @@ if (first !== undefined && !first.startsWith('-') && !program.commands.some((c) 
 }
 program.parseAsync(process.argv).catch((err: unknown) => {
   // A refusal (the command's own, or a domain rule's) is its message; anything else its stack.
-  const refusal = err instanceof CommandRefusal || (err instanceof Error && err.name === 'DomainError');
+  const refusal = err instanceof CommandRefusal || (err instanceof Error && (err.name === 'DomainError' || err.name === 'DatabaseRefusal'));
   process.stderr.write(`${refusal ? `error: ${err.message}` : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

@@ -78,11 +78,17 @@ export function makeDeps(config: Config, store: Store, publicUrl: string, clock:
 }
 
 /**
- * Starts a server for `config`.
+ * Starts a server for `config`. Before anything is served: on SQLite the file's lock (one process
+ * per SQLite file, src/db/sqlite-lock.ts), then the migrations, which refuse a database newer than
+ * this build (src/db/migrate.ts).
+ * @param options.sqliteLock - false to share a SQLite file with another server of this process
+ *   (tests that check what another server sees); default true.
+ * @throws DatabaseRefusal (src/db/errors.ts) when another process holds the SQLite file, or the
+ *   database was migrated by a newer Payreq.
  * @throws Error when the database cannot be opened or migrated, or the port cannot be bound.
  */
-export async function startServer(config: Config, options: { clock?: () => number; resolver?: Resolver } = {}): Promise<RunningServer> {
-  const store = openStore({ url: config.databaseUrl, poolSize: config.databasePoolSize, durable: config.sqliteSynchronous === 'full' });
+export async function startServer(config: Config, options: { clock?: () => number; resolver?: Resolver; sqliteLock?: boolean } = {}): Promise<RunningServer> {
+  const store = openStore({ url: config.databaseUrl, poolSize: config.databasePoolSize, durable: config.sqliteSynchronous === 'full', ...(options.sqliteLock === false ? {} : { lock: 'serve' as const }) });
   let masterKey: MasterKey;
   try {
     await store.migrate();

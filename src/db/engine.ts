@@ -19,6 +19,11 @@ export interface EngineConnection {
   engine: Engine;
   /** Runs pending migrations; returns the names of those applied. */
   migrate(): Promise<string[]>;
+  /**
+   * The migrations {@link EngineConnection.migrate} would run, without running them or taking any lock.
+   * @throws DatabaseRefusal (src/db/errors.ts) when the database is newer than this build.
+   */
+  pendingMigrations(): Promise<string[]>;
   /** Statements sent to the database so far. */
   readonly queries: number;
   /** Notes a committed transaction (SQLite's group commit counts it for {@link EngineConnection.durable}). */

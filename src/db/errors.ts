@@ -21,3 +21,12 @@ export function isUniqueViolation(err: unknown, index?: string): boolean {
 export function isNumericOverflow(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '22003';
 }
+
+/**
+ * A database the process refuses to use, with a message that says why and what to do: a SQLite
+ * file another Payreq process holds (src/db/sqlite-lock.ts), a database migrated by a newer
+ * Payreq (src/db/migrate.ts). The CLI prints its message alone (no stack) and exits 1.
+ */
+export class DatabaseRefusal extends Error {
+  override name = 'DatabaseRefusal';
+}

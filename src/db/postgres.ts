@@ -6,7 +6,7 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { EngineConnection } from './engine.js';
-import { migrateToLatest } from './migrate.js';
+import { migrateToLatest, pendingMigrations } from './migrate.js';
 import { preparedTexts } from './prepared.js';
 import type { Database } from './schema.js';
 
@@ -133,6 +133,7 @@ export function openPostgres(url: string, poolSize: number): EngineConnection {
     db,
     engine: 'postgres',
     migrate,
+    pendingMigrations: () => pendingMigrations(db as Kysely<unknown>, 'postgres', schema),
     get queries() {
       return queries;
     },

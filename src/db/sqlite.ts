@@ -10,7 +10,8 @@ import { Worker } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
 import { Kysely, SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely';
 import type { EngineConnection } from './engine.js';
-import { migrateToLatest } from './migrate.js';
+import { migrateToLatest, pendingMigrations } from './migrate.js';
+import { type LockingCommand, lockSqliteFile } from './sqlite-lock.js';
 import type { Database } from './schema.js';
 
 /**
@@ -39,7 +40,7 @@ export function makePrivate(file: string): void {
 function keepSqlitePrivate(path: string): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   closeSync(openSync(path, 'a', 0o600));
-  for (const file of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) makePrivate(file);
+  for (const file of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`, `${path}.lock`]) makePrivate(file);
 }
 
 /**
@@ -47,12 +48,22 @@ function keepSqlitePrivate(path: string): void {
  * `synchronous = NORMAL`, foreign keys on, a 5 s busy timeout, statements kept prepared,
  * transactions begun `immediate`, checkpoints in a worker thread; and with `durable`, group
  * commit ({@link groupCommit}). Files are kept private to the server's user.
+ * @param lock - the command taking the file for itself (src/db/sqlite-lock.ts), before anything
+ *   else is done on it, until `close()`; absent: no lock (the CLI's short writes beside a server).
+ * @throws DatabaseRefusal when `lock` is given and another process holds the file.
  * @throws Error from better-sqlite3 when the file cannot be opened, or from chmod
  *   ({@link makePrivate}).
  */
-export function openSqlite(path: string, durable: boolean): EngineConnection {
+export function openSqlite(path: string, durable: boolean, lock?: LockingCommand): EngineConnection {
   if (path !== ':memory:') keepSqlitePrivate(path);
-  const database = new SQLite(path);
+  const held = lock === undefined || path === ':memory:' ? undefined : lockSqliteFile(path, lock);
+  let database: SQLite.Database;
+  try {
+    database = new SQLite(path);
+  } catch (err) {
+    held?.release();
+    throw err;
+  }
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
@@ -72,6 +83,7 @@ export function openSqlite(path: string, durable: boolean): EngineConnection {
     db,
     engine: 'sqlite',
     migrate: () => migrateToLatest(db as Kysely<unknown>, 'sqlite'),
+    pendingMigrations: () => pendingMigrations(db as Kysely<unknown>, 'sqlite'),
     get queries() {
       return queries;
     },
@@ -86,6 +98,7 @@ export function openSqlite(path: string, durable: boolean): EngineConnection {
       await stopCheckpoints?.();
       await db.destroy();
       commits?.close();
+      held?.release();
     },
   };
 }

@@ -11,6 +11,7 @@ import { openPostgres } from './postgres.js';
 import type { Database } from './schema.js';
 import type { SecretBox } from './secrets.js';
 import { openSqlite } from './sqlite.js';
+import type { LockingCommand } from './sqlite-lock.js';
 import { type Db, NO_KEY, type Tx, type Written } from './tx.js';
 
 export type { Db, Tx, Written } from './tx.js';
@@ -34,8 +35,16 @@ export interface Store extends Db {
    * one instead (src/db/commit-hold.ts).
    */
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
-  /** Runs pending migrations (on PostgreSQL under an advisory lock); returns the names of those applied. */
+  /**
+   * Runs pending migrations (on PostgreSQL under an advisory lock); returns the names of those applied.
+   * @throws DatabaseRefusal (src/db/errors.ts) when the database is newer than this build (nothing runs).
+   */
   migrate(): Promise<string[]>;
+  /**
+   * The migrations {@link Store.migrate} would run, in order, without running them (no lock taken).
+   * @throws DatabaseRefusal when the database is newer than this build.
+   */
+  pendingMigrations(): Promise<string[]>;
   /** True when a trivial query answers. */
   ping(): Promise<boolean>;
   /**
@@ -83,15 +92,21 @@ export interface StoreOptions {
   durable?: boolean;
   /** Seals secrets at rest; absent: secrets can be read only where stored as plain text, and not written. */
   secrets?: SecretBox;
+  /**
+   * SQLite: the command taking the file for itself until `close()` (one process per SQLite file,
+   * src/db/sqlite-lock.ts); ignored on PostgreSQL, where any number of processes share a database.
+   */
+  lock?: LockingCommand;
 }
 
 /**
  * Opens the database named by `url`.
+ * @throws DatabaseRefusal (src/db/errors.ts) when `lock` is given and another process holds the SQLite file.
  * @throws Error when the URL's scheme is not supported.
  */
 export function openStore(options: StoreOptions): Store {
   const { url } = options;
-  if (url.startsWith('sqlite:')) return makeStore(openSqlite(url.slice('sqlite:'.length), options.durable ?? false), options.secrets);
+  if (url.startsWith('sqlite:')) return makeStore(openSqlite(url.slice('sqlite:'.length), options.durable ?? false, options.lock), options.secrets);
   if (/^postgres(ql)?:\/\//.test(url)) return makeStore(openPostgres(url, options.poolSize ?? 10), options.secrets);
   throw new Error(`unsupported database URL "${url}": use sqlite:<path> or postgres://…`);
 }
@@ -177,6 +192,7 @@ function makeStore(connection: EngineConnection, secrets: SecretBox | undefined)
       return () => listeners.delete(listener);
     },
     migrate: () => connection.migrate(),
+    pendingMigrations: () => connection.pendingMigrations(),
     async ping() {
       try {
         await sql`select 1`.execute(db);

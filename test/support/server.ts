@@ -72,7 +72,9 @@ export async function startTestServer(overrides: Partial<Config> = {}, options: 
     ...overrides,
   };
   const clock = testClock();
-  const server = await startServer(config, { clock: clock.now, ...(options.resolver ? { resolver: options.resolver } : {}) });
+  // No SQLite lock: tests start a second server on one file to check what another process sees
+  // (the lock itself is tested with real processes, test/cli/sqlite-lock.test.ts).
+  const server = await startServer(config, { clock: clock.now, sqliteLock: false, ...(options.resolver ? { resolver: options.resolver } : {}) });
   return {
     server,
     url: server.url,
