@@ -73,7 +73,7 @@ export async function startTestServer(overrides: Partial<Config> = {}, options: 
   };
   const clock = testClock();
   // No SQLite lock: tests start a second server on one file to check what another process sees
-  // (the lock itself is tested with real processes, test/cli/sqlite-lock.test.ts).
+  // (the lock itself is tested with real processes, test/cli/one-process.test.ts).
   const server = await startServer(config, { clock: clock.now, sqliteLock: false, ...(options.resolver ? { resolver: options.resolver } : {}) });
   return {
     server,
