@@ -9,11 +9,14 @@
  *   needed). `create` prints the new org's test admin key once, and its live one only with
  *   `PAYREQ_SECRET_KEY` set (a database holding live-mode keys needs it on every server);
  *   `add-key` issues a key (by default `admin`) to an org whose key managers are lost.
+ * - `payreq backup <file>` / `payreq restore <file>`: an online copy of the SQLite database, and
+ *   putting one back while no server runs (`src/cli/backup.ts`).
  * - `payreq keys|parties|accounts|requests|events|webhooks …`: talk to a running server through
  *   the SDK (`src/cli/client-commands.ts`; `PAYREQ_URL`, `PAYREQ_API_KEY`, `--json`).
  * Exit codes: 0 success, 1 a refusal or an unreachable server, 2 a usage mistake.
  */
 import { Command, InvalidArgumentError } from 'commander';
+import { addBackupCommands } from './cli/backup.js';
 import { addClientCommands, parseGrant, print } from './cli/client-commands.js';
 import type { Config } from './config.js';
 import type { Store } from './db/store.js';
@@ -157,6 +160,7 @@ orgs
   .option('--grant <grant>', 'a grant: permission, or permission:account:<id> / permission:party:<id> (repeatable; default: admin)', parseDatabaseGrant)
   .option('--name <name>', 'a name to recognize it by (default: admin, for an admin key)')
   .action(addKeyCommand);
+addBackupCommands(program);
 addClientCommands(program);
 
 // An unknown first word is an unknown command, not an argument of the default (`serve`).
