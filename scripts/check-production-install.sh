@@ -60,14 +60,28 @@ P="node dist/src/cli.js"
 # `field <name>` prints a field of the JSON document on stdin (node: no jq needed).
 field() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const v=JSON.parse(s)[process.argv[1]];if(v===undefined)process.exit(1);process.stdout.write(String(v))})' "$1"; }
 
+# The commands (and subcommands) `payreq --help` lists, and those this script runs below: a command
+# added to the CLI and not run here fails the check until a step below runs it.
+EXERCISED="serve migrate orgs:create orgs:list orgs:add-key keys:create keys:list keys:revoke parties:create accounts:create accounts:fund
+  requests:create requests:get requests:list requests:cancel requests:approve events:tail webhooks:listen"
+commands_of() { $P "$@" --help | awk '/^Commands:/ { listing = 1; next } listing && /^  [a-z]/ { print $1 }' | grep -v '^help$' || true; }
 step "payreq --help, and --help of every command"
-$P --help >/dev/null
-for c in serve migrate "orgs create" "orgs list" "orgs add-key" "keys create" "keys list" "keys revoke" "parties create" "accounts create" "accounts fund" \
-         "requests create" "requests get" "requests list" "requests cancel" "requests approve" "events tail" "webhooks listen"; do
-  # shellcheck disable=SC2086
-  $P $c --help >/dev/null || fail "payreq $c --help"
+$P --help >/dev/null || fail "payreq --help"
+LISTED=""
+for c in $(commands_of); do
+  $P "$c" --help >/dev/null || fail "payreq $c --help"
+  subs=$(commands_of "$c")
+  [ -n "$subs" ] || LISTED="$LISTED $c"
+  for sub in $subs; do
+    $P "$c" "$sub" --help >/dev/null || fail "payreq $c $sub --help"
+    LISTED="$LISTED $c:$sub"
+  done
 done
-echo "ok"
+for c in $LISTED; do
+  case " $(echo $EXERCISED) " in *" $c "*) ;; *) fail "payreq ${c/:/ } is not run by this script: add a step that runs it, and name it in EXERCISED" ;; esac
+done
+[ -n "$LISTED" ] || fail "payreq --help lists no commands"
+echo "ok:$LISTED"
 
 step "npm run migrate (no tsx), twice"
 npm run --silent migrate | tee "$TMP/migrate.out"
