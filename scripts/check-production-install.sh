@@ -62,7 +62,7 @@ field() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const
 
 # The commands (and subcommands) `payreq --help` lists, and those this script runs below: a command
 # added to the CLI and not run here fails the check until a step below runs it.
-EXERCISED="serve migrate orgs:create orgs:list orgs:add-key keys:create keys:list keys:revoke parties:create accounts:create accounts:fund
+EXERCISED="serve migrate backup restore orgs:create orgs:list orgs:add-key keys:create keys:list keys:revoke parties:create accounts:create accounts:fund
   requests:create requests:get requests:list requests:cancel requests:approve events:tail webhooks:listen"
 commands_of() { $P "$@" --help | awk '/^Commands:/ { listing = 1; next } listing && /^  [a-z]/ { print $1 }' | grep -v '^help$' || true; }
 step "payreq --help, and --help of every command"
@@ -87,6 +87,7 @@ step "npm run migrate (no tsx), twice"
 npm run --silent migrate | tee "$TMP/migrate.out"
 grep -q '^applied: ' "$TMP/migrate.out" || fail "the first migrate applied nothing"
 [ "$(npm run --silent migrate)" = "nothing to migrate" ] || fail "the second migrate was not a no-op"
+[ "$($P migrate --dry-run)" = "none" ] || fail "migrate --dry-run lists pending migrations after migrate"
 
 # `npm run start:prod`'s own command, run without npm in between (as a supervisor should run it:
 # npm answers SIGTERM with exit code 143 whatever the server's own exit code).
@@ -167,6 +168,13 @@ echo "events tail: $(wc -l <"$TMP/tail.out") events; webhooks listen: $(($(wc -l
 for pid in "${BG_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
 BG_PIDS=()
 
+step "payreq backup beside the running server"
+$P backup "$TMP/backup.db"
+[ -s "$TMP/backup.db" ] || fail "payreq backup wrote no file"
+if $P restore "$TMP/backup.db" 2>"$TMP/restore.err"; then fail "payreq restore overwrote the database of a running server"; fi
+grep -q 'in use' "$TMP/restore.err" || { cat "$TMP/restore.err"; fail "payreq restore beside a server did not say the database is in use"; }
+echo "ok: backed up; restore refused while the server runs"
+
 step "SIGTERM: the server stops and exits 0"
 kill -TERM "$SERVER_PID"
 set +e
@@ -176,6 +184,10 @@ set -e
 SERVER_PID=""
 [ "$code" -eq 0 ] || fail "the server exited with $code after SIGTERM"
 echo "exit code 0"
+
+step "payreq restore, with the server stopped"
+$P restore "$TMP/backup.db"
+echo "ok"
 
 step "the database commands, with the server stopped"
 ORG=$($P orgs create --json --name 'Production Check' | field id)
