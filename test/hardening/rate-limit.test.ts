@@ -78,7 +78,9 @@ describe('per-key rate limits', () => {
   });
 });
 
-describe('shared through Redis', () => {
+// Several processes share a database on PostgreSQL only: SQLite is one process's database, and a
+// second server on its file is refused (docs/deployment.md, "One process per SQLite file").
+if (testEngine() === 'postgres') describe('shared through Redis', () => {
   let cluster: Cluster;
   afterAll(() => cluster.close());
 
