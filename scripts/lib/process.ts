@@ -75,6 +75,34 @@ export function spawnPayreq(args: string[], env: Record<string, string>, options
   return { child, output: () => out, exited };
 }
 
+/** What a finished `payreq` command printed, and its exit code (null when killed). */
+export interface PayreqRun {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `payreq <args>` from source to its end, with exactly the environment `env` (callers merge
+ * `process.env` themselves), and answers its exit code and output. Asynchronous, so that a server
+ * in the same test process keeps answering it; a command still running after `timeoutMs` (60 s)
+ * is killed (status null).
+ */
+export function runPayreq(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<PayreqRun> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
 /** Waits until `GET url/healthz` answers 200, or throws after `timeoutMs`. */
 export async function waitForHealthy(url: string, proc: PayreqProcess, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

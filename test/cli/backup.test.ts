@@ -8,7 +8,6 @@
  * torn by a checkpoint). A restore over the database of a running server is refused and changes
  * nothing; `payreq backup` on PostgreSQL refuses and names pg_dump.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +15,7 @@ import SQLite from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateSecret } from '../../src/app/api-keys.js';
 import { backupSqlite } from '../../src/db/sqlite-backup.js';
-import { freePort, ROOT, spawnPayreq, TEST_SECRET_KEY, waitForHealthy } from '../../scripts/lib/process.js';
+import { freePort, type PayreqRun, runPayreq, spawnPayreq, TEST_SECRET_KEY, waitForHealthy } from '../../scripts/lib/process.js';
 import { Client } from '../support/client.js';
 import { testDatabase, testEngine } from '../support/database.js';
 
@@ -24,22 +23,8 @@ const dir = mkdtempSync(join(tmpdir(), 'payreq-backup-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs `payreq …` to completion, asynchronously (the load keeps running beside it). */
-function payreq(args: string[], env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-      cwd: ROOT,
-      env: { ...process.env, PAYREQ_LOG_LEVEL: 'warn', PAYREQ_SECRET_KEY: TEST_SECRET_KEY, ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
+function payreq(args: string[], env: Record<string, string>): Promise<PayreqRun> {
+  return runPayreq(args, { ...process.env, PAYREQ_LOG_LEVEL: 'warn', PAYREQ_SECRET_KEY: TEST_SECRET_KEY, ...env });
 }
 
 /** The payment request ids in a SQLite file, and its `PRAGMA integrity_check`. */

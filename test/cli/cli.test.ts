@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT } from '../../scripts/lib/process.js';
+import { type PayreqRun, ROOT, runPayreq } from '../../scripts/lib/process.js';
 import { type Receiver, startReceiver } from '../support/receiver.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { waitUntil } from '../support/wait.js';
@@ -29,19 +29,8 @@ const env = () => ({ ...process.env, PAYREQ_URL: t.url, PAYREQ_API_KEY: t.adminK
  * Runs `payreq …` to completion. Asynchronously: the server under test runs in this process,
  * and a synchronous spawn would keep it from answering.
  */
-function run(args: string[], environment: NodeJS.ProcessEnv = env()): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, env: environment });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
+function run(args: string[], environment: NodeJS.ProcessEnv = env()): Promise<PayreqRun> {
+  return runPayreq(args, environment);
 }
 const payreq = (...args: string[]) => run(args);
 async function json(...args: string[]) {

@@ -4,25 +4,16 @@
  * server while `--dry-run` and `payreq orgs add-key` (the way back in) keep working; after the
  * holder is SIGKILLed a new server starts. On PostgreSQL two servers share one database.
  */
-import { spawn } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort, type PayreqProcess, ROOT, spawnPayreq, TEST_SECRET_KEY, waitForHealthy } from '../../scripts/lib/process.js';
+import { freePort, type PayreqProcess, type PayreqRun, runPayreq, spawnPayreq, TEST_SECRET_KEY, waitForHealthy } from '../../scripts/lib/process.js';
 import { testDatabase } from '../support/database.js';
 
 const database = testDatabase();
 afterAll(() => database.drop());
 
 /** Runs `payreq <args>` on this file's database to its end. */
-function payreq(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const env = { ...process.env, PAYREQ_DATABASE_URL: database.url, PAYREQ_LOG_LEVEL: 'warn', PAYREQ_SECRET_KEY: TEST_SECRET_KEY };
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
+function payreq(args: string[]): Promise<PayreqRun> {
+  return runPayreq(args, { ...process.env, PAYREQ_DATABASE_URL: database.url, PAYREQ_LOG_LEVEL: 'warn', PAYREQ_SECRET_KEY: TEST_SECRET_KEY });
 }
 
 async function serve(): Promise<{ proc: PayreqProcess; url: string }> {

@@ -4,12 +4,11 @@
  * bootstrap org's data. Live-mode keys only with `PAYREQ_SECRET_KEY`, and a server without it
  * refuses them (README, "Secrets at rest"); `add-key` lets an org locked out of its keys back in.
  */
-import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateSecret } from '../../src/app/api-keys.js';
 import { generatedKeyPath } from '../../src/secret-key.js';
-import { freePort, type PayreqProcess, ROOT, spawnPayreq, TEST_SECRET_KEY, waitForHealthy } from '../../scripts/lib/process.js';
+import { freePort, type PayreqProcess, type PayreqRun, runPayreq, spawnPayreq, TEST_SECRET_KEY, waitForHealthy } from '../../scripts/lib/process.js';
 import { Client } from '../support/client.js';
 import { type TestDatabase, testDatabase } from '../support/database.js';
 
@@ -17,16 +16,8 @@ const database = testDatabase();
 afterAll(() => database.drop());
 
 /** Runs `payreq <args>` on `db` (this file's database by default) with `PAYREQ_SECRET_KEY` (by default the servers' test key; '' for none). */
-function payreq(args: string[], options: { db?: TestDatabase; secretKey?: string } = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const env = { ...process.env, PAYREQ_DATABASE_URL: (options.db ?? database).url, PAYREQ_LOG_LEVEL: 'warn', PAYREQ_SECRET_KEY: options.secretKey ?? TEST_SECRET_KEY };
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
+function payreq(args: string[], options: { db?: TestDatabase; secretKey?: string } = {}): Promise<PayreqRun> {
+  return runPayreq(args, { ...process.env, PAYREQ_DATABASE_URL: (options.db ?? database).url, PAYREQ_LOG_LEVEL: 'warn', PAYREQ_SECRET_KEY: options.secretKey ?? TEST_SECRET_KEY });
 }
 
 describe('payreq orgs', () => {
